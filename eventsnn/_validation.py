@@ -1,0 +1,85 @@
+"""Input checks shared by every public entry point.
+
+Each check raises ``ValueError`` whose message names the parameter and the
+offending value, so a user sees at once which argument was wrong.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+def check_finite(name: str, value: float) -> float:
+    """Return ``value`` as a float; reject NaN, infinities and non-numbers."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return x
+
+
+def check_positive(name: str, value: float) -> float:
+    """Return ``value`` as a float; it must be finite and > 0."""
+    x = check_finite(name, value)
+    if x <= 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return x
+
+
+def check_nonnegative(name: str, value: float) -> float:
+    """Return ``value`` as a float; it must be finite and >= 0."""
+    x = check_finite(name, value)
+    if x < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return x
+
+
+def check_int(name: str, value: Any, minimum: int | None = None) -> int:
+    """Return ``value`` as an int (bools rejected), optionally >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_choice(name: str, value: Any, choices: tuple) -> Any:
+    """Return ``value`` if it is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value
+
+
+def check_array(
+    name: str,
+    value: Any,
+    *,
+    shape: tuple | None = None,
+    ndim: int | None = None,
+    dtype: Any = np.float64,
+    finite: bool = True,
+) -> np.ndarray:
+    """Return ``value`` as a C-contiguous array of ``dtype``.
+
+    ``shape`` may contain ``None`` for a free axis. Non-finite entries are
+    rejected when ``finite`` is true (for floating dtypes).
+    """
+    try:
+        arr = np.ascontiguousarray(value, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be convertible to {np.dtype(dtype).name}, got {value!r}") from err
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
+    if shape is not None:
+        ok = arr.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, arr.shape))
+        if not ok:
+            want = tuple("any" if s is None else s for s in shape)
+            raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
+    if finite and np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
+        bad = arr[~np.isfinite(arr)].flat[0]
+        raise ValueError(f"{name} must be finite, got a value {bad!r}")
+    return arr

@@ -1,0 +1,116 @@
+"""Inputs: Poisson populations, spike generators, and time-varying currents.
+
+A constant current needs no object: set a population's ``I_ext`` variable
+(``pop["I_ext"] = 1.5``), which holds until changed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from ._validation import check_array, check_nonnegative, check_positive
+from .kernels import layout as L
+from .neurons import NeuronModel
+
+
+@dataclass(frozen=True)
+class Poisson(NeuronModel):
+    """Independent Poisson spike sources at ``rate`` Hz.
+
+    In each step of ``dt`` ms, neuron k spikes when u < rate_k·dt/1000, with u
+    uniform from the counter-based generator (seed, step, neuron); the
+    per-neuron rates live in the state variable ``rate`` and may be changed
+    between runs or driven by a :class:`TimedCurrent` on ``"rate"``.
+    """
+
+    rate: float = 10.0
+
+    code: ClassVar[int] = L.CODE_POISSON
+    variables: ClassVar[dict[str, int]] = {"rate": L.ROW_X}
+
+    def __post_init__(self) -> None:
+        check_nonnegative("rate", self.rate)
+
+    def coefficients(self, dt: float) -> np.ndarray:
+        c = np.zeros(L.N_COEF)
+        c[L.POISSON_DT_S] = dt / 1000.0
+        return c
+
+    def initial_state(self, n: int) -> np.ndarray:
+        s = np.zeros((L.N_ROWS, n))
+        s[L.ROW_X] = self.rate
+        return s
+
+
+@dataclass(frozen=True, eq=False)
+class SpikeGenerator(NeuronModel):
+    """Emits given spikes: neuron ``indices[k]`` fires at ``times[k]`` ms.
+
+    Times are rounded to the nearest step; one neuron may not fire twice in
+    the same step (ValueError at build time, as in Brian2).
+    """
+
+    indices: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    code: ClassVar[int] = L.CODE_GENERATOR
+    variables: ClassVar[dict[str, int]] = {}
+
+    def __post_init__(self) -> None:
+        idx = check_array("indices", self.indices, ndim=1, dtype=np.int64)
+        times = check_array("times", self.times, shape=(idx.size,), dtype=np.float64)
+        if idx.size and idx.min() < 0:
+            raise ValueError(f"indices must be >= 0, got {idx.min()}")
+        if times.size and times.min() < 0:
+            raise ValueError(f"times must be >= 0 ms, got {times.min()}")
+        object.__setattr__(self, "indices", idx)
+        object.__setattr__(self, "times", times)
+
+    def check_size(self, n: int) -> None:
+        if self.indices.size and self.indices.max() >= n:
+            raise ValueError(f"indices must be < population size {n}, got {self.indices.max()}")
+
+    def events(self, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, indices) sorted by step then index."""
+        steps = np.rint(self.times / dt).astype(np.int64)
+        order = np.lexsort((self.indices, steps))
+        steps, idx = steps[order], self.indices[order]
+        dup = (np.diff(steps) == 0) & (np.diff(idx) == 0)
+        if dup.any():
+            k = int(np.flatnonzero(dup)[0])
+            raise ValueError(f"neuron {idx[k]} fires twice in step {steps[k]} (dt = {dt} ms)")
+        return steps, idx
+
+
+class TimedCurrent:
+    """A time-varying drive: ``values[k]`` applies during [k·dt, (k+1)·dt) ms.
+
+    ``values`` has shape (T,) (the same for every neuron) or (T, n). The
+    variable (``"I_ext"`` in mV for neurons, ``"rate"`` in Hz for a Poisson
+    population) is overwritten at the start of each step; after the last
+    sample the last value holds, as with Brian2's TimedArray.
+    """
+
+    def __init__(self, target, values, dt: float, variable: str = "I_ext") -> None:
+        from .population import as_view
+
+        self.view = as_view(target, "target")
+        rows = self.view.population.model.variables
+        if rows.get(variable) != L.ROW_X:
+            drivable = [k for k, r in rows.items() if r == L.ROW_X]
+            raise ValueError(f"variable must be one of {drivable} for this model, got {variable!r}")
+        self.variable = variable
+        self.dt = check_positive("dt", dt)
+        arr = np.asarray(values, dtype=np.float64)
+        if arr.ndim == 1:
+            arr = np.repeat(arr[:, None], self.view.n, axis=1)
+        self.values = check_array("values", arr, shape=(None, self.view.n))
+        if self.values.shape[0] == 0:
+            raise ValueError("values must hold at least one sample, got shape (0, n)")
+
+    def resampled(self, dt: float, n_steps: int) -> np.ndarray:
+        """Values at each of ``n_steps`` network steps of ``dt`` ms."""
+        k = np.minimum((np.arange(n_steps) * dt / self.dt + 1e-9).astype(np.int64), self.values.shape[0] - 1)
+        return self.values[k]

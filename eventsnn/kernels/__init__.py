@@ -1,0 +1,1 @@
+"""Compiled kernels (Numba). The NumPy backend in ``eventsnn.backends`` is their specification."""

@@ -1,0 +1,118 @@
+"""Monitors: what a network records while it runs.
+
+Times are in ms. A spike at step t is reported at t·dt, and a state sample
+taken at step t holds the value at the start of that step (as in Brian2).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import check_array, check_int
+from .population import PopulationView, as_view
+
+
+class SpikeMonitor:
+    """Every spike of ``source``: neuron index ``i`` (local to source) and time ``t``."""
+
+    def __init__(self, source) -> None:
+        self.view: PopulationView = as_view(source, "source")
+        self._i: list[np.ndarray] = []
+        self._steps: list[np.ndarray] = []
+        self._dt = 1.0
+
+    def _collect(self, steps: np.ndarray, local: np.ndarray, dt: float) -> None:
+        self._steps.append(steps)
+        self._i.append(local)
+        self._dt = dt
+
+    @property
+    def i(self) -> np.ndarray:
+        return np.concatenate(self._i) if self._i else np.zeros(0, np.int64)
+
+    @property
+    def steps(self) -> np.ndarray:
+        return np.concatenate(self._steps) if self._steps else np.zeros(0, np.int64)
+
+    @property
+    def t(self) -> np.ndarray:
+        return self.steps * self._dt
+
+    @property
+    def num_spikes(self) -> int:
+        return sum(a.size for a in self._i)
+
+    @property
+    def count(self) -> np.ndarray:
+        """Spikes per neuron of the source."""
+        return np.bincount(self.i, minlength=self.view.n)
+
+    def spike_trains(self) -> list[np.ndarray]:
+        """Spike times (ms) of each neuron."""
+        order = np.argsort(self.i, kind="stable")
+        return np.split(self.t[order], np.cumsum(self.count)[:-1])
+
+
+class StateMonitor:
+    """Samples ``variable`` of the chosen neurons every ``every`` steps.
+
+    ``values`` has shape (samples, len(indices)); ``t`` the sample times.
+    """
+
+    def __init__(self, source, variable: str, indices=None, every: int = 1) -> None:
+        self.view: PopulationView = as_view(source, "source")
+        self.variable = variable
+        self.row = self.view.population._row(variable)
+        if indices is None:
+            indices = np.arange(self.view.n)
+        self.indices = check_array("indices", np.atleast_1d(indices), ndim=1, dtype=np.int64)
+        if self.indices.size == 0 or self.indices.min() < 0 or self.indices.max() >= self.view.n:
+            raise ValueError(f"indices must be non-empty and lie in [0, {self.view.n}), got {indices!r}")
+        self.every = check_int("every", every, minimum=1)
+        self._values: list[np.ndarray] = []
+        self._first_step: int | None = None
+        self._dt = 1.0
+
+    def _collect(self, values: np.ndarray, first_step: int, dt: float) -> None:
+        if self._first_step is None and values.shape[0]:
+            self._first_step = first_step
+        self._values.append(values)
+        self._dt = dt
+
+    @property
+    def values(self) -> np.ndarray:
+        if not self._values:
+            return np.zeros((0, self.indices.size))
+        return np.concatenate(self._values)
+
+    @property
+    def t(self) -> np.ndarray:
+        n = sum(v.shape[0] for v in self._values)
+        return ((self._first_step or 0) + self.every * np.arange(n)) * self._dt
+
+
+class RateMonitor:
+    """Population rate of ``source`` in Hz at every step: spikes / (n · dt)."""
+
+    def __init__(self, source) -> None:
+        self.view: PopulationView = as_view(source, "source")
+        self._counts: list[np.ndarray] = []
+        self._first_step: int | None = None
+        self._dt = 1.0
+
+    def _collect(self, counts: np.ndarray, first_step: int, dt: float) -> None:
+        if self._first_step is None:
+            self._first_step = first_step
+        self._counts.append(counts)
+        self._dt = dt
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.concatenate(self._counts) if self._counts else np.zeros(0, np.int64)
+
+    @property
+    def rate(self) -> np.ndarray:
+        return self.counts / (self.view.n * self._dt / 1000.0)
+
+    @property
+    def t(self) -> np.ndarray:
+        return ((self._first_step or 0) + np.arange(self.counts.size)) * self._dt

@@ -1,0 +1,238 @@
+"""A network: populations, projections, inputs and monitors, run step by step.
+
+>>> net = Network(dt=0.1, seed=1)
+>>> P = net.add(Population(4000, LIF(...)))
+>>> net.add(Sparse.fixed_probability(P[:3200], P, 0.02, weight=1.62, target="exc"))
+>>> spikes = net.add(SpikeMonitor(P))
+>>> net.run(1000.0)  # ms
+
+On the first run the network is built into plain arrays
+(:class:`eventsnn.backends.state.SimState`): one state matrix for all
+neurons, one CSR table for all synapses, one delay ring of pending input.
+Population variables then become views into that matrix, so
+``P["v"]`` always shows (and sets) the live state.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from ._validation import check_choice, check_finite, check_int, check_positive
+from .backends import BACKENDS, get_backend
+from .backends.state import Recorder, SimState
+from .inputs import SpikeGenerator, TimedCurrent
+from .kernels import layout as L
+from .monitors import RateMonitor, SpikeMonitor, StateMonitor
+from .population import Population
+from .projections import Projection
+
+CHUNK_STEPS = 10_000  # steps per backend call between harvests of the recorders
+
+
+class Network:
+    """A simulated network with time step ``dt`` (ms) and Poisson seed ``seed``."""
+
+    def __init__(self, *objects, dt: float = 0.1, seed: int = 0, backend: str = "numba") -> None:
+        self.dt = check_positive("dt", dt)
+        self.seed = check_int("seed", seed, minimum=0)
+        self.backend = check_choice("backend", backend, tuple(BACKENDS))
+        self.populations: list[Population] = []
+        self.projections: list[Projection] = []
+        self.drives: list[TimedCurrent] = []
+        self.monitors: list = []
+        self.step = 0
+        self.sim: SimState | None = None
+        self.build_seconds = 0.0
+        self.spike_count = 0  # spikes emitted so far, all populations
+        self.syn_events = 0  # synapses reached by those spikes
+        self.add(*objects)
+
+    @property
+    def t(self) -> float:
+        """Simulated time so far (ms)."""
+        return self.step * self.dt
+
+    def add(self, *objects):
+        """Add populations, projections, timed currents and monitors; returns the (last) object."""
+        if self.sim is not None:
+            raise RuntimeError("the network has been built; build a new Network to change its structure")
+        for obj in objects:
+            if isinstance(obj, Population):
+                self._add_population(obj)
+            elif isinstance(obj, Projection):
+                self.projections.append(obj)
+            elif isinstance(obj, TimedCurrent):
+                self.drives.append(obj)
+            elif isinstance(obj, (SpikeMonitor, StateMonitor, RateMonitor)):
+                self.monitors.append(obj)
+            else:
+                raise ValueError(f"objects must be populations, projections, timed currents or monitors, got {obj!r}")
+        return objects[-1] if objects else None
+
+    def _add_population(self, pop: Population) -> None:
+        if not any(p is pop for p in self.populations):
+            self.populations.append(pop)
+
+    # --- building -----------------------------------------------------------
+    def build(self) -> SimState:
+        """Turn the objects into arrays (done by the first ``run``); returns them."""
+        if self.sim is not None:
+            return self.sim
+        start = time.perf_counter()
+        for obj in [*self.projections, *self.drives, *self.monitors]:
+            for view in _views_of(obj):
+                self._add_population(view.population)
+        if not self.populations:
+            raise ValueError("a network needs at least one population")
+        sizes = [p.n for p in self.populations]
+        bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self._offset = {id(p): int(bounds[k]) for k, p in enumerate(self.populations)}
+        n = int(bounds[-1])
+        state = np.concatenate([p.state for p in self.populations], axis=1)
+        refractory = np.concatenate([p.refractory for p in self.populations])
+        for k, p in enumerate(self.populations):  # variables become views of the network's state
+            p.state, p.refractory = state[:, bounds[k]:bounds[k + 1]], refractory[bounds[k]:bounds[k + 1]]
+        indptr, dest, weight, delay = self._synapse_table(n)
+        self.sim = SimState(
+            seed=self.seed,
+            state=state,
+            refractory=refractory,
+            pop_bounds=bounds,
+            pop_code=np.array([p.model.code for p in self.populations], np.int64),
+            coef=np.stack([p.model.coefficients(self.dt) for p in self.populations]),
+            indptr=indptr, dest=dest, weight=weight, delay=delay,
+            ring=np.zeros((int(delay.max(initial=0)) + 1, L.N_TARGET_ROWS * n)),
+            ring_rows=np.unique(dest // n).astype(np.int64),
+            **self._generator_events(),
+            **self._drive_table(),
+        )
+        self.build_seconds = time.perf_counter() - start
+        return self.sim
+
+    def _global(self, view) -> int:
+        return self._offset[id(view.population)] + view.start
+
+    def _synapse_table(self, n: int):
+        """All projections as one CSR table over global presynaptic neurons."""
+        pre, dest, weight, delay = [], [], [], []
+        for proj in self.projections:
+            i, j, w, d = proj.synapses()
+            pre.append(self._global(proj.pre) + i)
+            dest.append(proj.target_row * n + self._global(proj.post) + j)
+            weight.append(w)
+            delay.append(np.rint(d / self.dt).astype(np.int64))
+        if not pre:
+            return np.zeros(n + 1, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
+        pre, dest, weight, delay = (np.concatenate(a) for a in (pre, dest, weight, delay))
+        if np.any(np.diff(pre) < 0):  # projections already come sorted by pre; merge them
+            order = np.argsort(pre, kind="stable")
+            pre, dest, weight, delay = pre[order], dest[order], weight[order], delay[order]
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(pre, minlength=n))]).astype(np.int64)
+        return indptr, dest.astype(np.int64), weight, delay
+
+    def _generator_events(self) -> dict:
+        steps, index, cursor, end = [], [], [], []
+        count = 0
+        for p in self.populations:
+            cursor.append(count)
+            if isinstance(p.model, SpikeGenerator):
+                s, i = p.model.events(self.dt)
+                steps.append(s)
+                index.append(self._offset[id(p)] + i)
+                count += s.size
+            end.append(count)
+        cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)  # noqa: E731
+        return {"gen_step": cat(steps), "gen_index": cat(index),
+                "gen_cursor": np.array(cursor, np.int64), "gen_end": np.array(end, np.int64)}
+
+    def _drive_table(self) -> dict:
+        if not self.drives:
+            return {"drive": np.zeros((1, 0)), "drive_index": np.zeros(0, np.int64)}
+        lengths = [math.ceil(d.values.shape[0] * d.dt / self.dt - 1e-9) for d in self.drives]
+        steps = max(lengths)
+        columns = [d.resampled(self.dt, steps) for d in self.drives]
+        index = [self._global(d.view) + np.arange(d.view.n) for d in self.drives]
+        return {"drive": np.ascontiguousarray(np.concatenate(columns, axis=1)),
+                "drive_index": np.concatenate(index).astype(np.int64)}
+
+    # --- running --------------------------------------------------------------
+    def run(self, duration: float) -> None:
+        """Advance the network by ``duration`` ms (rounded to whole steps)."""
+        duration = check_finite("duration", duration)
+        if duration < 0:
+            raise ValueError(f"duration must be >= 0 ms, got {duration}")
+        sim = self.build()
+        run = get_backend(self.backend)
+        remaining = int(round(duration / self.dt))
+        while remaining:
+            chunk = min(remaining, CHUNK_STEPS)
+            rec = self._recorder(chunk)
+            done = run(sim, rec, self.step, chunk)
+            self._harvest(rec, done)
+            self.step += done
+            remaining -= done
+
+    def _recorder(self, n_steps: int) -> Recorder:
+        n = self.sim.state.shape[1]
+        mask = np.zeros(n, bool)
+        for m in self._spike_sources():
+            lo = self._global(m.view)
+            mask[lo:lo + m.view.n] = True
+        state_monitors = [m for m in self.monitors if isinstance(m, StateMonitor)]
+        rows = [np.full(m.indices.size, m.row) for m in state_monitors]
+        index = [self._global(m.view) + m.indices for m in state_monitors]
+        every = [np.full(m.indices.size, m.every) for m in state_monitors]
+        cat = lambda parts: np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)  # noqa: E731
+        k = sum(m.indices.size for m in state_monitors)
+        capacity = max(1 << 16, 4 * int(mask.sum()))
+        return Recorder(
+            spike_mask=mask,
+            spike_step=np.zeros(capacity, np.int64),
+            spike_index=np.zeros(capacity, np.int64),
+            spike_count=np.zeros(1, np.int64),
+            state_row=cat(rows), state_index=cat(index), state_every=cat(every),
+            state_values=np.zeros((k, n_steps // min([m.every for m in state_monitors], default=1) + 1)),
+            state_count=np.zeros(k, np.int64),
+            pop_counts=np.zeros((n_steps, len(self.populations)), np.int64),
+            syn_events=np.zeros(1, np.int64),
+        )
+
+    def _spike_sources(self):
+        """Monitors that need individual spikes (a rate of a whole population needs only counts)."""
+        for m in self.monitors:
+            if isinstance(m, SpikeMonitor) or (isinstance(m, RateMonitor) and m.view.n != m.view.population.n):
+                yield m
+
+    def _harvest(self, rec: Recorder, done: int) -> None:
+        """Hand the recorded data of ``done`` steps to the monitors and counters."""
+        self.syn_events += int(rec.syn_events[0])
+        counts = rec.pop_counts[:done]
+        self.spike_count += int(counts.sum())
+        c = int(rec.spike_count[0])
+        steps, index = rec.spike_step[:c], rec.spike_index[:c]
+        k = 0
+        for m in self.monitors:
+            if isinstance(m, StateMonitor):
+                size = m.indices.size
+                first = self.step + (-self.step) % m.every
+                m._collect(rec.state_values[k:k + size, :rec.state_count[k]].T.copy(), first, self.dt)
+                k += size
+                continue
+            lo = self._global(m.view)
+            if isinstance(m, RateMonitor) and m.view.n == m.view.population.n:
+                p = next(q for q, pop in enumerate(self.populations) if pop is m.view.population)
+                m._collect(counts[:, p].copy(), self.step, self.dt)
+                continue
+            inside = (index >= lo) & (index < lo + m.view.n)
+            if isinstance(m, SpikeMonitor):
+                m._collect(steps[inside].copy(), index[inside] - lo, self.dt)
+            else:
+                m._collect(np.bincount(steps[inside] - self.step, minlength=done)[:done], self.step, self.dt)
+
+
+def _views_of(obj):
+    if isinstance(obj, Projection):
+        return [obj.pre, obj.post]
+    return [obj.view]

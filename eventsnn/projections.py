@@ -1,0 +1,196 @@
+"""Projections: weighted, delayed connections from one population to another.
+
+A projection names the state variable it drives (``target``: ``"exc"``,
+``"inh"``, ``"v"``, or a model's own name such as ``"g_e"``). A spike of
+presynaptic neuron i at step t adds ``weight`` to that variable of each
+postsynaptic neuron j at step t + round(delay/dt) (after the update of that
+step, so a delay of 0 acts in the spike's own step, as in Brian2).
+
+:class:`Sparse` stores synapses row-compressed by presynaptic neuron (CSR),
+so a spike touches only its own row. :class:`Dense` stores a full weight
+matrix. Builders: :meth:`Sparse.fixed_probability`,
+:meth:`Sparse.fixed_indegree`, :meth:`Sparse.from_arrays`.
+"""
+from __future__ import annotations
+
+from typing import Callable, Union
+
+import numpy as np
+
+from ._validation import check_array, check_finite, check_int
+from .population import PopulationView, as_view
+
+# A synaptic value: one number for all, or a function (rng, size) -> array.
+ValueSpec = Union[float, Callable[[np.random.Generator, int], np.ndarray]]
+
+
+def _rng(seed) -> np.random.Generator:
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+def _values(name: str, spec, m: int, rng: np.random.Generator, nonnegative: bool = False) -> np.ndarray:
+    """Per-synapse values from a scalar, an array of length m, or a (rng, size) callable."""
+    raw = spec(rng, m) if callable(spec) else spec
+    arr = np.asarray(raw, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = np.full(m, check_finite(name, float(arr)))
+    arr = check_array(name, arr, shape=(m,))
+    if nonnegative and arr.size and arr.min() < 0:
+        raise ValueError(f"{name} must be >= 0, got {arr.min()}")
+    return arr
+
+
+class Projection:
+    """Common part of every projection: endpoints and the variable driven."""
+
+    def __init__(self, pre, post, target: str) -> None:
+        self.pre: PopulationView = as_view(pre, "pre")
+        self.post: PopulationView = as_view(post, "post")
+        targets = self.post.population.model.targets
+        if target not in targets:
+            raise ValueError(f"target must be one of {sorted(targets)} for {type(self.post.population.model).__name__}, got {target!r}")
+        self.target = target
+        self.target_row = targets[target]
+
+    def synapses(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(pre index, post index, weight, delay in ms), local to the views, ordered by pre."""
+        raise NotImplementedError
+
+    @property
+    def n_synapses(self) -> int:
+        raise NotImplementedError
+
+
+class Sparse(Projection):
+    """Synapses in compressed sparse rows: row i lists the targets of pre neuron i."""
+
+    def __init__(self, pre, post, indptr, indices, weight, delay, target: str = "exc") -> None:
+        super().__init__(pre, post, target)
+        self.indptr = check_array("indptr", indptr, shape=(self.pre.n + 1,), dtype=np.int64)
+        m = int(self.indptr[-1])
+        if self.indptr[0] != 0 or np.any(np.diff(self.indptr) < 0):
+            raise ValueError(f"indptr must start at 0 and not decrease, got {self.indptr[:8]}...")
+        self.indices = check_array("indices", indices, shape=(m,), dtype=np.int64)
+        if m and (self.indices.min() < 0 or self.indices.max() >= self.post.n):
+            raise ValueError(f"indices must lie in [0, {self.post.n}), got range [{self.indices.min()}, {self.indices.max()}]")
+        self.weight = check_array("weight", weight, shape=(m,))
+        self.delay = check_array("delay", delay, shape=(m,))
+        if m and self.delay.min() < 0:
+            raise ValueError(f"delay must be >= 0 ms, got {self.delay.min()}")
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.indptr[-1])
+
+    def synapses(self):
+        pre = np.repeat(np.arange(self.pre.n), np.diff(self.indptr))
+        return pre, self.indices, self.weight, self.delay
+
+    @classmethod
+    def from_arrays(cls, pre, post, i, j, weight: ValueSpec, delay: ValueSpec = 0.0, *, target: str = "exc", seed=None) -> "Sparse":
+        """Synapses i[k] -> j[k] (indices local to ``pre`` and ``post``)."""
+        i = check_array("i", i, ndim=1, dtype=np.int64)
+        j = check_array("j", j, shape=(i.size,), dtype=np.int64)
+        pre_v, post_v = as_view(pre, "pre"), as_view(post, "post")
+        if i.size and (i.min() < 0 or i.max() >= pre_v.n):
+            raise ValueError(f"i must lie in [0, {pre_v.n}), got range [{i.min()}, {i.max()}]")
+        rng = _rng(seed)
+        w = _values("weight", weight, i.size, rng)
+        d = _values("delay", delay, i.size, rng, nonnegative=True)
+        order = np.argsort(i, kind="stable")
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(i, minlength=pre_v.n))])
+        return cls(pre_v, post_v, indptr, j[order], w[order], d[order], target)
+
+    @classmethod
+    def fixed_probability(cls, pre, post, p: float, weight: ValueSpec, delay: ValueSpec = 0.0, *,
+                          target: str = "exc", autapses: bool = True, seed=None) -> "Sparse":
+        """Each pair (i, j) connected independently with probability ``p``.
+
+        Pairs are drawn by geometric skipping over the n_pre·n_post grid, so
+        the cost is proportional to the number of synapses made.
+        ``autapses=False`` drops i -> i where pre and post overlap.
+        """
+        p = check_finite("p", p)
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"p must lie in [0, 1], got {p}")
+        pre_v, post_v, rng = as_view(pre, "pre"), as_view(post, "post"), _rng(seed)
+        linear = _bernoulli_grid(pre_v.n * post_v.n, p, rng)
+        i, j = np.divmod(linear, post_v.n)
+        if not autapses:
+            keep = _not_self(pre_v, post_v, i, j)
+            i, j = i[keep], j[keep]
+        return cls.from_arrays(pre_v, post_v, i, j, weight, delay, target=target, seed=rng)
+
+    @classmethod
+    def fixed_indegree(cls, pre, post, k: int, weight: ValueSpec, delay: ValueSpec = 0.0, *,
+                       target: str = "exc", autapses: bool = True, seed=None) -> "Sparse":
+        """Each postsynaptic neuron receives exactly ``k`` distinct presynaptic partners."""
+        pre_v, post_v, rng = as_view(pre, "pre"), as_view(post, "post"), _rng(seed)
+        k = check_int("k", k, minimum=0)
+        available = pre_v.n - (0 if autapses else int(_overlap(pre_v, post_v) > 0))
+        if k > available:
+            raise ValueError(f"k must be <= {available} available presynaptic neurons, got {k}")
+        i = rng.integers(0, pre_v.n, size=(post_v.n, k))
+        j = np.repeat(np.arange(post_v.n)[:, None], k, axis=1)
+        while True:  # redraw repeated (and, without autapses, self) partners until none is left
+            i.sort(axis=1)
+            bad = np.zeros(i.shape, bool)
+            bad[:, 1:] = i[:, 1:] == i[:, :-1]
+            if not autapses:
+                bad |= ~_not_self(pre_v, post_v, i, j)
+            if not bad.any():
+                break
+            i[bad] = rng.integers(0, pre_v.n, size=int(bad.sum()))
+        return cls.from_arrays(pre_v, post_v, i.ravel(), j.ravel(), weight, delay, target=target, seed=rng)
+
+
+class Dense(Projection):
+    """All-to-all projection with a full (n_pre, n_post) weight matrix."""
+
+    def __init__(self, pre, post, weights, delay: float | np.ndarray = 0.0, *, target: str = "exc") -> None:
+        super().__init__(pre, post, target)
+        shape = (self.pre.n, self.post.n)
+        self.weights = check_array("weights", weights, shape=shape)
+        d = np.asarray(delay, dtype=np.float64)
+        self.delay = check_array("delay", np.broadcast_to(d, shape) if d.ndim == 0 else d, shape=shape)
+        if self.delay.min() < 0:
+            raise ValueError(f"delay must be >= 0 ms, got {self.delay.min()}")
+
+    @property
+    def n_synapses(self) -> int:
+        return self.weights.size
+
+    def synapses(self):
+        i, j = np.divmod(np.arange(self.weights.size), self.post.n)
+        return i, j, self.weights.ravel(), self.delay.ravel()
+
+
+def _bernoulli_grid(total: int, p: float, rng: np.random.Generator) -> np.ndarray:
+    """Sorted positions in [0, total) each kept with probability p."""
+    if p == 0.0 or total == 0:
+        return np.zeros(0, np.int64)
+    if p == 1.0:
+        return np.arange(total, dtype=np.int64)
+    chunks, last = [], -1
+    while last < total:
+        expected = (total - last) * p
+        gaps = rng.geometric(p, size=int(expected + 6 * np.sqrt(expected) + 16))
+        positions = last + np.cumsum(gaps)
+        chunks.append(positions[positions < total])
+        last = int(positions[-1])
+    return np.concatenate(chunks)
+
+
+def _overlap(pre: PopulationView, post: PopulationView) -> int:
+    if pre.population is not post.population:
+        return 0
+    return max(0, min(pre.stop, post.stop) - max(pre.start, post.start))
+
+
+def _not_self(pre: PopulationView, post: PopulationView, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    if pre.population is not post.population:
+        return np.ones(i.shape, bool)
+    return (pre.start + i) != (post.start + j)
+
