@@ -94,7 +94,9 @@ class Network:
         refractory = np.concatenate([p.refractory for p in self.populations])
         for k, p in enumerate(self.populations):  # variables become views of the network's state
             p.state, p.refractory = state[:, bounds[k]:bounds[k + 1]], refractory[bounds[k]:bounds[k + 1]]
-        indptr, dest, weight, delay = self._synapse_table(n)
+        if n * L.N_TARGET_ROWS >= 2**31:
+            raise ValueError(f"networks are limited to {2**31 // L.N_TARGET_ROWS} neurons, got {n}")
+        indptr, dest, weight, delay, ring_rows = self._synapse_table(n)
         self.sim = SimState(
             seed=self.seed,
             state=state,
@@ -104,7 +106,7 @@ class Network:
             coef=np.stack([p.model.coefficients(self.dt) for p in self.populations]),
             indptr=indptr, dest=dest, weight=weight, delay=delay,
             ring=np.zeros((int(delay.max(initial=0)) + 1, L.N_TARGET_ROWS * n)),
-            ring_rows=np.unique(dest // n).astype(np.int64),
+            ring_rows=ring_rows,
             **self._generator_events(),
             **self._drive_table(),
         )
@@ -115,22 +117,34 @@ class Network:
         return self._offset[id(view.population)] + view.start
 
     def _synapse_table(self, n: int):
-        """All projections as one CSR table over global presynaptic neurons."""
-        pre, dest, weight, delay = [], [], [], []
-        for proj in self.projections:
-            i, j, w, d = proj.synapses()
-            pre.append(self._global(proj.pre) + i)
-            dest.append(proj.target_row * n + self._global(proj.post) + j)
+        """All projections as one CSR table over global presynaptic neurons.
+
+        Each projection lists its synapses by presynaptic neuron, so when the
+        projections' presynaptic ranges do not overlap, concatenating them in
+        range order is already the table; otherwise a stable sort merges them.
+        """
+        projections = sorted(self.projections, key=lambda pr: self._global(pr.pre))
+        degrees = np.zeros(n, np.int64)
+        dest, weight, delay = [], [], []
+        for proj in projections:
+            first = self._global(proj.pre)
+            degrees[first:first + proj.pre.n] += proj.out_degrees()
+            post, w, d = proj.rows()
+            dest.append((proj.target_row * n + self._global(proj.post) + post).astype(np.int32))
             weight.append(w)
-            delay.append(np.rint(d / self.dt).astype(np.int64))
-        if not pre:
-            return np.zeros(n + 1, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
-        pre, dest, weight, delay = (np.concatenate(a) for a in (pre, dest, weight, delay))
-        if np.any(np.diff(pre) < 0):  # projections already come sorted by pre; merge them
+            delay.append(np.rint(d / self.dt).astype(np.int32))
+        indptr = np.concatenate([[0], np.cumsum(degrees)])
+        starts = [self._global(pr.pre) for pr in projections]
+        stops = [s + pr.pre.n for s, pr in zip(starts, projections)]
+        dest, weight, delay = (np.concatenate(a) if a else np.zeros(0, t)
+                               for a, t in ((dest, np.int32), (weight, np.float64), (delay, np.int32)))
+        if any(a < b for a, b in zip(starts[1:], stops[:-1])):  # overlapping ranges: merge by pre
+            pre = np.concatenate([self._global(pr.pre) + np.repeat(np.arange(pr.pre.n), pr.out_degrees())
+                                  for pr in projections])
             order = np.argsort(pre, kind="stable")
-            pre, dest, weight, delay = pre[order], dest[order], weight[order], delay[order]
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(pre, minlength=n))]).astype(np.int64)
-        return indptr, dest.astype(np.int64), weight, delay
+            dest, weight, delay = dest[order], weight[order], delay[order]
+        rows = sorted({pr.target_row for pr in self.projections})
+        return indptr, dest, weight, delay, np.array(rows, np.int64)
 
     def _generator_events(self) -> dict:
         steps, index, cursor, end = [], [], [], []

@@ -132,10 +132,11 @@ class LIF(_CurrentBased):
 
     (ms, mV). Integrated exactly over each step with I_ext held constant.
     When v >= v_th the neuron spikes; ``reset="hard"`` sets v = v_reset,
-    ``reset="subtract"`` lowers v by (v_th - v_reset). For ``t_ref`` ms
-    (round(t_ref/dt) steps) after a spike v is clamped and no spike occurs;
-    the synaptic currents keep decaying. Incoming spikes add their weight (mV)
-    to I_e, I_i or v.
+    ``reset="subtract"`` lowers v by (v_th - v_reset). Refractoriness, as in
+    Brian2: with n_ref = round(t_ref/dt), spikes are at least n_ref steps
+    apart and v is not integrated in the n_ref - 1 steps between (synaptic
+    currents keep decaying; input to v still adds). Incoming spikes add
+    their weight (mV) to I_e, I_i or v.
     """
 
     v_rest: float = -65.0

@@ -56,6 +56,16 @@ class Projection:
 
     def synapses(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(pre index, post index, weight, delay in ms), local to the views, ordered by pre."""
+        counts = self.out_degrees()
+        post, weight, delay = self.rows()
+        return np.repeat(np.arange(counts.size), counts), post, weight, delay
+
+    def out_degrees(self) -> np.ndarray:
+        """Number of synapses of each presynaptic neuron."""
+        raise NotImplementedError
+
+    def rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(post index, weight, delay in ms) of every synapse, ordered by pre."""
         raise NotImplementedError
 
     @property
@@ -84,9 +94,11 @@ class Sparse(Projection):
     def n_synapses(self) -> int:
         return int(self.indptr[-1])
 
-    def synapses(self):
-        pre = np.repeat(np.arange(self.pre.n), np.diff(self.indptr))
-        return pre, self.indices, self.weight, self.delay
+    def out_degrees(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    def rows(self):
+        return self.indices, self.weight, self.delay
 
     @classmethod
     def from_arrays(cls, pre, post, i, j, weight: ValueSpec, delay: ValueSpec = 0.0, *, target: str = "exc", seed=None) -> "Sparse":
@@ -99,9 +111,11 @@ class Sparse(Projection):
         rng = _rng(seed)
         w = _values("weight", weight, i.size, rng)
         d = _values("delay", delay, i.size, rng, nonnegative=True)
-        order = np.argsort(i, kind="stable")
+        if np.any(i[1:] < i[:-1]):  # the builders already emit rows in order
+            order = np.argsort(i, kind="stable")
+            i, j, w, d = i[order], j[order], w[order], d[order]
         indptr = np.concatenate([[0], np.cumsum(np.bincount(i, minlength=pre_v.n))])
-        return cls(pre_v, post_v, indptr, j[order], w[order], d[order], target)
+        return cls(pre_v, post_v, indptr, j, w, d, target)
 
     @classmethod
     def fixed_probability(cls, pre, post, p: float, weight: ValueSpec, delay: ValueSpec = 0.0, *,
@@ -162,9 +176,11 @@ class Dense(Projection):
     def n_synapses(self) -> int:
         return self.weights.size
 
-    def synapses(self):
-        i, j = np.divmod(np.arange(self.weights.size), self.post.n)
-        return i, j, self.weights.ravel(), self.delay.ravel()
+    def out_degrees(self) -> np.ndarray:
+        return np.full(self.pre.n, self.post.n)
+
+    def rows(self):
+        return np.tile(np.arange(self.post.n), self.pre.n), self.weights.ravel(), self.delay.ravel()
 
 
 def _bernoulli_grid(total: int, p: float, rng: np.random.Generator) -> np.ndarray:
@@ -177,7 +193,7 @@ def _bernoulli_grid(total: int, p: float, rng: np.random.Generator) -> np.ndarra
     while last < total:
         expected = (total - last) * p
         gaps = rng.geometric(p, size=int(expected + 6 * np.sqrt(expected) + 16))
-        positions = last + np.cumsum(gaps)
+        positions = last + np.cumsum(np.minimum(gaps, total + 1))  # clipped: a tiny p must not overflow
         chunks.append(positions[positions < total])
         last = int(positions[-1])
     return np.concatenate(chunks)

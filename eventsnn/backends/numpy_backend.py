@@ -27,12 +27,16 @@ def apply_drive(sim: SimState, t: int) -> None:
 
 # --- 2. update, 3. threshold: one pair per model code -----------------------
 def update_lif(S, refractory, c) -> None:
-    """Exact step of the current-based LIF family; clamped neurons hold v."""
+    """Exact step of the current-based LIF family.
+
+    The refractory count (set to n_ref at a spike) falls by one each step;
+    v holds while it is still positive, so v is clamped for n_ref - 1 steps
+    and spikes are at least n_ref steps apart (Brian2's convention).
+    """
     v, i_e, i_i, a, x = S
     v_new = c[L.LIF_CV] * v + c[L.LIF_C0] + c[L.LIF_CX] * x + c[L.LIF_PE] * i_e + c[L.LIF_PI] * i_i
-    clamped = refractory > 0
-    v[:] = np.where(clamped, v, v_new)
-    refractory[clamped] -= 1
+    refractory[refractory > 0] -= 1
+    v[:] = np.where(refractory > 0, v, v_new)
     i_e *= c[L.LIF_AE]
     i_i *= c[L.LIF_AI]
     if c[L.LIF_BETA] != 0.0:  # adaptation is active (ALIF) only when beta != 0
@@ -60,9 +64,8 @@ def update_coba(S, refractory, c) -> None:
     g = 1.0 + g_e + g_i
     v_inf = (c[L.COBA_EL] + g_e * c[L.COBA_EE] + g_i * c[L.COBA_EI] + x) / g
     v_new = v_inf + (v - v_inf) * _libm_exp(-g * c[L.COBA_DT_TAU]).astype(np.float64)
-    clamped = refractory > 0
-    v[:] = np.where(clamped, v, v_new)
-    refractory[clamped] -= 1
+    refractory[refractory > 0] -= 1
+    v[:] = np.where(refractory > 0, v, v_new)
     g_e *= c[L.COBA_AE]
     g_i *= c[L.COBA_AI]
 

@@ -33,9 +33,9 @@ class SimState:
     pop_code: np.ndarray  # (P,) int64: model code
     coef: np.ndarray  # (P, N_COEF) float64: model coefficients
     indptr: np.ndarray  # (N+1,) int64: synapses of pre neuron i are indptr[i]:indptr[i+1]
-    dest: np.ndarray  # (M,) int64: target_row * N + post neuron
+    dest: np.ndarray  # (M,) int32: target_row * N + post neuron
     weight: np.ndarray  # (M,) float64
-    delay: np.ndarray  # (M,) int64: delay in steps
+    delay: np.ndarray  # (M,) int32: delay in steps
     ring: np.ndarray  # (D, N_TARGET_ROWS * N) float64: pending input, slot = step % D
     ring_rows: np.ndarray  # (R,) int64: the state rows some synapse targets (the rows deliver adds)
     gen_step: np.ndarray  # (G,) int64: spike-generator events, by population then step

@@ -33,10 +33,9 @@ def update_lif(S, refractory, lo, hi, c):
     v, i_e, i_i, a, x = S[L.ROW_V, lo:hi], S[L.ROW_E, lo:hi], S[L.ROW_I, lo:hi], S[L.ROW_A, lo:hi], S[L.ROW_X, lo:hi]
     ref = refractory[lo:hi]
     for k in range(hi - lo):
-        clamped = ref[k] > 0
+        ref[k] -= ref[k] > 0
         v_new = cv * v[k] + c0 + cx * x[k] + pe * i_e[k] + pi * i_i[k]
-        v[k] = v[k] if clamped else v_new
-        ref[k] -= clamped
+        v[k] = v[k] if ref[k] > 0 else v_new
         i_e[k] *= ae
         i_i[k] *= ai
     if c[L.LIF_BETA] != 0.0:  # adaptation is active (ALIF) only when beta != 0
@@ -70,12 +69,11 @@ def update_coba(S, refractory, lo, hi, c):
     ae, ai = c[L.COBA_AE], c[L.COBA_AI]
     v, g_e, g_i, x, ref = S[L.ROW_V, lo:hi], S[L.ROW_E, lo:hi], S[L.ROW_I, lo:hi], S[L.ROW_X, lo:hi], refractory[lo:hi]
     for k in range(hi - lo):
-        clamped = ref[k] > 0
+        ref[k] -= ref[k] > 0
         g = 1.0 + g_e[k] + g_i[k]
         v_inf = (el + g_e[k] * ee + g_i[k] * ei + x[k]) / g
         v_new = v_inf + (v[k] - v_inf) * math.exp(-g * dt_tau)
-        v[k] = v[k] if clamped else v_new
-        ref[k] -= clamped
+        v[k] = v[k] if ref[k] > 0 else v_new
         g_e[k] *= ae
         g_i[k] *= ai
 

@@ -1,0 +1,114 @@
+"""Hypothesis strategies for property-testing spiking models.
+
+>>> from hypothesis import given
+>>> from eventsnn.testing import lif_models, network_specs, build_network
+>>> @given(network_specs())
+... def test_my_property(spec):
+...     net, monitors = build_network(spec, backend="numba")
+...     net.run(spec.duration)
+
+Strategies draw valid parameters only; ``network_specs`` draws a whole random
+network as a plain, printable description, so a failing example shrinks to a
+small network and can be rebuilt on any backend with ``build_network``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import strategies as st
+
+from .inputs import Poisson, SpikeGenerator
+from .monitors import SpikeMonitor
+from .network import Network
+from .neurons import ALIF, IF, LIF, CondLIF, Izhikevich, NeuronModel
+from .population import Population
+from .projections import Sparse
+
+DT = 0.1
+
+
+def time_constants(min_ms: float = 1.0, max_ms: float = 100.0) -> st.SearchStrategy[float]:
+    """Time constants in ms."""
+    return st.floats(min_ms, max_ms, allow_nan=False)
+
+
+def lif_models(refractory: bool = True) -> st.SearchStrategy[LIF]:
+    """LIF neurons with rest -80..-50 mV, threshold 5..30 mV above rest, reset at or below rest."""
+    @st.composite
+    def draw(d):
+        v_rest = d(st.floats(-80.0, -50.0))
+        return LIF(
+            tau_m=d(time_constants(2.0, 50.0)), tau_e=d(time_constants(0.5, 20.0)), tau_i=d(time_constants(0.5, 20.0)),
+            v_rest=v_rest, v_th=v_rest + d(st.floats(5.0, 30.0)), v_reset=v_rest - d(st.floats(0.0, 10.0)),
+            t_ref=d(st.floats(0.0, 5.0)) if refractory else 0.0, reset=d(st.sampled_from(["hard", "subtract"])),
+        )
+    return draw()
+
+
+def neuron_models() -> st.SearchStrategy[NeuronModel]:
+    """Any spiking neuron model with valid, moderately excitable parameters."""
+    alif = lif_models().map(lambda m: ALIF(**{**m.__dict__, "tau_a": 100.0, "beta": 2.0}))
+    if_ = lif_models().map(lambda m: IF(tau_m=m.tau_m, tau_e=m.tau_e, tau_i=m.tau_i, v_th=m.v_th,
+                                        v_reset=m.v_reset, t_ref=m.t_ref, reset=m.reset))
+    coba = st.builds(CondLIF, tau_m=time_constants(5.0, 30.0), t_ref=st.floats(0.0, 3.0),
+                     reset=st.sampled_from(["hard", "subtract"]))
+    izh = st.builds(Izhikevich, a=st.floats(0.01, 0.1), b=st.floats(0.1, 0.3),
+                    c=st.floats(-70.0, -50.0), d=st.floats(0.5, 8.0))
+    return st.one_of(lif_models(), alif, if_, coba, izh)
+
+
+def spike_trains(n: int, steps: int, dt: float = DT, max_spikes: int = 50) -> st.SearchStrategy[SpikeGenerator]:
+    """Spike generators of ``n`` neurons over ``steps`` steps, at most one spike per neuron and step."""
+    pairs = st.sets(st.tuples(st.integers(0, n - 1), st.integers(0, steps - 1)), max_size=max_spikes)
+    return pairs.map(lambda s: SpikeGenerator(indices=[i for i, _ in sorted(s)], times=[k * dt for _, k in sorted(s)]))
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A random network, described in plain values."""
+
+    models: tuple  # one model per population (the first is a Poisson drive)
+    sizes: tuple
+    projections: tuple  # (pre, post, p, weight, max_delay_ms, target, seed)
+    seed: int
+    duration: float  # ms
+
+
+@st.composite
+def network_specs(draw, max_populations: int = 4, max_size: int = 30, max_duration: float = 30.0) -> NetworkSpec:
+    """Random networks: a Poisson drive plus 1..max_populations-1 spiking populations, random sparse
+    projections (probability, weight, delays up to 2 ms, excitatory or inhibitory)."""
+    n_pop = draw(st.integers(2, max_populations))
+    models = (Poisson(rate=draw(st.floats(50.0, 500.0))),) + tuple(draw(neuron_models()) for _ in range(n_pop - 1))
+    sizes = tuple(draw(st.integers(1, max_size)) for _ in range(n_pop))
+    projections = []
+    for post in range(1, n_pop):
+        projections.append((0, post, draw(st.floats(0.2, 1.0)), draw(st.floats(0.5, 10.0)),
+                            draw(st.sampled_from([0.0, 0.1, 1.0, 2.0])), "exc", draw(st.integers(0, 2**16))))
+    for _ in range(draw(st.integers(0, 4))):
+        pre, post = draw(st.integers(1, n_pop - 1)), draw(st.integers(1, n_pop - 1))
+        target = draw(st.sampled_from(["exc", "inh"]))
+        # Inhibitory currents are negative; conductances are always positive.
+        sign = -1.0 if target == "inh" and not isinstance(models[post], CondLIF) else 1.0
+        weight = sign * draw(st.floats(0.1, 5.0))
+        projections.append((pre, post, draw(st.floats(0.0, 1.0)), weight,
+                            draw(st.sampled_from([0.0, 0.5, 2.0])), target, draw(st.integers(0, 2**16))))
+    return NetworkSpec(models, sizes, tuple(projections), draw(st.integers(0, 2**31)),
+                       draw(st.floats(1.0, max_duration)))
+
+
+def build_network(spec: NetworkSpec, backend: str = "numba") -> tuple[Network, list[SpikeMonitor]]:
+    """The network a spec describes, with a spike monitor on every population."""
+    pops = [Population(n, m, name=f"p{k}") for k, (n, m) in enumerate(zip(spec.sizes, spec.models))]
+    net = Network(*pops, dt=DT, seed=spec.seed, backend=backend)
+    for pre, post, p, weight, max_delay, target, seed in spec.projections:
+        delay = (lambda rng, m, hi=max_delay: rng.uniform(0.0, hi, m)) if max_delay else 0.0
+        net.add(Sparse.fixed_probability(pops[pre], pops[post], p, weight, delay, target=target, seed=seed))
+    monitors = [net.add(SpikeMonitor(p)) for p in pops]
+    return net, monitors
+
+
+def spike_record(monitors: list[SpikeMonitor]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(steps, indices) of each monitor, for exact comparison."""
+    return [(m.steps, m.i) for m in monitors]

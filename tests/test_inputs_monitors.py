@@ -1,0 +1,106 @@
+"""Inputs (Poisson, spike generators, timed currents) and monitors."""
+import numpy as np
+import pytest
+
+import eventsnn as esnn
+
+DT = 0.1
+
+
+def test_poisson_population_fires_at_its_rate():
+    pop = esnn.Population(1000, esnn.Poisson(rate=20.0))
+    mon, rate = esnn.SpikeMonitor(pop), esnn.RateMonitor(pop)
+    esnn.Network(pop, mon, rate, dt=DT, seed=5).run(1000.0)
+    expected, sd = 1000 * 20.0, np.sqrt(1000 * 20.0)
+    assert abs(mon.num_spikes - expected) < 5 * sd
+    assert rate.counts.sum() == mon.num_spikes
+    assert abs(rate.rate.mean() - 20.0) < 1.0
+    isi = np.diff(np.sort(mon.t[mon.i == 0]))
+    assert isi.size > 5
+
+
+def test_spike_generator_emits_exactly_its_spikes():
+    gen = esnn.SpikeGenerator(indices=[2, 0, 2, 1], times=[0.5, 0.0, 3.0, 0.5])
+    pop = esnn.Population(3, gen)
+    mon = esnn.SpikeMonitor(pop)
+    esnn.Network(pop, mon, dt=DT).run(5.0)
+    assert list(zip(mon.steps.tolist(), mon.i.tolist())) == [(0, 0), (5, 1), (5, 2), (30, 2)]
+    np.testing.assert_allclose(mon.t, [0.0, 0.5, 0.5, 3.0])
+
+
+def test_spike_generator_rejects_two_spikes_in_one_step():
+    pop = esnn.Population(1, esnn.SpikeGenerator(indices=[0, 0], times=[1.0, 1.02]))
+    with pytest.raises(ValueError, match="twice"):
+        esnn.Network(pop, dt=DT).run(2.0)
+
+
+def test_timed_current_applies_each_value_in_its_interval_and_holds_the_last():
+    pop = esnn.Population(2, esnn.IF(tau_m=1.0, v_th=1e6, v_reset=0.0))
+    drive = esnn.TimedCurrent(pop, [1.0, 0.0, 2.0], dt=0.2)  # 2 steps each
+    v = esnn.StateMonitor(pop, "v")
+    esnn.Network(pop, drive, v, dt=DT).run(1.0)
+    dv = np.diff(v.values[:, 0]) / DT  # dv/dt = I/tau_m
+    np.testing.assert_allclose(dv, [1, 1, 0, 0, 2, 2, 2, 2, 2], atol=1e-12)
+
+
+def test_timed_rate_drives_a_poisson_population():
+    pop = esnn.Population(500, esnn.Poisson(rate=0.0))
+    drive = esnn.TimedCurrent(pop, [0.0, 100.0], dt=100.0, variable="rate")
+    rate = esnn.RateMonitor(pop)
+    esnn.Network(pop, drive, rate, dt=DT).run(200.0)
+    assert rate.counts[:1000].sum() == 0
+    assert 30.0 < rate.rate[1000:].mean() < 170.0
+
+
+def test_state_monitor_samples_every_k_steps_across_runs():
+    pop = esnn.Population(3, esnn.IF(tau_m=1.0, v_th=1e6, v_reset=0.0))
+    pop["I_ext"] = 1.0
+    v = esnn.StateMonitor(pop, "v", indices=[0, 2], every=3)
+    net = esnn.Network(pop, v, dt=DT)
+    net.run(1.0)
+    net.run(1.0)
+    np.testing.assert_allclose(v.t, np.arange(0, 20, 3) * DT)
+    np.testing.assert_allclose(v.values[:, 0], v.t * 1.0, atol=1e-12)
+    assert v.values.shape == (7, 2)
+
+
+def test_rate_monitor_of_a_slice_counts_only_that_slice():
+    gen = esnn.SpikeGenerator(indices=[0, 1, 3, 3], times=[0.0, 0.0, 0.0, 0.2])
+    pop = esnn.Population(4, gen)
+    part = esnn.RateMonitor(pop[2:])
+    esnn.Network(pop, part, dt=DT).run(0.3)
+    np.testing.assert_array_equal(part.counts, [1, 0, 1])
+
+
+def test_spike_record_grows_past_its_first_buffer():
+    pop = esnn.Population(2000, esnn.Poisson(rate=1000.0))
+    mon = esnn.SpikeMonitor(pop)
+    net = esnn.Network(pop, mon, dt=DT, seed=1)
+    net.run(100.0)  # about 200000 spikes, several buffer refills
+    assert mon.num_spikes == net.spike_count
+    assert np.all(np.diff(mon.steps) >= 0)
+
+
+def test_population_variables_are_live_views():
+    pop = esnn.Population(3, esnn.LIF(v_rest=-70.0))
+    net = esnn.Network(pop, dt=DT)
+    net.run(0.1)
+    pop["v"] = [-60.0, -61.0, -62.0]
+    assert net.sim.state[0].tolist() == [-60.0, -61.0, -62.0]
+    with pytest.raises(ValueError, match="v"):
+        pop["v"] = [1.0, 2.0]
+    with pytest.raises(ValueError, match="variable"):
+        pop["w"] = 1.0
+
+
+@pytest.mark.parametrize("kwargs, name", [({"dt": -0.1}, "dt"), ({"seed": -1}, "seed"), ({"backend": "cuda"}, "backend")])
+def test_network_rejects_bad_settings(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        esnn.Network(**kwargs)
+
+
+def test_run_rejects_bad_duration():
+    net = esnn.Network(esnn.Population(1, esnn.LIF()))
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="duration"):
+            net.run(bad)

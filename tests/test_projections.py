@@ -1,0 +1,82 @@
+"""Connectivity builders and synaptic delays."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import eventsnn as esnn
+
+DT = 0.1
+
+
+def test_fixed_probability_has_the_expected_number_of_synapses():
+    a, b = esnn.Population(400, esnn.LIF()), esnn.Population(500, esnn.LIF())
+    proj = esnn.Sparse.fixed_probability(a, b, 0.05, weight=1.0, seed=3)
+    expected, sd = 400 * 500 * 0.05, np.sqrt(400 * 500 * 0.05 * 0.95)
+    assert abs(proj.n_synapses - expected) < 5 * sd
+    i, j, w, d = proj.synapses()
+    assert np.all(np.diff(i) >= 0)
+    assert len(set(zip(i.tolist(), j.tolist()))) == i.size  # no repeated pair
+    assert np.all(w == 1.0) and np.all(d == 0.0)
+
+
+def test_fixed_probability_without_autapses_has_no_self_connections():
+    pop = esnn.Population(50, esnn.LIF())
+    i, j, _, _ = esnn.Sparse.fixed_probability(pop, pop, 1.0, weight=1.0, autapses=False).synapses()
+    assert i.size == 50 * 49 and not np.any(i == j)
+    i, j, _, _ = esnn.Sparse.fixed_probability(pop[:30], pop[10:], 1.0, weight=1.0, autapses=False).synapses()
+    assert not np.any(i == j + 10 - 0)
+
+
+@given(st.integers(1, 40), st.integers(1, 40), st.data())
+def test_fixed_indegree_gives_each_target_k_distinct_sources(n_pre, n_post, data):
+    k = data.draw(st.integers(0, n_pre))
+    a, b = esnn.Population(n_pre, esnn.LIF()), esnn.Population(n_post, esnn.LIF())
+    i, j, _, _ = esnn.Sparse.fixed_indegree(a, b, k, weight=0.5, seed=data.draw(st.integers(0, 99))).synapses()
+    assert np.all(np.bincount(j, minlength=n_post) == k)
+    assert len(set(zip(i.tolist(), j.tolist()))) == i.size
+
+
+def test_from_arrays_keeps_each_synapse():
+    a, b = esnn.Population(3, esnn.LIF()), esnn.Population(4, esnn.LIF())
+    proj = esnn.Sparse.from_arrays(a, b, [2, 0, 2], [1, 3, 0], weight=[0.1, 0.2, 0.3], delay=[1.0, 0.0, 2.0])
+    i, j, w, d = proj.synapses()
+    assert sorted(zip(i, j, w, d)) == sorted([(2, 1, 0.1, 1.0), (0, 3, 0.2, 0.0), (2, 0, 0.3, 2.0)])
+
+
+@given(st.integers(0, 30), st.integers(0, 20), st.floats(0.5, 5.0))
+def test_delay_shifts_arrival_by_exactly_that_many_steps(delay_steps, spike_step, weight):
+    src = esnn.Population(1, esnn.SpikeGenerator(indices=[0], times=[spike_step * DT]))
+    dst = esnn.Population(1, esnn.IF(v_th=1e6, v_reset=0.0))
+    proj = esnn.Sparse.from_arrays(src, dst, [0], [0], weight=weight, delay=delay_steps * DT, target="v")
+    v = esnn.StateMonitor(dst, "v")
+    esnn.Network(src, dst, proj, v, dt=DT).run((spike_step + delay_steps + 3) * DT)
+    # Samples are taken at the start of each step: the jump shows from the step after arrival.
+    arrival = np.flatnonzero(v.values[:, 0] != 0.0)[0] - 1
+    assert arrival == spike_step + delay_steps
+    assert v.values[-1, 0] == weight
+
+
+def test_dense_projection_drives_every_target():
+    src = esnn.Population(2, esnn.SpikeGenerator(indices=[1], times=[0.0]))
+    dst = esnn.Population(3, esnn.IF(v_th=1e6, v_reset=0.0))
+    w = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    v = esnn.StateMonitor(dst, "v")
+    esnn.Network(src, dst, esnn.Dense(src, dst, w, target="v"), v, dt=DT).run(0.3)
+    np.testing.assert_array_equal(v.values[-1], [4.0, 5.0, 6.0])
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda a, b: esnn.Sparse.fixed_probability(a, b, 1.5, 1.0), "p"),
+    (lambda a, b: esnn.Sparse.fixed_probability(a, b, 0.1, 1.0, delay=-1.0), "delay"),
+    (lambda a, b: esnn.Sparse.fixed_probability(a, b, 0.1, float("nan")), "weight"),
+    (lambda a, b: esnn.Sparse.fixed_indegree(a, b, 11, 1.0), "k"),
+    (lambda a, b: esnn.Sparse.from_arrays(a, b, [0, 1], [0], 1.0), "j"),
+    (lambda a, b: esnn.Sparse.from_arrays(a, b, [10], [0], 1.0), "i"),
+    (lambda a, b: esnn.Dense(a, b, np.ones((3, 3))), "weights"),
+    (lambda a, b: esnn.Sparse.fixed_probability(a, b, 0.1, 1.0, target="dopamine"), "target"),
+    (lambda a, b: esnn.Sparse.fixed_probability("a", b, 0.1, 1.0), "pre"),
+])
+def test_bad_projection_arguments_name_the_parameter(call, name):
+    with pytest.raises(ValueError, match=name):
+        call(esnn.Population(10, esnn.LIF()), esnn.Population(10, esnn.LIF()))
