@@ -1,0 +1,359 @@
+"""Differentiable ops: each is a NumPy forward plus its explicit VJP, side by side.
+
+Notation: ``g`` is dL/d(output); every VJP returns dL/d(input) for each input,
+with the input's shape (broadcast axes summed back by :func:`unbroadcast`).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._validation import check_positive
+from ..kernels.event_linear import event_matmul, event_weight_grad
+from .tensor import Tensor, as_tensor, record
+
+ArrayLike = Any
+
+
+def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``g`` over the axes that broadcasting added or stretched to reach it."""
+    while g.ndim > len(shape):
+        g = g.sum(axis=0)
+    for axis, n in enumerate(shape):
+        if n == 1 and g.shape[axis] != 1:
+            g = g.sum(axis=axis, keepdims=True)
+    return g
+
+
+def _pair(a: ArrayLike, b: ArrayLike, op: str) -> tuple[Tensor, Tensor, tuple[int, ...]]:
+    """Both operands as Tensors (a plain number takes the other's dtype) and the result shape."""
+    if isinstance(a, Tensor) and not isinstance(b, Tensor):
+        b = as_tensor(b, a.dtype)
+    elif isinstance(b, Tensor) and not isinstance(a, Tensor):
+        a = as_tensor(a, b.dtype)
+    a, b = as_tensor(a), as_tensor(b)
+    try:
+        shape = np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"{op}: shapes {a.shape} and {b.shape} do not broadcast") from None
+    return a, b, shape
+
+
+# ---- elementwise binary ------------------------------------------------------------
+def add(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """a + b (broadcasting)."""
+    a, b, _ = _pair(a, b, "add")
+    return record("add", a.data + b.data, (a, b),
+                  lambda g: (unbroadcast(g, a.shape), unbroadcast(g, b.shape)))
+
+
+def sub(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """a - b (broadcasting)."""
+    a, b, _ = _pair(a, b, "sub")
+    return record("sub", a.data - b.data, (a, b),
+                  lambda g: (unbroadcast(g, a.shape), unbroadcast(-g, b.shape)))
+
+
+def mul(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """a * b (broadcasting)."""
+    a, b, _ = _pair(a, b, "mul")
+    return record("mul", a.data * b.data, (a, b),
+                  lambda g: (unbroadcast(g * b.data, a.shape), unbroadcast(g * a.data, b.shape)))
+
+
+def div(a: ArrayLike, b: ArrayLike) -> Tensor:
+    """a / b (broadcasting); d/db = -a / b^2."""
+    a, b, _ = _pair(a, b, "div")
+    out = a.data / b.data
+    return record("div", out, (a, b),
+                  lambda g: (unbroadcast(g / b.data, a.shape), unbroadcast(-g * out / b.data, b.shape)))
+
+
+def neg(a: Tensor) -> Tensor:
+    """-a."""
+    return record("neg", -a.data, (a,), lambda g: (-g,))
+
+
+# ---- elementwise unary -------------------------------------------------------------
+def exp(a: Tensor) -> Tensor:
+    """e^a."""
+    out = np.exp(a.data)
+    return record("exp", out, (a,), lambda g: (g * out,))
+
+
+def log(a: Tensor) -> Tensor:
+    """ln a (a > 0)."""
+    return record("log", np.log(a.data), (a,), lambda g: (g / a.data,))
+
+
+def tanh(a: Tensor) -> Tensor:
+    """tanh a; derivative 1 - tanh^2."""
+    out = np.tanh(a.data)
+    return record("tanh", out, (a,), lambda g: (g * (1 - out * out),))
+
+
+def sigmoid(a: Tensor) -> Tensor:
+    """1 / (1 + e^-a); derivative s (1 - s)."""
+    out = 0.5 * (1 + np.tanh(0.5 * a.data))  # overflow-free logistic
+    return record("sigmoid", out, (a,), lambda g: (g * out * (1 - out),))
+
+
+def relu(a: Tensor) -> Tensor:
+    """max(a, 0)."""
+    return record("relu", np.maximum(a.data, 0), (a,), lambda g: (g * (a.data > 0),))
+
+
+# ---- reductions and shape ----------------------------------------------------------
+def _expand(g: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool) -> np.ndarray:
+    """Broadcast a reduced gradient back to the input ``shape``."""
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, shape).copy()
+
+
+def sum(a: Tensor, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum over ``axis`` (all axes if None)."""
+    return record("sum", np.sum(a.data, axis=axis, keepdims=keepdims), (a,),
+                  lambda g: (_expand(g, a.shape, axis, keepdims),))
+
+
+def mean(a: Tensor, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis`` (all axes if None)."""
+    out = np.mean(a.data, axis=axis, keepdims=keepdims)
+    n = a.size // max(out.size, 1) if a.size else 1
+    return record("mean", out, (a,), lambda g: (_expand(g / n, a.shape, axis, keepdims),))
+
+
+def reshape(a: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """The same values in ``shape``."""
+    try:
+        out = a.data.reshape(shape)
+    except ValueError:
+        raise ValueError(f"reshape: cannot reshape {a.shape} into {tuple(shape)}") from None
+    return record("reshape", out, (a,), lambda g: (g.reshape(a.shape),))
+
+
+def transpose(a: Tensor, axes: Sequence[int] | None = None) -> Tensor:
+    """Permute axes (reverse them if ``axes`` is None)."""
+    axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(axes)
+    if sorted(axes) != list(range(a.ndim)):
+        raise ValueError(f"transpose: axes {axes} are not a permutation for shape {a.shape}")
+    inverse = tuple(np.argsort(axes))
+    return record("transpose", a.data.transpose(axes), (a,), lambda g: (g.transpose(inverse),))
+
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join along ``axis``; the VJP splits g back into the pieces."""
+    tensors = tuple(as_tensor(t) for t in tensors)
+    try:
+        out = np.concatenate([t.data for t in tensors], axis=axis)
+    except ValueError:
+        raise ValueError(f"concatenate: shapes {[t.shape for t in tensors]} do not join on axis {axis}") from None
+    cuts = np.cumsum([t.shape[axis] for t in tensors])[:-1]
+    return record("concatenate", out, tensors, lambda g: tuple(np.split(g, cuts, axis=axis)))
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Stack equal-shape tensors along a new ``axis``."""
+    tensors = tuple(as_tensor(t) for t in tensors)
+    shapes = {t.shape for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all shapes must match, got {sorted(shapes)}")
+    out = np.stack([t.data for t in tensors], axis=axis)
+    return record("stack", out, tensors,
+                  lambda g: tuple(np.moveaxis(g, axis, 0)))
+
+
+def getitem(a: Tensor, index: Any) -> Tensor:
+    """a[index] for basic slices and integer-array indices (repeats accumulate)."""
+    if isinstance(index, Tensor):
+        index = index.data.astype(np.intp)
+
+    def vjp(g: np.ndarray) -> tuple[np.ndarray]:
+        full = np.zeros_like(a.data)
+        np.add.at(full, index, g)
+        return (full,)
+
+    return record("getitem", a.data[index], (a,), vjp)
+
+
+# ---- linear algebra ----------------------------------------------------------------
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """a @ b for operands with ndim >= 2 (leading axes broadcast)."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned")
+    return record("matmul", a.data @ b.data, (a, b), lambda g: (
+        unbroadcast(g @ np.swapaxes(b.data, -1, -2), a.shape),
+        unbroadcast(np.swapaxes(a.data, -1, -2) @ g, b.shape),
+    ))
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x W + b with x[..., in], W[in, out], b[out].
+
+    The VJP flattens the leading axes so dL/dW = x^T g is one matrix product.
+    """
+    x = as_tensor(x)
+    if weight.ndim != 2 or x.shape[-1:] != weight.shape[:1]:
+        raise ValueError(f"linear: input shape {x.shape} does not fit weight shape {weight.shape}")
+    if bias is not None and bias.shape != weight.shape[1:]:
+        raise ValueError(f"linear: bias shape {bias.shape} does not fit weight shape {weight.shape}")
+    x2 = x.data.reshape(-1, x.shape[-1])  # one 2-D GEMM: NumPy's batched 3-D @ 2-D is far slower
+    out = (x2 @ weight.data).reshape(x.shape[:-1] + weight.shape[1:])
+    if bias is not None:
+        out += bias.data
+
+    def vjp(g: np.ndarray) -> tuple:
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = (g2 @ weight.data.T).reshape(x.shape) if x.requires_grad else None
+        return (gx, x2.T @ g2) if bias is None else (gx, x2.T @ g2, g2.sum(axis=0))
+
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return record("linear", out, inputs, vjp)
+
+
+def event_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x W + b like :func:`linear`, touching only the weight rows of nonzero inputs.
+
+    Meant for spike input (x mostly 0, else 1): the forward sums the rows of W
+    for active inputs and dL/dW gets nonzero rows only for inputs that were
+    active. dL/dx = g W^T stays dense (it is needed where x is a spike output).
+    """
+    x = as_tensor(x)
+    if weight.ndim != 2 or x.shape[-1:] != weight.shape[:1]:
+        raise ValueError(f"event_linear: input shape {x.shape} does not fit weight shape {weight.shape}")
+    if bias is not None and bias.shape != weight.shape[1:]:
+        raise ValueError(f"event_linear: bias shape {bias.shape} does not fit weight shape {weight.shape}")
+    flat = np.ascontiguousarray(x.data.reshape(-1, x.shape[-1]), dtype=weight.dtype)
+    out = event_matmul(flat, weight.data).reshape(x.shape[:-1] + weight.shape[1:])
+    if bias is not None:
+        out += bias.data
+
+    def vjp(g: np.ndarray) -> tuple:
+        g2 = np.ascontiguousarray(g.reshape(-1, g.shape[-1]))
+        gx = (g2 @ weight.data.T).reshape(x.shape).astype(x.dtype, copy=False) if x.requires_grad else None
+        gw = event_weight_grad(np.ascontiguousarray(flat.T), g2)
+        return (gx, gw) if bias is None else (gx, gw, g2.sum(axis=0))
+
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return record("event_linear", out, inputs, vjp)
+
+
+def embedding(weight: Tensor, indices: ArrayLike) -> Tensor:
+    """Rows ``weight[indices]``; the VJP scatter-adds g into the used rows."""
+    idx = np.asarray(indices)
+    if not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"embedding: indices must be integers, got dtype {idx.dtype}")
+    if idx.size and (idx.min() < 0 or idx.max() >= weight.shape[0]):
+        raise ValueError(f"embedding: indices must lie in [0, {weight.shape[0]}), got range [{idx.min()}, {idx.max()}]")
+
+    def vjp(g: np.ndarray) -> tuple[np.ndarray]:
+        gw = np.zeros_like(weight.data)
+        np.add.at(gw, idx, g)
+        return (gw,)
+
+    return record("embedding", weight.data[idx], (weight,), vjp)
+
+
+def layer_norm(x: Tensor, gamma: Tensor | None = None, beta: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise the last axis: y = (x - mu) / sqrt(var + eps) * gamma + beta."""
+    eps = check_positive("eps", eps)
+    n = x.shape[-1]
+    for name, p in (("gamma", gamma), ("beta", beta)):
+        if p is not None and p.shape != (n,):
+            raise ValueError(f"layer_norm: {name} shape {p.shape} does not fit input shape {x.shape}")
+    mu = x.data.mean(axis=-1, keepdims=True)
+    inv = 1.0 / np.sqrt(x.data.var(axis=-1, keepdims=True) + eps)
+    xhat = (x.data - mu) * inv
+    out = xhat * gamma.data if gamma is not None else xhat
+    if beta is not None:
+        out = out + beta.data
+
+    def vjp(g: np.ndarray) -> tuple:
+        gh = g * gamma.data if gamma is not None else g
+        # d xhat: inv * (gh - mean(gh) - xhat * mean(gh * xhat))
+        gx = inv * (gh - gh.mean(axis=-1, keepdims=True) - xhat * (gh * xhat).mean(axis=-1, keepdims=True))
+        flat = g.reshape(-1, n)
+        grads = [gx]
+        if gamma is not None:
+            grads.append((flat * xhat.reshape(-1, n)).sum(axis=0))
+        if beta is not None:
+            grads.append(flat.sum(axis=0))
+        return tuple(grads)
+
+    inputs = (x,) + tuple(p for p in (gamma, beta) if p is not None)
+    return record("layer_norm", out, inputs, vjp)
+
+
+# ---- losses ------------------------------------------------------------------------
+def log_softmax_array(z: np.ndarray) -> np.ndarray:
+    """log softmax over the last axis, shifted by the max for stability."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def cross_entropy(logits: Tensor, targets: ArrayLike, ignore_index: int | None = -100) -> Tensor:
+    """Mean over kept rows of -log softmax(logits)[target]; rows equal to ``ignore_index`` are skipped.
+
+    ``logits`` has shape [..., C] and ``targets`` the leading shape [...].
+    """
+    t = np.asarray(targets)
+    if not np.issubdtype(t.dtype, np.integer):
+        raise ValueError(f"cross_entropy: targets must be integers, got dtype {t.dtype}")
+    if t.shape != logits.shape[:-1]:
+        raise ValueError(f"cross_entropy: logits shape {logits.shape} does not fit targets shape {t.shape}")
+    c = logits.shape[-1]
+    z = logits.data.reshape(-1, c)
+    t = t.reshape(-1)
+    keep = np.ones(t.shape, bool) if ignore_index is None else t != ignore_index
+    if np.any((t[keep] < 0) | (t[keep] >= c)):
+        raise ValueError(f"cross_entropy: targets must lie in [0, {c}) or equal ignore_index={ignore_index}")
+    n = max(int(keep.sum()), 1)
+    rows = np.flatnonzero(keep)
+    logp = log_softmax_array(z)
+    loss = -logp[rows, t[rows]].sum() / n
+
+    def vjp(g: np.ndarray) -> tuple[np.ndarray]:
+        grad = np.exp(logp)  # softmax
+        grad[rows, t[rows]] -= 1
+        grad[~keep] = 0
+        return ((g / n) * grad.reshape(logits.shape),)
+
+    return record("cross_entropy", np.asarray(loss, dtype=logits.dtype), (logits,), vjp)
+
+
+def mse(pred: Tensor, target: ArrayLike) -> Tensor:
+    """mean((pred - target)^2); ``target`` must have the same shape as ``pred``."""
+    target = as_tensor(target, pred.dtype)
+    if target.shape != pred.shape:
+        raise ValueError(f"mse: pred shape {pred.shape} and target shape {target.shape} differ")
+    d = pred.data - target.data
+    scale = 2.0 / max(d.size, 1)
+    return record("mse", np.asarray(np.mean(d * d), dtype=pred.dtype), (pred, target),
+                  lambda g: (g * scale * d, -g * scale * d))
+
+
+# ---- operators on Tensor -----------------------------------------------------------
+Tensor.__add__ = add
+Tensor.__radd__ = lambda a, b: add(b, a)
+Tensor.__sub__ = sub
+Tensor.__rsub__ = lambda a, b: sub(b, a)
+Tensor.__mul__ = mul
+Tensor.__rmul__ = lambda a, b: mul(b, a)
+Tensor.__truediv__ = div
+Tensor.__rtruediv__ = lambda a, b: div(b, a)
+Tensor.__neg__ = neg
+Tensor.__matmul__ = matmul
+Tensor.__getitem__ = getitem
+Tensor.sum = sum
+Tensor.mean = mean
+Tensor.reshape = lambda a, *shape: reshape(a, shape[0] if len(shape) == 1 else shape)  # t.reshape(2, 3) or t.reshape((2, 3))
+Tensor.transpose = transpose
+Tensor.T = property(lambda a: transpose(a))
+Tensor.exp = exp
+Tensor.log = log
+Tensor.tanh = tanh
+Tensor.sigmoid = sigmoid
+Tensor.relu = relu

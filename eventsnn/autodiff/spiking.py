@@ -1,0 +1,83 @@
+"""Spiking tape ops: the Heaviside spike and fused LIF / ALIF time loops.
+
+See :mod:`eventsnn.kernels.bptt` for the equations. ``lif_sequence`` and
+``alif_sequence`` record one tape node for all T steps; their VJP is the
+fused BPTT kernel and agrees with the per-step composition of
+:func:`spike`, :func:`~eventsnn.autodiff.ops.mul` and friends.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_array, check_choice
+from ..kernels import bptt
+from .ops import ArrayLike, unbroadcast
+from .surrogate import FastSigmoid, Surrogate
+from .tensor import Tensor, as_tensor, record
+
+RESETS = {"subtract": bptt.SUBTRACT, "zero": bptt.ZERO, "none": bptt.NONE}
+
+
+def spike(x: Tensor, surrogate: Surrogate = FastSigmoid()) -> Tensor:
+    """H(x) = 1[x > 0]; backward multiplies by ``surrogate(x)``."""
+    if not isinstance(surrogate, Surrogate):
+        raise ValueError(f"surrogate must be a Surrogate, got {surrogate!r}")
+    out = (x.data > 0).astype(x.dtype)
+    return record("spike", out, (x,), lambda g: (g * surrogate(x.data),))
+
+
+def _per_neuron(name: str, value: ArrayLike, n: int, dtype: np.dtype, lo: float = -np.inf,
+                hi: float = np.inf) -> tuple[Tensor, np.ndarray]:
+    """``value`` as a Tensor of shape () or (n,), and its values broadcast to [n]."""
+    t = as_tensor(value, dtype)
+    if t.shape not in ((), (n,)):
+        raise ValueError(f"{name} must have shape () or ({n},), got {t.shape}")
+    arr = check_array(name, t.data, dtype=dtype)
+    outside = (arr < lo) | (arr > hi)
+    if np.any(outside):
+        raise ValueError(f"{name} must lie in [{lo}, {hi}], got {arr[outside].flat[0]!r}")
+    return t, np.ascontiguousarray(np.broadcast_to(arr, (n,)))
+
+
+def alif_sequence(current: Tensor, beta: ArrayLike, threshold: ArrayLike, rho: ArrayLike = 0.0,
+                  gamma: ArrayLike = 0.0, surrogate: Surrogate = FastSigmoid(), reset: str = "subtract",
+                  detach_reset: bool = True) -> Tensor:
+    """Adaptive LIF over time: current[T, B, N] -> spikes[T, B, N].
+
+    beta, rho in [0, 1] are the per-step decay factors of membrane and
+    adaptation (beta = exp(-dt / tau_mem)); threshold and gamma (threshold
+    increase per spike, in membrane units) are scalars or per-neuron [N].
+    Gradients flow to every argument that is a Tensor with ``requires_grad``.
+    """
+    current = as_tensor(current)
+    if current.ndim != 3:
+        raise ValueError(f"current must have shape [T, B, N], got {current.shape}")
+    check_array("current", current.data, dtype=current.dtype)
+    if not isinstance(surrogate, Surrogate):
+        raise ValueError(f"surrogate must be a Surrogate, got {surrogate!r}")
+    mode = RESETS[check_choice("reset", reset, tuple(RESETS))]
+    n, dtype = current.shape[2], current.dtype
+    params = [_per_neuron("beta", beta, n, dtype, 0.0, 1.0), _per_neuron("threshold", threshold, n, dtype),
+              _per_neuron("rho", rho, n, dtype, 0.0, 1.0), _per_neuron("gamma", gamma, n, dtype)]
+    tensors = tuple(t for t, _ in params)
+    b, th, r, gm = (arr for _, arr in params)
+    spk, mem, ad = bptt.neuron_forward(np.ascontiguousarray(current.data), b, th, r, gm, mode)
+
+    def vjp(g: np.ndarray) -> tuple:
+        g_in, *d = bptt.neuron_backward(np.ascontiguousarray(g, dtype=dtype), spk, mem, ad, b, th, r, gm,
+                                        mode, bool(detach_reset), surrogate.kind, surrogate.slope)
+        return (g_in,) + tuple(unbroadcast(di.sum(axis=0), t.shape) for di, t in zip(d, tensors))
+
+    return record("alif_sequence", spk, (current,) + tensors, vjp)
+
+
+def lif_sequence(current: Tensor, beta: ArrayLike, threshold: ArrayLike = 1.0,
+                 surrogate: Surrogate = FastSigmoid(), reset: str = "subtract",
+                 detach_reset: bool = True) -> Tensor:
+    """Leaky integrate-and-fire over time, as snnTorch ``Leaky``: current[T, B, N] -> spikes.
+
+    mem[t] = beta mem[t-1] + I[t] - spk[t-1] threshold  (reset="subtract"),
+    spk[t] = H(mem[t] - threshold); the reset term is detached from the graph
+    unless ``detach_reset=False``. This is :func:`alif_sequence` with gamma = 0.
+    """
+    return alif_sequence(current, beta, threshold, 0.0, 0.0, surrogate, reset, detach_reset)

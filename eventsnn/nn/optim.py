@@ -1,0 +1,152 @@
+"""Optimizers (SGD with momentum, Adam, AdamW) and global-norm gradient clipping.
+
+Optimizer state is plain data so a checkpoint layer can store it:
+``state_dict() -> {"step": int, slot: {param_name: ndarray}}``.
+Before any parameter changes, ``step()`` checks that every gradient is
+finite and raises ``FloatingPointError`` otherwise.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from .._validation import check_array, check_int, check_nonnegative, check_positive
+from ..autodiff import Tensor
+
+
+def _named(params: Iterable[Tensor] | Iterable[tuple[str, Tensor]]) -> dict[str, Tensor]:
+    """Accept ``module.named_parameters()`` or a plain list of Tensors (named "0", "1", ...)."""
+    items = list(params)
+    if not items:
+        raise ValueError("params must not be empty")
+    if all(isinstance(p, tuple) for p in items):
+        return dict(items)
+    return {str(i): p for i, p in enumerate(items)}
+
+
+def _check_finite_grads(params: Mapping[str, Tensor]) -> None:
+    for name, p in params.items():
+        if p.grad is not None and not np.all(np.isfinite(p.grad)):
+            raise FloatingPointError(f"gradient of {name} is not finite; no parameter was updated")
+
+
+class Optimizer:
+    """Base: holds named parameters, per-parameter slot arrays and the step count."""
+
+    slots: tuple[str, ...] = ()
+
+    def __init__(self, params: Iterable[Any], lr: float):
+        self.params = _named(params)
+        self.lr = check_positive("lr", lr)
+        self.step_count = 0
+        self.state = {slot: {n: np.zeros_like(p.data) for n, p in self.params.items()} for slot in self.slots}
+
+    def zero_grad(self) -> None:
+        for p in self.params.values():
+            p.grad = None
+
+    def step(self) -> None:
+        """Apply one update to every parameter that has a gradient."""
+        _check_finite_grads(self.params)
+        self.step_count += 1
+        for name, p in self.params.items():
+            if p.grad is not None:
+                self._update(name, p.data, p.grad.astype(p.dtype, copy=False))
+
+    def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"step": self.step_count, **{s: {n: a.copy() for n, a in d.items()} for s, d in self.state.items()}}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore from :meth:`state_dict` output; raises ``ValueError`` on any mismatch."""
+        expected = {"step", *self.slots}
+        if set(state) != expected:
+            raise ValueError(f"optimizer state keys {sorted(state)} differ from {sorted(expected)}")
+        step = check_int("step", state["step"], 0)
+        loaded = {}
+        for slot in self.slots:
+            if set(state[slot]) != set(self.params):
+                raise ValueError(f"optimizer slot {slot!r} names {sorted(state[slot])} "
+                                 f"differ from {sorted(self.params)}")
+            shapes = {n: p.shape for n, p in self.params.items()}
+            loaded[slot] = {n: check_array(f"{slot}.{n}", a, shape=shapes[n], dtype=self.params[n].dtype)
+                            for n, a in state[slot].items()}
+        self.step_count, self.state = step, loaded
+
+
+class SGD(Optimizer):
+    """v = mu v + (g + wd w);  w -= lr v   (plain SGD when momentum mu = 0)."""
+
+    slots = ("momentum_buffer",)
+
+    def __init__(self, params: Iterable[Any], lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+        super().__init__(params, lr)
+        self.momentum = check_nonnegative("momentum", momentum)
+        self.weight_decay = check_nonnegative("weight_decay", weight_decay)
+
+    def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
+        v = self.state["momentum_buffer"][name]
+        v *= self.momentum
+        v += g + self.weight_decay * w if self.weight_decay else g
+        w -= self.lr * v
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015) with bias correction; ``weight_decay`` adds wd w to g (L2).
+
+    m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+    w -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+    """
+
+    slots = ("exp_avg", "exp_avg_sq")
+    decoupled = False
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0):
+        super().__init__(params, lr)
+        self.b1, self.b2 = (check_nonnegative("betas", b) for b in betas)
+        if not (self.b1 < 1 and self.b2 < 1):
+            raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
+        self.eps = check_positive("eps", eps)
+        self.weight_decay = check_nonnegative("weight_decay", weight_decay)
+
+    def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
+        if self.weight_decay and self.decoupled:
+            w *= 1 - self.lr * self.weight_decay
+        elif self.weight_decay:
+            g = g + self.weight_decay * w
+        m, v = self.state["exp_avg"][name], self.state["exp_avg_sq"][name]
+        m *= self.b1
+        m += (1 - self.b1) * g
+        v *= self.b2
+        v += (1 - self.b2) * g * g
+        t = self.step_count
+        step = self.lr / (1 - self.b1 ** t)
+        w -= step * m / (np.sqrt(v / (1 - self.b2 ** t)) + self.eps)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019): w *= 1 - lr wd before the Adam step."""
+
+    decoupled = True
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.01):
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+
+def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
+    """Scale all gradients by min(1, max_norm / ||g||) with ||g|| the global L2 norm; return ||g||."""
+    max_norm = check_positive("max_norm", max_norm)
+    grads = [p.grad for p in params if p.grad is not None]
+    total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+    if not math.isfinite(total):
+        raise FloatingPointError(f"gradient norm is not finite ({total!r})")
+    if total > max_norm:
+        for g in grads:
+            g *= max_norm / total
+    return total

@@ -1,0 +1,129 @@
+"""Spikes, surrogates and the fused LIF / ALIF kernels against per-step tape composition."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import eventsnn.autodiff as ad
+from eventsnn.autodiff import Tensor
+
+SURROGATES = [ad.FastSigmoid(2.0), ad.ATan(2.0), ad.Sigmoid(3.0), ad.Triangle(0.5)]
+
+
+def alif_per_step(current, beta, thr, rho, gamma, surrogate, reset, detach_reset):
+    """The oracle: the same neuron written as T steps of elementary tape ops."""
+    T, B, N = current.shape
+    mem = a = s = Tensor(np.zeros((B, N)))
+    out = []
+    for t in range(T):
+        r = s.detach() if detach_reset else s
+        a = rho * a + s
+        th = thr + gamma * a
+        if reset == "subtract":
+            mem = beta * mem + current[t] - r * th
+        elif reset == "zero":
+            mem = beta * (1 - r) * mem + current[t]
+        else:
+            mem = beta * mem + current[t]
+        s = ad.spike(mem - th, surrogate)
+        out.append(s)
+    return ad.stack(out)
+
+
+@settings(max_examples=40, deadline=None)
+@given(T=st.integers(1, 7), B=st.integers(1, 3), N=st.integers(1, 4),
+       reset=st.sampled_from(["subtract", "zero", "none"]), detach=st.booleans(), adaptive=st.booleans(), per_neuron=st.booleans(), sur=st.sampled_from(SURROGATES),
+       seed=st.integers(0, 2**31))
+def test_fused_matches_per_step(T, B, N, reset, detach, adaptive, per_neuron, sur, seed):
+    rng = np.random.default_rng(seed)
+    shape = (N,) if per_neuron else ()
+    current = Tensor(rng.normal(0.6, 1.0, (T, B, N)), requires_grad=True)
+    params = [Tensor(rng.uniform(0.3, 0.95, shape), requires_grad=True),      # beta
+              Tensor(rng.uniform(0.5, 1.5, shape), requires_grad=True)]       # threshold
+    params += [Tensor(rng.uniform(0.2, 0.9, shape), requires_grad=True),      # rho
+               Tensor(rng.uniform(0.1, 0.5, shape), requires_grad=True)] if adaptive else [0.0, 0.0]
+    w = rng.standard_normal((T, B, N))
+
+    grads = []
+    for run in (ad.alif_sequence, alif_per_step):
+        for p in [current] + params:
+            if isinstance(p, Tensor):
+                p.grad = None
+        spk = run(current, *params, sur, reset, detach)
+        (spk * w).sum().backward()
+        grads.append((spk.data, [p.grad for p in [current] + params if isinstance(p, Tensor)]))
+    (s_fused, g_fused), (s_step, g_step) = grads
+    np.testing.assert_array_equal(s_fused, s_step)
+    for gf, gs in zip(g_fused, g_step):
+        np.testing.assert_allclose(gf, gs, rtol=1e-10, atol=1e-10)
+
+
+def test_lif_forward_hand_computed():
+    # beta = 0.5, threshold 1, subtract reset, constant input 0.8
+    spk = ad.lif_sequence(Tensor(np.full((5, 1, 1), 0.8)), 0.5, 1.0)
+    # mem: 0.8, 1.2 (spike), 0.6+0.8-1=0.4, 1.0 (not > 1), 1.3 (spike)
+    np.testing.assert_array_equal(spk.data.ravel(), [0, 1, 0, 0, 1])
+
+
+def test_zero_reset_forward():
+    spk = ad.lif_sequence(Tensor(np.full((4, 1, 1), 0.8)), 0.5, 1.0, reset="zero")
+    # mem: 0.8, 1.2 (spike), 0 * .. + 0.8 = 0.8, 1.2 (spike)
+    np.testing.assert_array_equal(spk.data.ravel(), [0, 1, 0, 1])
+
+
+def test_adaptation_raises_threshold():
+    x = Tensor(np.full((40, 1, 1), 0.6))
+    plain = ad.lif_sequence(x, 0.9, 1.0).data.sum()
+    adapted = ad.alif_sequence(x, 0.9, 1.0, rho=0.95, gamma=0.5).data.sum()
+    assert 0 < adapted < plain
+
+
+def test_float32_path_matches_float64():
+    rng = np.random.default_rng(1)
+    x = rng.normal(0.3, 1.0, (20, 4, 8))
+    s64 = ad.lif_sequence(Tensor(x), 0.9, 1.0).data
+    s32 = ad.lif_sequence(Tensor(x.astype(np.float32)), 0.9, 1.0)
+    assert s32.dtype == np.float32
+    assert np.mean(s32.data == s64) > 0.99  # rounding may flip a spike at the threshold
+
+
+@pytest.mark.parametrize("sur", SURROGATES)
+def test_surrogate_shapes(sur):
+    x = np.linspace(-50, 50, 200001)
+    d = sur(x)
+    assert np.all(d >= 0) and d[100000] == d.max() and np.allclose(d, d[::-1])
+    area = 2 / sur.slope if isinstance(sur, ad.FastSigmoid) else 1.0  # fast sigmoid is unnormalised
+    assert np.trapezoid(d, x) == pytest.approx(area, abs=0.01)
+
+
+def test_surrogates_match_snntorch_formulas():
+    x = np.array([-0.3, 0.0, 0.1])
+    np.testing.assert_allclose(ad.FastSigmoid(25)(x), 1 / (25 * np.abs(x) + 1) ** 2)
+    np.testing.assert_allclose(ad.ATan(2)(x), 2 / 2 / (1 + (np.pi / 2 * 2 * x) ** 2))
+    np.testing.assert_allclose(ad.Sigmoid(25)(x), 25 * np.exp(-25 * x) / (np.exp(-25 * x) + 1) ** 2)
+
+
+def test_spike_gradient_is_surrogate():
+    x = Tensor(np.array([-0.2, 0.0, 0.3]), requires_grad=True)
+    s = ad.spike(x, ad.Triangle(2.0))
+    np.testing.assert_array_equal(s.data, [0, 0, 1])
+    s.sum().backward()
+    np.testing.assert_allclose(x.grad, 2 * np.maximum(0, 1 - 2 * np.abs(x.data)))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(beta=1.5), "beta"), (dict(beta=-0.1), "beta"), (dict(threshold=np.nan), "threshold"),
+    (dict(beta=np.ones(3)), r"beta must have shape \(\) or \(4,\)"), (dict(reset="soft"), "reset"),
+])
+def test_bad_neuron_arguments(kwargs, match):
+    args = dict(beta=0.9, threshold=1.0) | kwargs
+    with pytest.raises(ValueError, match=match):
+        ad.lif_sequence(Tensor(np.zeros((2, 1, 4))), **args)
+
+
+def test_bad_current():
+    with pytest.raises(ValueError, match="current"):
+        ad.lif_sequence(Tensor(np.zeros((2, 4))), 0.9)
+    with pytest.raises(ValueError, match="current"):
+        ad.lif_sequence(Tensor(np.full((2, 1, 4), np.inf)), 0.9)
+    with pytest.raises(ValueError, match="slope"):
+        ad.FastSigmoid(-1.0)
