@@ -9,10 +9,12 @@ from eventsnn.autodiff import Tensor
 SURROGATES = [ad.FastSigmoid(2.0), ad.ATan(2.0), ad.Sigmoid(3.0), ad.Triangle(0.5)]
 
 
-def alif_per_step(current, beta, thr, rho, gamma, surrogate, reset, detach_reset):
+def alif_per_step(current, beta, thr, rho, gamma, surrogate, reset, detach_reset, state=None):
     """The oracle: the same neuron written as T steps of elementary tape ops."""
     T, B, N = current.shape
     mem = a = s = Tensor(np.zeros((B, N)))
+    if state is not None:  # constants: no gradient flows into the initial state
+        mem, s, a = (Tensor(x) for x in state)
     out = []
     for t in range(T):
         r = s.detach() if detach_reset else s
@@ -127,3 +129,30 @@ def test_bad_current():
         ad.lif_sequence(Tensor(np.full((2, 1, 4), np.inf)), 0.9)
     with pytest.raises(ValueError, match="slope"):
         ad.FastSigmoid(-1.0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(T1=st.integers(1, 5), T2=st.integers(1, 5), reset=st.sampled_from(["subtract", "zero", "none"]),
+       detach=st.booleans(), sur=st.sampled_from(SURROGATES), seed=st.integers(0, 2**31))
+def test_state_carries_across_chunks(T1, T2, reset, detach, sur, seed):
+    """T1 steps, then T2 from the returned state == T1 + T2 at once; chunk-2 gradients match the oracle."""
+    rng = np.random.default_rng(seed)
+    B, N = 2, 3
+    beta, thr, rho, gamma = 0.8, 1.0, 0.9, 0.3
+    current = rng.normal(0.7, 1.0, (T1 + T2, B, N))
+    whole = ad.alif_sequence(Tensor(current), beta, thr, rho, gamma, sur, reset, detach)
+    first, state = ad.alif_sequence_from(Tensor(current[:T1]), beta, thr, rho, gamma, sur, reset, detach)
+    second_in = Tensor(current[T1:], requires_grad=True)
+    second, _ = ad.alif_sequence_from(second_in, beta, thr, rho, gamma, sur, reset, detach, state)
+    np.testing.assert_array_equal(np.concatenate([first.data, second.data]), whole.data)
+
+    w = rng.standard_normal((T2, B, N))
+    (second * w).sum().backward()
+    oracle_in = Tensor(current[T1:], requires_grad=True)
+    (alif_per_step(oracle_in, beta, thr, rho, gamma, sur, reset, detach, state) * w).sum().backward()
+    np.testing.assert_allclose(second_in.grad, oracle_in.grad, rtol=1e-10, atol=1e-10)
+
+
+def test_state_of_the_wrong_shape_is_rejected():
+    with pytest.raises(ValueError, match="state.mem"):
+        ad.alif_sequence_from(Tensor(np.zeros((3, 2, 4))), 0.9, 1.0, state=ad.NeuronState.zeros(2, 5))

@@ -7,6 +7,8 @@ fused BPTT kernel and agrees with the per-step composition of
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .._validation import check_array, check_choice
@@ -39,15 +41,39 @@ def _per_neuron(name: str, value: ArrayLike, n: int, dtype: np.dtype, lo: float 
     return t, np.ascontiguousarray(np.broadcast_to(arr, (n,)))
 
 
+class NeuronState(NamedTuple):
+    """Where a layer's neurons stand after a sequence: membrane, last spikes, adaptation ([B, N] each)."""
+
+    mem: np.ndarray
+    spk: np.ndarray
+    adapt: np.ndarray
+
+    @classmethod
+    def zeros(cls, batch: int, n: int, dtype=np.float64) -> "NeuronState":
+        return cls(*(np.zeros((batch, n), dtype) for _ in range(3)))
+
+
 def alif_sequence(current: Tensor, beta: ArrayLike, threshold: ArrayLike, rho: ArrayLike = 0.0,
                   gamma: ArrayLike = 0.0, surrogate: Surrogate = FastSigmoid(), reset: str = "subtract",
                   detach_reset: bool = True) -> Tensor:
-    """Adaptive LIF over time: current[T, B, N] -> spikes[T, B, N].
+    """Adaptive LIF over time from rest: current[T, B, N] -> spikes[T, B, N].
 
     beta, rho in [0, 1] are the per-step decay factors of membrane and
     adaptation (beta = exp(-dt / tau_mem)); threshold and gamma (threshold
     increase per spike, in membrane units) are scalars or per-neuron [N].
     Gradients flow to every argument that is a Tensor with ``requires_grad``.
+    """
+    return alif_sequence_from(current, beta, threshold, rho, gamma, surrogate, reset, detach_reset)[0]
+
+
+def alif_sequence_from(current: Tensor, beta: ArrayLike, threshold: ArrayLike, rho: ArrayLike = 0.0,
+                       gamma: ArrayLike = 0.0, surrogate: Surrogate = FastSigmoid(), reset: str = "subtract",
+                       detach_reset: bool = True, state: NeuronState | None = None) -> tuple[Tensor, NeuronState]:
+    """:func:`alif_sequence` starting from ``state`` (rest if None); returns (spikes, final state).
+
+    Running T1 steps and then T2 more from the returned state gives the same
+    spikes as T1 + T2 steps at once. Gradients do not flow into ``state``
+    (truncated BPTT).
     """
     current = as_tensor(current)
     if current.ndim != 3:
@@ -61,14 +87,19 @@ def alif_sequence(current: Tensor, beta: ArrayLike, threshold: ArrayLike, rho: A
               _per_neuron("rho", rho, n, dtype, 0.0, 1.0), _per_neuron("gamma", gamma, n, dtype)]
     tensors = tuple(t for t, _ in params)
     b, th, r, gm = (arr for _, arr in params)
-    spk, mem, ad = bptt.neuron_forward(np.ascontiguousarray(current.data), b, th, r, gm, mode)
+    if state is None:
+        state = NeuronState.zeros(current.shape[1], n, dtype)
+    initial = tuple(check_array(f"state.{name}", x, shape=current.shape[1:], dtype=dtype)
+                    for name, x in zip(NeuronState._fields, state))
+    spk, mem, ad = bptt.neuron_forward(np.ascontiguousarray(current.data), b, th, r, gm, mode, *initial)
 
     def vjp(g: np.ndarray) -> tuple:
         g_in, *d = bptt.neuron_backward(np.ascontiguousarray(g, dtype=dtype), spk, mem, ad, b, th, r, gm,
-                                        mode, bool(detach_reset), surrogate.kind, surrogate.slope)
+                                        mode, bool(detach_reset), surrogate.kind, surrogate.slope, *initial)
         return (g_in,) + tuple(unbroadcast(di.sum(axis=0), t.shape) for di, t in zip(d, tensors))
 
-    return record("alif_sequence", spk, (current,) + tensors, vjp)
+    final = NeuronState(mem[-1].copy(), spk[-1].copy(), ad[-1].copy()) if current.shape[0] else NeuronState(*initial)
+    return record("alif_sequence", spk, (current,) + tensors, vjp), final
 
 
 def lif_sequence(current: Tensor, beta: ArrayLike, threshold: ArrayLike = 1.0,

@@ -1,7 +1,8 @@
 """Numba kernels: LIF / ALIF layers over T time steps, forward and BPTT backward.
 
 One call runs the whole time loop (instead of T small tape ops). Per neuron,
-with r[t] = spk[t-1] the reset signal (r[0] = 0) and all state starting at 0:
+with r[t] = spk[t-1] the reset signal, starting from a given state
+(mem[-1], spk[-1], a[-1]) (zero for a fresh sequence):
 
     a[t]   = rho a[t-1] + r[t]                        adaptation (ALIF; unused when gamma = 0)
     th[t]  = thr + gamma a[t]                         effective threshold
@@ -64,16 +65,16 @@ def surrogate_grad_array(kind: int, slope: float, x: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, parallel=True)
-def neuron_forward(current, beta, thr, rho, gamma, reset):
-    """Run T steps for current[T, B, N]; returns spk, mem, a (each [T, B, N])."""
+def neuron_forward(current, beta, thr, rho, gamma, reset, mem0, spk0, a0):
+    """Run T steps for current[T, B, N] from state (mem0, spk0, a0) [B, N]; returns spk, mem, a ([T, B, N])."""
     T, B, N = current.shape
     spk = np.empty_like(current)
     mem = np.empty_like(current)
     ad = np.empty_like(current)
     for b in prange(B):
-        m = np.zeros(N, current.dtype)
-        a = np.zeros(N, current.dtype)
-        s = np.zeros(N, current.dtype)
+        m = mem0[b].copy()
+        a = a0[b].copy()
+        s = spk0[b].copy()
         for t in range(T):
             for n in range(N):
                 r = s[n]
@@ -96,8 +97,8 @@ def neuron_forward(current, beta, thr, rho, gamma, reset):
 
 
 @njit(cache=True, parallel=True)
-def neuron_backward(g_spk, spk, mem, ad, beta, thr, rho, gamma, reset, detach_reset, kind, slope):
-    """BPTT for :func:`neuron_forward`.
+def neuron_backward(g_spk, spk, mem, ad, beta, thr, rho, gamma, reset, detach_reset, kind, slope, mem0, spk0, a0):
+    """BPTT for :func:`neuron_forward` (the initial state is a constant: truncated BPTT).
 
     Returns dL/dI [T, B, N] and per-batch-row parameter gradients [B, N] for
     beta, thr, rho, gamma (summed over b by the caller; rows keep prange race-free).
@@ -113,9 +114,9 @@ def neuron_backward(g_spk, spk, mem, ad, beta, thr, rho, gamma, reset, detach_re
         ga_next = np.zeros(N, g_spk.dtype)
         for t in range(T - 1, -1, -1):
             for n in range(N):
-                r = spk[t - 1, b, n] if t > 0 else 0.0
-                m_prev = mem[t - 1, b, n] if t > 0 else 0.0
-                a_prev = ad[t - 1, b, n] if t > 0 else 0.0
+                r = spk[t - 1, b, n] if t > 0 else spk0[b, n]
+                m_prev = mem[t - 1, b, n] if t > 0 else mem0[b, n]
+                a_prev = ad[t - 1, b, n] if t > 0 else a0[b, n]
                 th = thr[n] + gamma[n] * ad[t, b, n]
                 gs = g_spk[t, b, n] + ga_next[n]
                 if not detach_reset and t + 1 < T:
