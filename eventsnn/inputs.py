@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ._validation import check_array, check_nonnegative, check_positive
+from ._validation import check_array, check_positive
 from .kernels import layout as L
 from .neurons import NeuronModel
 
@@ -31,7 +31,7 @@ class Poisson(NeuronModel):
     variables: ClassVar[dict[str, int]] = {"rate": L.ROW_X}
 
     def __post_init__(self) -> None:
-        check_nonnegative("rate", self.rate)
+        self._check_fields(nonnegative=("rate",))
 
     def coefficients(self, dt: float) -> np.ndarray:
         c = np.zeros(L.N_COEF)

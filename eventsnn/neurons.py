@@ -76,6 +76,17 @@ class NeuronModel:
     def check_size(self, n: int) -> None:
         """Raise ValueError if a population of ``n`` neurons cannot hold this model."""
 
+    def _check_fields(self, positive: tuple = (), finite: tuple = (), nonnegative: tuple = ()) -> None:
+        """Validate the named fields (ValueError naming the field and value)."""
+        for name in positive:
+            check_positive(name, getattr(self, name))
+        for name in finite:
+            check_finite(name, getattr(self, name))
+        for name in nonnegative:
+            check_nonnegative(name, getattr(self, name))
+        if hasattr(self, "reset"):
+            check_choice("reset", self.reset, RESETS)
+
 
 @dataclass(frozen=True)
 class _CurrentBased(NeuronModel):
@@ -94,12 +105,7 @@ class _CurrentBased(NeuronModel):
     targets: ClassVar[dict[str, int]] = {"exc": L.ROW_E, "inh": L.ROW_I, "I_e": L.ROW_E, "I_i": L.ROW_I, "v": L.ROW_V}
 
     def __post_init__(self) -> None:
-        for name in ("tau_m", "tau_e", "tau_i"):
-            check_positive(name, getattr(self, name))
-        for name in ("v_th", "v_reset"):
-            check_finite(name, getattr(self, name))
-        check_nonnegative("t_ref", self.t_ref)
-        check_choice("reset", self.reset, RESETS)
+        self._check_fields(positive=("tau_m", "tau_e", "tau_i"), finite=("v_th", "v_reset"), nonnegative=("t_ref",))
 
     def _membrane(self, dt: float) -> tuple[float, float, float, float, float]:
         """(c_v, c_0, c_x, p_e, p_i): v' = c_v·v + c_0 + c_x·I_ext + p_e·I_e + p_i·I_i."""
@@ -143,7 +149,7 @@ class LIF(_CurrentBased):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_finite("v_rest", self.v_rest)
+        self._check_fields(finite=("v_rest",))
 
     def _membrane(self, dt: float) -> tuple[float, float, float, float, float]:
         a_m = exp_decay(dt, self.tau_m)
@@ -207,8 +213,7 @@ class ALIF(LIF):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_positive("tau_a", self.tau_a)
-        check_finite("beta", self.beta)
+        self._check_fields(positive=("tau_a",), finite=("beta",))
 
     def _adaptation(self, dt: float) -> tuple[float, float]:
         return exp_decay(dt, self.tau_a), self.beta
@@ -246,12 +251,8 @@ class CondLIF(NeuronModel):
     targets: ClassVar[dict[str, int]] = {"exc": L.ROW_E, "inh": L.ROW_I, "g_e": L.ROW_E, "g_i": L.ROW_I, "v": L.ROW_V}
 
     def __post_init__(self) -> None:
-        for name in ("tau_m", "tau_e", "tau_i"):
-            check_positive(name, getattr(self, name))
-        for name in ("v_rest", "E_e", "E_i", "v_th", "v_reset"):
-            check_finite(name, getattr(self, name))
-        check_nonnegative("t_ref", self.t_ref)
-        check_choice("reset", self.reset, RESETS)
+        self._check_fields(positive=("tau_m", "tau_e", "tau_i"), finite=("v_rest", "E_e", "E_i", "v_th", "v_reset"),
+                           nonnegative=("t_ref",))
 
     def coefficients(self, dt: float) -> np.ndarray:
         c = np.zeros(L.N_COEF)
@@ -295,10 +296,7 @@ class Izhikevich(NeuronModel):
     targets: ClassVar[dict[str, int]] = {"exc": L.ROW_E, "inh": L.ROW_I, "I_e": L.ROW_E, "I_i": L.ROW_I, "v": L.ROW_V}
 
     def __post_init__(self) -> None:
-        for name in ("a", "b", "c", "d", "v_peak"):
-            check_finite(name, getattr(self, name))
-        check_positive("tau_e", self.tau_e)
-        check_positive("tau_i", self.tau_i)
+        self._check_fields(positive=("tau_e", "tau_i"), finite=("a", "b", "c", "d", "v_peak"))
 
     def coefficients(self, dt: float) -> np.ndarray:
         c = np.zeros(L.N_COEF)
