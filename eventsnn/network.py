@@ -19,9 +19,11 @@ import time
 
 import numpy as np
 
+from . import network_checkpoint
 from ._validation import check_choice, check_finite, check_int, check_positive
 from .backends import BACKENDS, get_backend
 from .backends.state import Recorder, SimState
+from .checkpoint import Snapshot, checkpointable
 from .inputs import SpikeGenerator, TimedCurrent
 from .kernels import layout as L
 from .monitors import RateMonitor, SpikeMonitor, StateMonitor
@@ -31,8 +33,14 @@ from .projections import Projection
 CHUNK_STEPS = 10_000  # steps per backend call between harvests of the recorders
 
 
+@checkpointable(network_checkpoint.KIND)
 class Network:
-    """A simulated network with time step ``dt`` (ms) and Poisson seed ``seed``."""
+    """A simulated network with time step ``dt`` (ms) and Poisson seed ``seed``.
+
+    ``eventsnn.save(net, path)`` writes it with its dynamic state (membranes,
+    refractory counters, pending delayed spikes, monitor records);
+    ``eventsnn.load(path)`` continues exactly where it stopped.
+    """
 
     def __init__(self, *objects, dt: float = 0.1, seed: int = 0, backend: str = "numba") -> None:
         self.dt = check_positive("dt", dt)
@@ -48,6 +56,13 @@ class Network:
         self.spike_count = 0  # spikes emitted so far, all populations
         self.syn_events = 0  # synapses reached by those spikes
         self.add(*objects)
+
+    def checkpoint_state(self) -> Snapshot:
+        return network_checkpoint.snapshot(self)
+
+    @classmethod
+    def from_checkpoint(cls, snap: Snapshot) -> "Network":
+        return network_checkpoint.restore(cls, snap)
 
     @property
     def t(self) -> float:

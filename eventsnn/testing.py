@@ -72,7 +72,7 @@ class NetworkSpec:
     sizes: tuple
     projections: tuple  # (pre, post, p, weight, max_delay_ms, target, seed)
     seed: int
-    duration: float  # ms
+    duration: float  # ms, a whole number of steps
 
 
 @st.composite
@@ -94,8 +94,8 @@ def network_specs(draw, max_populations: int = 4, max_size: int = 30, max_durati
         weight = sign * draw(st.floats(0.1, 5.0))
         projections.append((pre, post, draw(st.floats(0.0, 1.0)), weight,
                             draw(st.sampled_from([0.0, 0.5, 2.0])), target, draw(st.integers(0, 2**16))))
-    return NetworkSpec(models, sizes, tuple(projections), draw(st.integers(0, 2**31)),
-                       draw(st.floats(1.0, max_duration)))
+    steps = draw(st.integers(10, int(max_duration / DT)))
+    return NetworkSpec(models, sizes, tuple(projections), draw(st.integers(0, 2**31)), steps * DT)
 
 
 def build_network(spec: NetworkSpec, backend: str = "numba") -> tuple[Network, list[SpikeMonitor]]:
