@@ -3,7 +3,7 @@
 Simulate (``Network``), train (``eventsnn.autodiff``, ``eventsnn.nn``) and
 deploy spiking networks without a deep-learning framework. Units: ms, mV, Hz.
 """
-from . import autodiff, nn
+from . import autodiff, lm, nn
 from .checkpoint import inspect, latest_checkpoint, load, save, save_step
 from .errors import CheckpointError
 from .inputs import Poisson, SpikeGenerator, TimedCurrent
@@ -18,5 +18,5 @@ __version__ = "0.1.0"
 __all__ = [
     "ALIF", "IF", "LIF", "CheckpointError", "CondLIF", "Dense", "Izhikevich", "Network", "NeuronModel",
     "Poisson", "Population", "PopulationView", "Projection", "RateMonitor", "Sparse", "SpikeGenerator",
-    "SpikeMonitor", "StateMonitor", "TimedCurrent", "__version__", "autodiff", "inspect", "latest_checkpoint", "load", "nn", "save", "save_step",
+    "SpikeMonitor", "StateMonitor", "TimedCurrent", "__version__", "autodiff", "inspect", "latest_checkpoint", "lm", "load", "nn", "save", "save_step",
 ]

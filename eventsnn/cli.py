@@ -2,11 +2,21 @@
 
     eventsnn inspect CKPT     summary of a checkpoint (verifies every dataset)
     eventsnn simulate cuba|coba [--n N] [--duration MS] [--save CKPT]
+    eventsnn train --preset tiny|small|base [--corpus PATH] [--tokenizer char|bpe] [--minutes M | --steps N]
+                   [--out DIR] [--resume CKPT] [--seed S]
+    eventsnn generate --checkpoint CKPT [--prompt TEXT] [--max-tokens N] [--temperature T] [--top-k K]
+                      [--top-p P] [--seed S]
+    eventsnn report CKPT [--prompt TEXT] [--json PATH] [--plots DIR]
+
+CKPT may be a checkpoint file or a run directory (its latest checkpoint).
+The language-model commands import :mod:`eventsnn.lm` only when they run.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 
 from .checkpoint import inspect, save
 from .errors import CheckpointError
@@ -28,6 +38,61 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from .lm.train import TrainConfig, Trainer, load_trainer
+
+    if args.resume:
+        run = load_trainer(args.resume)
+        if args.corpus:
+            run.use_corpus(args.corpus)
+    else:
+        overrides = {"steps": args.steps} if args.steps else {}
+        config = TrainConfig.preset_config(args.preset, corpus=args.corpus, tokenizer=args.tokenizer,
+                                           bpe_vocab=args.bpe_vocab, seed=args.seed, **overrides)
+        run = Trainer.create(config)
+    out = args.out or f"runs/{run.config.preset}"
+    print(f"training {run.config.preset} ({run.model.num_parameters():,} parameters, {run.tokenizer.kind} "
+          f"tokenizer, {run.tokenizer.vocab_size} tokens) from step {run.step}; checkpoints in {out}")
+    ev = run.fit(until=args.steps, minutes=args.minutes, run_dir=out, progress=True)
+    print(f"step {run.step}: val loss {ev.loss_nats:.4f} nats ({ev.bits_per_char:.4f} bits/char), "
+          f"firing rate {ev.activity.firing_rate:.4f}; saved {out}")
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from .lm.generate import generate
+    from .lm.train import load_trainer
+
+    run = load_trainer(args.checkpoint)
+    sys.stdout.write(args.prompt)
+    pieces, t0 = 0, time.perf_counter()
+    for piece in generate(run.model, run.tokenizer, args.prompt, args.max_tokens, args.temperature, args.top_k,
+                          args.top_p, args.seed):
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+        pieces += 1
+    seconds = time.perf_counter() - t0
+    print(f"\n[{pieces} pieces in {seconds:.2f} s, {pieces / max(seconds, 1e-9):.0f}/s]", file=sys.stderr)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .lm.report import build_report, format_report, prompt_spikes, write_plots
+    from .lm.train import load_trainer
+
+    run = load_trainer(args.checkpoint)
+    report = build_report(run)
+    print(format_report(report))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=2)
+        print(f"wrote {args.json}")
+    if args.plots:
+        for path in write_plots(report, prompt_spikes(run, args.prompt), args.plots):
+            print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="eventsnn", description="Event-driven spiking neural networks.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -41,6 +106,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--save", help="write the network, with its state, to this HDF5 file")
     p.set_defaults(run=_simulate)
+    p = sub.add_parser("train", help="train the spiking language model")
+    p.add_argument("--preset", choices=["tiny", "small", "base"], default="tiny")
+    p.add_argument("--corpus", help="UTF-8 text file (default: the bundled Tiny Shakespeare)")
+    p.add_argument("--tokenizer", choices=["char", "bpe"], default="char")
+    p.add_argument("--bpe-vocab", type=int, default=1024, help="BPE vocabulary size")
+    p.add_argument("--minutes", type=float, help="stop after this much wall time")
+    p.add_argument("--steps", type=int, help="train until this global step (default: the preset's schedule)")
+    p.add_argument("--out", help="run directory for checkpoints (default: runs/PRESET)")
+    p.add_argument("--resume", help="checkpoint or run directory to continue")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_train)
+    p = sub.add_parser("generate", help="sample text from a trained language model")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--prompt", default="")
+    p.add_argument("--max-tokens", type=int, default=500)
+    p.add_argument("--temperature", type=float, default=0.8)
+    p.add_argument("--top-k", type=int)
+    p.add_argument("--top-p", type=float)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_generate)
+    p = sub.add_parser("report", help="sparsity, cost and quality of a trained language model")
+    p.add_argument("checkpoint")
+    p.add_argument("--prompt", default="ROMEO:\n", help="text whose spike raster is plotted")
+    p.add_argument("--json", help="also write the report as JSON here")
+    p.add_argument("--plots", help="write firing_rates.png and raster.png into this directory")
+    p.set_defaults(run=_report)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

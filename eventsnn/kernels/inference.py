@@ -19,6 +19,8 @@ from numba import njit
 def accumulate_rows(active, weight, scale, bias, out):
     """out[:] = bias + sum over k of scale[i] * weight[i, :], i = active[k]; sums in float32.
 
+    ``bias`` may be ``out`` itself, to add into what ``out`` holds.
+
     Eight rows are summed per pass over ``out``: eight independent streams
     keep the memory system busy (one row at a time is latency-bound on the
     first cache miss of each row) and ``out`` is read and written 8x less.
@@ -52,3 +54,36 @@ def active_indices(x):
         idx[n] = i
         n += x[i] != 0
     return idx[:n]
+
+
+@njit(cache=True)
+def accumulate_rows_batch(indptr, active, weight, scale, out):
+    """For every stream b: out[b] += sum of scale[i] * weight[i, :] over its events active[indptr[b]:indptr[b+1]]."""
+    for b in range(out.shape[0]):
+        accumulate_rows(active[indptr[b]:indptr[b + 1]], weight, scale, out[b], out[b])
+
+
+@njit(cache=True)
+def neuron_step(current, mem, spk, adapt, beta, thr, rho, gamma):
+    """One step of the (A)LIF of ``eventsnn.kernels.bptt`` (subtract reset) for [B, n] streams, in place.
+
+        a = rho a + s_prev,  th = thr + gamma a,  mem = beta mem + I - s_prev th,  s = H(mem - th)
+
+    Returns the new spikes as events: (indptr [B+1], active indices).
+    """
+    n_streams, n = current.shape
+    indptr = np.zeros(n_streams + 1, np.int64)
+    active = np.empty(n_streams * n, np.int64)
+    count = 0
+    for b in range(n_streams):
+        for k in range(n):
+            r = spk[b, k]
+            a = rho[k] * adapt[b, k] + r
+            th = thr[k] + gamma[k] * a
+            v = beta[k] * mem[b, k] + current[b, k] - r * th
+            fired = v - th > 0
+            mem[b, k], adapt[b, k], spk[b, k] = v, a, fired
+            active[count] = k
+            count += fired
+        indptr[b + 1] = count
+    return indptr, active[:count]

@@ -1,0 +1,210 @@
+"""Inference for a trained :class:`~eventsnn.lm.model.SpikingLM`: event-driven or dense.
+
+:class:`InferenceLM` is the deployable form of a model: no optimizer, no
+tape, float32 or int8 weights. Two algebraic simplifications are made once,
+at export, and are used by both engines:
+
+- a token is a one-hot event, so block l's embedding input
+  e_t W_l + b_l = (E W_l + b_l)[x_t] is one row of a per-token table;
+- the memory gate is folded into the memory projection:
+  g_l * (m U_l) = m (U_l diag(g_l)).
+
+Every other projection takes binary spikes. The **event engine**
+(``engine="event"``) sums, for each stream, the weight rows of the inputs
+that spiked (``eventsnn.kernels.inference``); the **dense engine**
+(``engine="dense"``) multiplies the whole spike matrix with BLAS. They do
+the same arithmetic up to the order of float32 additions (relative
+difference about 1e-7), so they give the same logits to 1e-5 and, unless a
+membrane lands within rounding of its threshold, the same spikes and text.
+
+int8 weights keep one float32 scale per input row: W[i, :] ~ s_i Q[i, :] with
+s_i = max_j |W[i, j]| / 127, so a spike reads a quarter of the bytes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import check_array, check_choice, check_int
+from ..kernels.inference import accumulate_rows_batch, neuron_step
+from .model import LMConfig, SpikingLM
+
+ENGINES = ("event", "dense")
+PRECISIONS = ("float32", "int8")
+
+
+@dataclass
+class SpikeProjection:
+    """A spike-driven projection W[in, out] stored as (weight, per-row scale)."""
+
+    weight: np.ndarray  # float32, or int8 with scale
+    scale: np.ndarray  # [in] float32; ones for float32 weights
+
+    @classmethod
+    def from_weight(cls, w: np.ndarray, precision: str) -> "SpikeProjection":
+        w = np.asarray(w, np.float32)
+        if precision == "float32":
+            return cls(np.ascontiguousarray(w), np.ones(w.shape[0], np.float32))
+        scale = np.abs(w).max(axis=1) / 127.0
+        scale[scale == 0] = 1.0
+        q = np.clip(np.rint(w / scale[:, None]), -127, 127).astype(np.int8)
+        return cls(q, scale.astype(np.float32))
+
+    def dense(self) -> np.ndarray:
+        """The float32 matrix the dense engine multiplies with."""
+        if self.weight.dtype == np.float32:
+            return self.weight
+        return self.scale[:, None] * self.weight.astype(np.float32)
+
+
+@dataclass
+class Population:
+    """Per-neuron (A)LIF constants: beta, threshold, rho, gamma ([n] float32 each)."""
+
+    beta: np.ndarray
+    thr: np.ndarray
+    rho: np.ndarray
+    gamma: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return self.beta.size
+
+
+@dataclass
+class InferenceLM:
+    """Exported weights of a SpikingLM (see the module docstring)."""
+
+    config: LMConfig
+    precision: str
+    tables: list[np.ndarray]  # block l: E W_l + b_l, [vocab, hidden]
+    memory_bias: np.ndarray  # [memory]
+    memory_in: SpikeProjection  # block.0 -> memory
+    spikes_in: list[SpikeProjection]  # block.(l-1) -> block.l, l >= 1
+    memory_to_block: list[SpikeProjection]  # memory -> block.l (gate folded), l >= 1
+    readout_spikes: SpikeProjection  # last block -> readout
+    readout_memory: SpikeProjection  # memory -> readout
+    norm_gamma: np.ndarray
+    norm_beta: np.ndarray
+    norm_eps: float
+    head_weight: np.ndarray  # [readout, vocab] float32
+    head_bias: np.ndarray
+    populations: dict[str, Population]
+
+    @classmethod
+    def from_model(cls, model: SpikingLM, precision: str = "float32") -> "InferenceLM":
+        """Export ``model`` for inference in float32 or int8."""
+        check_choice("precision", precision, PRECISIONS)
+        if not isinstance(model, SpikingLM):
+            raise ValueError(f"model must be a SpikingLM, got {model!r}")
+        f32 = lambda t: np.asarray(t.data if hasattr(t, "data") else t, np.float32)  # noqa: E731
+        embed = f32(model.embed.weight)
+        tables = [f32(embed @ f32(b.embed_in.weight) + f32(b.embed_in.bias)) for b in model.blocks]
+        later = list(model.blocks)[1:]
+        gates = [1.0 / (1.0 + np.exp(-f32(b.gate_logit))) for b in later]
+        proj = lambda w: SpikeProjection.from_weight(w, precision)  # noqa: E731
+        pops = {}
+        for name, pop in model.populations.items():
+            n = pop.size
+            full = lambda v: np.full(n, v, np.float32)  # noqa: E731
+            pops[name] = Population(f32(1.0 / (1.0 + np.exp(-pop.beta_logit.data))), full(pop.threshold),
+                                    full(pop.rho), full(pop.gamma))
+        r = model.readout
+        return cls(
+            config=model.config, precision=precision, tables=tables,
+            memory_bias=f32(model.memory.spikes_in.bias), memory_in=proj(f32(model.memory.spikes_in.weight)),
+            spikes_in=[proj(f32(b.spikes_in.weight)) for b in later],
+            memory_to_block=[proj(f32(b.memory_in.weight) * g[None, :]) for b, g in zip(later, gates)],
+            readout_spikes=proj(f32(r.spikes_in.weight)), readout_memory=proj(f32(r.memory_in.weight)),
+            norm_gamma=f32(r.norm.gamma), norm_beta=f32(r.norm.beta), norm_eps=float(r.norm.eps),
+            head_weight=f32(r.head.weight), head_bias=f32(r.head.bias), populations=pops,
+        )
+
+    def projections(self) -> list[tuple[str, str, SpikeProjection]]:
+        """(source, target, projection) of every spike-driven projection."""
+        n = self.config.n_layers
+        out = [("block.0", "memory", self.memory_in)]
+        for l in range(1, n):
+            out += [(f"block.{l - 1}", f"block.{l}", self.spikes_in[l - 1]),
+                    ("memory", f"block.{l}", self.memory_to_block[l - 1])]
+        return out + [(f"block.{n - 1}", "readout", self.readout_spikes), ("memory", "readout", self.readout_memory)]
+
+    def weight_bytes(self) -> int:
+        """Bytes of all weights (tables, projections, head)."""
+        arrays = self.tables + [self.head_weight] + [a for _, _, p in self.projections() for a in (p.weight, p.scale)]
+        return sum(a.nbytes for a in arrays)
+
+
+class Engine:
+    """``batch`` independent generation streams of an :class:`InferenceLM`, each with its own state.
+
+    ``step(tokens)`` feeds one token per stream and returns the next-token
+    logits [batch, vocab]; nothing is recomputed for past tokens, so a step
+    costs the same at any context length. ``reset(stream)`` returns one
+    stream to rest and leaves the others alone.
+    """
+
+    def __init__(self, lm: InferenceLM, batch: int = 1, engine: str = "event"):
+        if not isinstance(lm, InferenceLM):
+            raise ValueError(f"lm must be an InferenceLM, got {lm!r}")
+        self.lm, self.batch = lm, check_int("batch", batch, 1)
+        self.engine = check_choice("engine", engine, ENGINES)
+        self._dense = {id(p): p.dense() for _, _, p in lm.projections()} if engine == "dense" else {}
+        self.state = {name: tuple(np.zeros((self.batch, pop.size), np.float32) for _ in range(3))
+                      for name, pop in lm.populations.items()}
+        self.spike_count = {name: 0 for name in lm.populations}  # spikes since creation
+        self.neuron_steps = 0  # sub-steps run, per stream
+
+    def reset(self, stream: int | None = None) -> None:
+        """Return ``stream`` (or every stream) to rest."""
+        rows = slice(None) if stream is None else check_int("stream", stream, 0)
+        if stream is not None and stream >= self.batch:
+            raise ValueError(f"stream must be < batch = {self.batch}, got {stream}")
+        for arrays in self.state.values():
+            for a in arrays:
+                a[rows] = 0.0
+
+    def _add(self, proj: SpikeProjection, source: str, events, out: np.ndarray) -> None:
+        """out += spikes of ``source`` through ``proj``, event-driven or dense."""
+        if self.engine == "event":
+            accumulate_rows_batch(events[0], events[1], proj.weight, proj.scale, out)
+        else:
+            out += self.state[source][1] @ self._dense[id(proj)]
+
+    def _run(self, name: str, current: np.ndarray):
+        pop, (mem, spk, adapt) = self.lm.populations[name], self.state[name]
+        events = neuron_step(current, mem, spk, adapt, pop.beta, pop.thr, pop.rho, pop.gamma)
+        self.spike_count[name] += events[1].size
+        return events
+
+    def step(self, tokens) -> np.ndarray:
+        """Feed ``tokens`` [batch] (one per stream); return logits [batch, vocab]."""
+        lm = self.lm
+        tokens = check_array("tokens", tokens, shape=(self.batch,), dtype=np.int64)
+        if tokens.min() < 0 or tokens.max() >= lm.config.vocab_size:
+            raise ValueError(f"tokens must lie in [0, {lm.config.vocab_size}), got {tokens.tolist()}")
+        last = f"block.{lm.config.n_layers - 1}"
+        z = np.zeros((self.batch, lm.readout_spikes.weight.shape[1]), np.float32)
+        for _ in range(lm.config.steps_per_token):
+            events = {"block.0": self._run("block.0", lm.tables[0][tokens])}
+            current = np.broadcast_to(lm.memory_bias, (self.batch, lm.memory_bias.size)).copy()
+            self._add(lm.memory_in, "block.0", events["block.0"], current)
+            events["memory"] = self._run("memory", current)
+            for l in range(1, lm.config.n_layers):
+                current = lm.tables[l][tokens]
+                self._add(lm.spikes_in[l - 1], f"block.{l - 1}", events[f"block.{l - 1}"], current)
+                self._add(lm.memory_to_block[l - 1], "memory", events["memory"], current)
+                events[f"block.{l}"] = self._run(f"block.{l}", current)
+            self._add(lm.readout_spikes, last, events[last], z)
+            self._add(lm.readout_memory, "memory", events["memory"], z)
+            self.neuron_steps += 1
+        mu = z.mean(axis=1, keepdims=True)
+        normed = (z - mu) / np.sqrt(z.var(axis=1, keepdims=True) + lm.norm_eps) * lm.norm_gamma + lm.norm_beta
+        return normed @ lm.head_weight + lm.head_bias
+
+    def firing_rate(self) -> float:
+        """Network-wide spikes / (neurons x sub-steps x streams) since creation."""
+        neurons = sum(p.size for p in self.lm.populations.values())
+        steps = self.neuron_steps * self.batch
+        return sum(self.spike_count.values()) / (neurons * steps) if steps else 0.0

@@ -1,0 +1,98 @@
+"""Sampling text from a :class:`~eventsnn.lm.model.SpikingLM`, one token at a time with carried state.
+
+The context is ``<|endoftext|> prompt`` (a document start, as in training),
+fed once; then each sampled token is fed alone from the state the previous
+one left. The state has a fixed size, so every token costs the same at any
+context length. Sampling from logits z at temperature T:
+
+    p_i ∝ exp(z_i / T)   restricted to the top_k largest, then to the smallest
+                         set of most likely tokens whose probability sums to >= top_p
+
+(T = 0: the most likely token). A seeded generator makes the text reproducible;
+generation stops at ``<|endoftext|>`` or after ``max_tokens``.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from .. import autodiff as ad
+from .._validation import check_finite, check_int, check_nonnegative
+from .model import SpikingLM
+from .tokenizer import Tokenizer
+
+
+def check_sampling(temperature: float, top_k: int | None, top_p: float | None) -> None:
+    """Validate sampling settings (ValueError naming the parameter)."""
+    check_nonnegative("temperature", temperature)
+    if top_k is not None:
+        check_int("top_k", top_k, 1)
+    if top_p is not None and not 0 < check_finite("top_p", top_p) <= 1:
+        raise ValueError(f"top_p must lie in (0, 1], got {top_p!r}")
+
+
+def sample(logits: np.ndarray, rng: np.random.Generator, temperature: float = 1.0, top_k: int | None = None,
+           top_p: float | None = None) -> int:
+    """One token id drawn from ``logits`` [V] (see the module docstring)."""
+    check_sampling(temperature, top_k, top_p)
+    z = np.asarray(logits, dtype=np.float64)
+    if temperature == 0:
+        return int(np.argmax(z))
+    order = np.argsort(-z, kind="stable")[:top_k]  # most likely first
+    p = np.exp((z[order] - z[order[0]]) / temperature)
+    p /= p.sum()
+    if top_p is not None:
+        p = p[:int(np.searchsorted(np.cumsum(p), top_p)) + 1]
+        p /= p.sum()
+    return int(order[min(int(np.searchsorted(np.cumsum(p), rng.random(), side="right")), len(p) - 1)])
+
+
+def generate_ids(model: SpikingLM, context: np.ndarray, eot_id: int, max_tokens: int = 500, temperature: float = 1.0,
+                 top_k: int | None = None, top_p: float | None = None, seed: int = 0) -> Iterator[int]:
+    """Token ids sampled after ``context`` (fed once), until ``eot_id`` (not yielded) or ``max_tokens``.
+
+    Arguments are checked at once, before the first token is drawn.
+    """
+    max_tokens = check_int("max_tokens", max_tokens, 0)
+    check_sampling(temperature, top_k, top_p)
+    rng = np.random.default_rng(check_int("seed", seed, 0))
+    context = np.asarray(context)
+    if context.ndim != 1 or context.size == 0:
+        raise ValueError(f"context must be a non-empty 1-d array of token ids, got shape {context.shape}")
+    return _sample_ids(model, context, eot_id, max_tokens, temperature, top_k, top_p, rng)
+
+
+def _sample_ids(model: SpikingLM, context: np.ndarray, eot_id: int, max_tokens: int, temperature: float,
+                top_k: int | None, top_p: float | None, rng: np.random.Generator) -> Iterator[int]:
+    with ad.no_grad():
+        out = model(context[:, None])
+        for _ in range(max_tokens):
+            token = sample(out.logits.data[-1, 0], rng, temperature, top_k, top_p)
+            if token == eot_id:
+                return
+            yield token
+            out = model(np.array([[token]]), out.state)
+
+
+def generate(model: SpikingLM, tokenizer: Tokenizer, prompt: str = "", max_tokens: int = 500,
+             temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+             seed: int = 0) -> Iterator[str]:
+    """Text continuing ``prompt``, yielded piece by piece as tokens are sampled (arguments checked at once)."""
+    if not isinstance(prompt, str):
+        raise ValueError(f"prompt must be a string, got {type(prompt).__name__}")
+    context = np.concatenate([[tokenizer.eot_id], tokenizer.encode(prompt, "prompt")]).astype(np.int64)
+    return _pieces(tokenizer, generate_ids(model, context, tokenizer.eot_id, max_tokens, temperature, top_k, top_p,
+                                           seed))
+
+
+def _pieces(tokenizer: Tokenizer, ids: Iterator[int]) -> Iterator[str]:
+    pending: list[int] = []
+    for token in ids:
+        pending.append(token)
+        text = tokenizer.decode(pending)
+        if not text.endswith("\ufffd"):  # a byte-level token may end inside a UTF-8 character
+            pending = []
+            yield text
+    if pending:
+        yield tokenizer.decode(pending)
