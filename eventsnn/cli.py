@@ -5,7 +5,8 @@
     eventsnn train --preset tiny|small|base [--corpus PATH] [--tokenizer char|bpe] [--minutes M | --steps N]
                    [--out DIR] [--resume CKPT] [--seed S]
     eventsnn generate --checkpoint CKPT [--prompt TEXT] [--max-tokens N] [--temperature T] [--top-k K]
-                      [--top-p P] [--seed S]
+                      [--top-p P] [--seed S] [--engine event|dense] [--precision float32|int8]
+    eventsnn export CKPT OUT [--precision float32|int8] [--eval-tokens N]
     eventsnn report CKPT [--prompt TEXT] [--json PATH] [--plots DIR]
 
 CKPT may be a checkpoint file or a run directory (its latest checkpoint).
@@ -60,19 +61,37 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from .lm.engine import load_inference
     from .lm.generate import generate
-    from .lm.train import load_trainer
 
-    run = load_trainer(args.checkpoint)
+    lm = load_inference(args.checkpoint, args.precision)
+    if lm.tokenizer is None:
+        raise ValueError(f"checkpoint {args.checkpoint!r} holds no tokenizer")
     sys.stdout.write(args.prompt)
     pieces, t0 = 0, time.perf_counter()
-    for piece in generate(run.model, run.tokenizer, args.prompt, args.max_tokens, args.temperature, args.top_k,
-                          args.top_p, args.seed):
+    for piece in generate(lm, lm.tokenizer, args.prompt, args.max_tokens, args.temperature, args.top_k,
+                          args.top_p, args.seed, args.engine):
         sys.stdout.write(piece)
         sys.stdout.flush()
         pieces += 1
     seconds = time.perf_counter() - t0
     print(f"\n[{pieces} pieces in {seconds:.2f} s, {pieces / max(seconds, 1e-9):.0f}/s]", file=sys.stderr)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .lm.engine import InferenceLM, mean_cross_entropy
+    from .lm.train import load_trainer
+
+    run = load_trainer(args.checkpoint)
+    lm = InferenceLM.from_model(run.model, args.precision, run.tokenizer)
+    print(f"saved {save(lm, args.out)} ({lm.precision}, {lm.weight_bytes() / 2**20:.2f} MiB of weights)")
+    if args.eval_tokens:
+        tokens = run.validation[:args.eval_tokens + 1]
+        reference = mean_cross_entropy(InferenceLM.from_model(run.model), tokens)
+        loss = mean_cross_entropy(lm, tokens) if lm.precision != "float32" else reference
+        print(f"validation loss on {tokens.size - 1} tokens: {loss:.4f} nats ({lm.precision}), "
+              f"{reference:.4f} nats (float32), change {loss - reference:+.4f}")
     return 0
 
 
@@ -125,7 +144,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top-k", type=int)
     p.add_argument("--top-p", type=float)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--engine", choices=["event", "dense"], default="event",
+                   help="event: only active spikes do work (default); dense: BLAS over all neurons")
+    p.add_argument("--precision", choices=["float32", "int8"], help="weights when CKPT is a training run")
     p.set_defaults(run=_generate)
+    p = sub.add_parser("export", help="write an inference-only checkpoint (no optimizer), float32 or int8")
+    p.add_argument("checkpoint", help="training checkpoint or run directory")
+    p.add_argument("out", help="HDF5 file to write")
+    p.add_argument("--precision", choices=["float32", "int8"], default="float32")
+    p.add_argument("--eval-tokens", type=int, default=20000,
+                   help="validation tokens to compare the export's loss with float32 on (0: skip)")
+    p.set_defaults(run=_export)
     p = sub.add_parser("report", help="sparsity, cost and quality of a trained language model")
     p.add_argument("checkpoint")
     p.add_argument("--prompt", default="ROMEO:\n", help="text whose spike raster is plotted")

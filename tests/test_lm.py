@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from eventsnn import autodiff as ad
-from eventsnn.autodiff import ops
 from eventsnn.checkpoint import load, save
+from eventsnn.lm import engine as engine_module
 from eventsnn.lm.data import Streams, documents, encode_corpus, load_corpus, split
 from eventsnn.lm.generate import generate, generate_ids, sample
 from eventsnn.lm.metrics import dense_macs_per_token, parameter_split
@@ -91,30 +91,31 @@ def test_generation_is_deterministic_per_seed_and_stops_at_eot():
 
 
 def test_per_token_work_does_not_grow_with_context(monkeypatch):
-    """Token 500 runs the same tape ops on the same shapes, from the same state size, as token 5."""
+    """Token 500 runs the same kernels on the same shapes, from the same state size, as token 5."""
     model = SpikingLM(LMConfig(vocab_size=12, **SMALL_MODEL), seed=0)
     model.readout.head.bias.data[11] = -100.0  # never end early
     log: list[tuple] = []
-    record, neurons = ops.record, ad.alif_sequence_from
+    step, accumulate = engine_module.neuron_step, engine_module.accumulate_rows_batch
 
-    def logged_record(name, out, inputs, vjp):
-        log.append((name, out.shape, tuple(x.shape for x in inputs)))
-        return record(name, out, inputs, vjp)
+    def logged_step(current, *args):
+        log.append(("neurons", current.shape, tuple(x.shape for x in args)))
+        return step(current, *args)
 
-    def logged_neurons(current, *args):
-        log.append(("state", current.shape, tuple(x.shape for x in args[-1])))
-        return neurons(current, *args)
+    def logged_accumulate(indptr, active, weight, scale, out):
+        log.append(("synapses", weight.shape, out.shape))
+        return accumulate(indptr, active, weight, scale, out)
 
-    monkeypatch.setattr(ops, "record", logged_record)
-    monkeypatch.setattr(ad, "alif_sequence_from", logged_neurons)
+    monkeypatch.setattr(engine_module, "neuron_step", logged_step)
+    monkeypatch.setattr(engine_module, "accumulate_rows_batch", logged_accumulate)
     per_token = []
     for _ in generate_ids(model, np.arange(11), 11, max_tokens=500, seed=0):
         per_token.append(Counter(log))
         log.clear()
     assert len(per_token) == 500
     assert per_token[5] == per_token[499]  # feeding token 5 costs what feeding token 500 does
-    assert per_token[5][("state", (1, 1, 48), ((1, 48),) * 3)] == 2  # one fused call per block, fixed state
-    assert per_token[5][("state", (1, 1, 24), ((1, 24),) * 3)] == 1  # memory
+    block_calls = [k for k in per_token[5] if k[0] == "neurons" and k[1] == (1, 48)]
+    assert sum(per_token[5][k] for k in block_calls) == 2  # one step per block, state [1, 48]
+    assert per_token[5][("neurons", (1, 24), ((1, 24),) * 3 + ((24,),) * 4)] == 1  # memory
 
 
 def test_report_numbers_add_up(corpus, tmp_path):

@@ -22,13 +22,17 @@ s_i = max_j |W[i, j]| / 127, so a spike reads a quarter of the bytes.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._validation import check_array, check_choice, check_int
+from ..checkpoint import Snapshot, checkpointable, expect_arrays, load
+from ..errors import CheckpointError
 from ..kernels.inference import accumulate_rows_batch, neuron_step
 from .model import LMConfig, SpikingLM
+from .tokenizer import Tokenizer, tokenizer_from_dict
 
 ENGINES = ("event", "dense")
 PRECISIONS = ("float32", "int8")
@@ -72,9 +76,14 @@ class Population:
         return self.beta.size
 
 
+@checkpointable("eventsnn.lm.InferenceLM")
 @dataclass
 class InferenceLM:
-    """Exported weights of a SpikingLM (see the module docstring)."""
+    """Exported weights of a SpikingLM (see the module docstring), with its tokenizer.
+
+    ``eventsnn.save(lm, path)`` writes an inference-only checkpoint: no
+    optimizer, no training state, int8 or float32 weights.
+    """
 
     config: LMConfig
     precision: str
@@ -91,10 +100,12 @@ class InferenceLM:
     head_weight: np.ndarray  # [readout, vocab] float32
     head_bias: np.ndarray
     populations: dict[str, Population]
+    tokenizer: Tokenizer | None = None
 
     @classmethod
-    def from_model(cls, model: SpikingLM, precision: str = "float32") -> "InferenceLM":
-        """Export ``model`` for inference in float32 or int8."""
+    def from_model(cls, model: SpikingLM, precision: str = "float32",
+                   tokenizer: Tokenizer | None = None) -> "InferenceLM":
+        """Export ``model`` (and the ``tokenizer`` it was trained with) for inference in float32 or int8."""
         check_choice("precision", precision, PRECISIONS)
         if not isinstance(model, SpikingLM):
             raise ValueError(f"model must be a SpikingLM, got {model!r}")
@@ -118,7 +129,57 @@ class InferenceLM:
             memory_to_block=[proj(f32(b.memory_in.weight) * g[None, :]) for b, g in zip(later, gates)],
             readout_spikes=proj(f32(r.spikes_in.weight)), readout_memory=proj(f32(r.memory_in.weight)),
             norm_gamma=f32(r.norm.gamma), norm_beta=f32(r.norm.beta), norm_eps=float(r.norm.eps),
-            head_weight=f32(r.head.weight), head_bias=f32(r.head.bias), populations=pops,
+            head_weight=f32(r.head.weight), head_bias=f32(r.head.bias), populations=pops, tokenizer=tokenizer,
+        )
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """Every array by its checkpoint name."""
+        arrays = {f"tables.{l}": t for l, t in enumerate(self.tables)}
+        arrays.update({"memory.bias": self.memory_bias, "norm.gamma": self.norm_gamma, "norm.beta": self.norm_beta,
+                       "head.weight": self.head_weight, "head.bias": self.head_bias})
+        named = [("memory_in", self.memory_in), ("readout_spikes", self.readout_spikes),
+                 ("readout_memory", self.readout_memory)]
+        named += [(f"spikes_in.{l + 1}", p) for l, p in enumerate(self.spikes_in)]
+        named += [(f"memory_to_block.{l + 1}", p) for l, p in enumerate(self.memory_to_block)]
+        for name, p in named:
+            arrays[f"{name}.weight"], arrays[f"{name}.scale"] = p.weight, p.scale
+        for name, pop in self.populations.items():
+            for field in ("beta", "thr", "rho", "gamma"):
+                arrays[f"populations.{name}.{field}"] = getattr(pop, field)
+        return arrays
+
+    def checkpoint_state(self) -> Snapshot:
+        groups = {"tokenizer": self.tokenizer.to_dict()} if self.tokenizer is not None else {}
+        config = {"model": self.config.to_dict(), "precision": self.precision, "norm_eps": self.norm_eps}
+        return Snapshot("eventsnn.lm.InferenceLM", config, self._arrays(), groups)
+
+    @classmethod
+    def from_checkpoint(cls, snap: Snapshot) -> "InferenceLM":
+        try:
+            config = LMConfig(**snap.config["model"])
+            precision = check_choice("precision", snap.config["precision"], PRECISIONS)
+            eps = float(snap.config["norm_eps"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"/config: not an inference model configuration ({err})") from err
+        # Shapes follow from the configuration: export a random model of it and compare.
+        template = cls.from_model(SpikingLM(config), precision)
+        expected = {k: (a.shape, a.dtype) for k, a in template._arrays().items()}
+        expect_arrays(snap.parameters, expected)
+        a = snap.parameters
+        proj = lambda name: SpikeProjection(a[f"{name}.weight"], a[f"{name}.scale"])  # noqa: E731
+        n = config.n_layers
+        tokenizer = snap.groups.get("tokenizer")
+        return cls(
+            config=config, precision=precision, tables=[a[f"tables.{l}"] for l in range(n)],
+            memory_bias=a["memory.bias"], memory_in=proj("memory_in"),
+            spikes_in=[proj(f"spikes_in.{l}") for l in range(1, n)],
+            memory_to_block=[proj(f"memory_to_block.{l}") for l in range(1, n)],
+            readout_spikes=proj("readout_spikes"), readout_memory=proj("readout_memory"),
+            norm_gamma=a["norm.gamma"], norm_beta=a["norm.beta"], norm_eps=eps,
+            head_weight=a["head.weight"], head_bias=a["head.bias"],
+            populations={name: Population(*(a[f"populations.{name}.{f}"] for f in ("beta", "thr", "rho", "gamma")))
+                         for name in template.populations},
+            tokenizer=tokenizer_from_dict(tokenizer) if tokenizer is not None else None,
         )
 
     def projections(self) -> list[tuple[str, str, SpikeProjection]]:
@@ -208,3 +269,39 @@ class Engine:
         neurons = sum(p.size for p in self.lm.populations.values())
         steps = self.neuron_steps * self.batch
         return sum(self.spike_count.values()) / (neurons * steps) if steps else 0.0
+
+
+def mean_cross_entropy(lm: InferenceLM, tokens: np.ndarray, batch: int = 16, engine: str = "event") -> float:
+    """Mean next-token cross-entropy (nats) of ``tokens`` read as ``batch`` contiguous streams from rest."""
+    tokens = check_array("tokens", tokens, ndim=1, dtype=np.int64)
+    length = (tokens.size - 1) // check_int("batch", batch, 1)
+    if length < 1:
+        raise ValueError(f"tokens must hold more than batch = {batch} tokens, got {tokens.size}")
+    starts = np.arange(batch) * length
+    eng, total = Engine(lm, batch, engine), 0.0
+    for t in range(length):
+        z = eng.step(tokens[starts + t]).astype(np.float64)
+        z -= z.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        total -= log_p[np.arange(batch), tokens[starts + t + 1]].sum()
+    return total / (length * batch)
+
+
+def load_inference(path: str | os.PathLike, precision: str | None = None) -> InferenceLM:
+    """An inference model from an export, a training checkpoint or a run directory.
+
+    A training run is exported on the fly (float32 unless ``precision`` says
+    otherwise); an export keeps its own precision, and asking for another is
+    an error (re-export from the training run instead).
+    """
+    from .train import Trainer, resolve_checkpoint
+
+    path = resolve_checkpoint(path)
+    obj = load(path)
+    if isinstance(obj, Trainer):
+        return InferenceLM.from_model(obj.model, precision or "float32", obj.tokenizer)
+    if not isinstance(obj, InferenceLM):
+        raise ValueError(f"checkpoint {str(path)!r} holds a {type(obj).__name__}, not a language model")
+    if precision not in (None, obj.precision):
+        raise ValueError(f"precision: the export {str(path)!r} is {obj.precision}; re-export the run as {precision}")
+    return obj

@@ -3,7 +3,9 @@
 The context is ``<|endoftext|> prompt`` (a document start, as in training),
 fed once; then each sampled token is fed alone from the state the previous
 one left. The state has a fixed size, so every token costs the same at any
-context length. Sampling from logits z at temperature T:
+context length. Tokens run through an inference :class:`~eventsnn.lm.engine.Engine`
+(``engine="event"``, the default, or ``"dense"``). Sampling from logits z at
+temperature T:
 
     p_i ∝ exp(z_i / T)   restricted to the top_k largest, then to the smallest
                          set of most likely tokens whose probability sums to >= top_p
@@ -17,8 +19,8 @@ from typing import Iterator
 
 import numpy as np
 
-from .. import autodiff as ad
 from .._validation import check_finite, check_int, check_nonnegative
+from .engine import Engine, InferenceLM
 from .model import SpikingLM
 from .tokenizer import Tokenizer
 
@@ -48,8 +50,9 @@ def sample(logits: np.ndarray, rng: np.random.Generator, temperature: float = 1.
     return int(order[min(int(np.searchsorted(np.cumsum(p), rng.random(), side="right")), len(p) - 1)])
 
 
-def generate_ids(model: SpikingLM, context: np.ndarray, eot_id: int, max_tokens: int = 500, temperature: float = 1.0,
-                 top_k: int | None = None, top_p: float | None = None, seed: int = 0) -> Iterator[int]:
+def generate_ids(model: SpikingLM | InferenceLM, context: np.ndarray, eot_id: int, max_tokens: int = 500,
+                 temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None, seed: int = 0,
+                 engine: str = "event") -> Iterator[int]:
     """Token ids sampled after ``context`` (fed once), until ``eot_id`` (not yielded) or ``max_tokens``.
 
     Arguments are checked at once, before the first token is drawn.
@@ -60,30 +63,31 @@ def generate_ids(model: SpikingLM, context: np.ndarray, eot_id: int, max_tokens:
     context = np.asarray(context)
     if context.ndim != 1 or context.size == 0:
         raise ValueError(f"context must be a non-empty 1-d array of token ids, got shape {context.shape}")
-    return _sample_ids(model, context, eot_id, max_tokens, temperature, top_k, top_p, rng)
+    lm = model if isinstance(model, InferenceLM) else InferenceLM.from_model(model)
+    return _sample_ids(Engine(lm, 1, engine), context, eot_id, max_tokens, temperature, top_k, top_p, rng)
 
 
-def _sample_ids(model: SpikingLM, context: np.ndarray, eot_id: int, max_tokens: int, temperature: float,
+def _sample_ids(engine: Engine, context: np.ndarray, eot_id: int, max_tokens: int, temperature: float,
                 top_k: int | None, top_p: float | None, rng: np.random.Generator) -> Iterator[int]:
-    with ad.no_grad():
-        out = model(context[:, None])
-        for _ in range(max_tokens):
-            token = sample(out.logits.data[-1, 0], rng, temperature, top_k, top_p)
-            if token == eot_id:
-                return
-            yield token
-            out = model(np.array([[token]]), out.state)
+    for token in context:
+        logits = engine.step([token])[0]
+    for _ in range(max_tokens):
+        token = sample(logits, rng, temperature, top_k, top_p)
+        if token == eot_id:
+            return
+        yield token
+        logits = engine.step([token])[0]
 
 
-def generate(model: SpikingLM, tokenizer: Tokenizer, prompt: str = "", max_tokens: int = 500,
+def generate(model: SpikingLM | InferenceLM, tokenizer: Tokenizer, prompt: str = "", max_tokens: int = 500,
              temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-             seed: int = 0) -> Iterator[str]:
+             seed: int = 0, engine: str = "event") -> Iterator[str]:
     """Text continuing ``prompt``, yielded piece by piece as tokens are sampled (arguments checked at once)."""
     if not isinstance(prompt, str):
         raise ValueError(f"prompt must be a string, got {type(prompt).__name__}")
     context = np.concatenate([[tokenizer.eot_id], tokenizer.encode(prompt, "prompt")]).astype(np.int64)
     return _pieces(tokenizer, generate_ids(model, context, tokenizer.eot_id, max_tokens, temperature, top_k, top_p,
-                                           seed))
+                                           seed, engine))
 
 
 def _pieces(tokenizer: Tokenizer, ids: Iterator[int]) -> Iterator[str]:

@@ -304,14 +304,20 @@ def _progress(start: int, until: int, minutes: float | None) -> tqdm:
     return tqdm(total=until, initial=start, unit="step", desc=f"training{f' ({minutes:g} min)' if minutes else ''}")
 
 
-def load_trainer(path: str | os.PathLike) -> Trainer:
-    """The run saved in checkpoint ``path``, or in the latest checkpoint of run directory ``path``."""
+def resolve_checkpoint(path: str | os.PathLike) -> Path:
+    """``path`` itself, or the latest checkpoint of run directory ``path``."""
     path = Path(path)
     if path.is_dir():
         found = latest_checkpoint(path)
         if found is None:
             raise ValueError(f"checkpoint directory {str(path)!r} holds no checkpoint yet")
         path = found
+    return path
+
+
+def load_trainer(path: str | os.PathLike) -> Trainer:
+    """The run saved in checkpoint ``path``, or in the latest checkpoint of run directory ``path``."""
+    path = resolve_checkpoint(path)
     run = load(path)
     if not isinstance(run, Trainer):
         raise ValueError(f"checkpoint {str(path)!r} holds a {type(run).__name__}, not a language-model run")
