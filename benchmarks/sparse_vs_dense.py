@@ -1,6 +1,11 @@
 """Event-driven vs dense inference: how cost follows activity.
 
-    python benchmarks/sparse_vs_dense.py --json results/sparse_vs_dense.json [--plot results/speedup.png]
+    python benchmarks/sparse_vs_dense.py [--checkpoint CKPT] --json results/sparse_vs_dense.json [--plot PNG]
+
+Model: a trained ``small`` spiking LM (trained here for ``--train-minutes``
+when no checkpoint is given) generates with the event and the dense engine
+at batch 1 and 16; tokens/s, the measured firing rate, bytes of weights read
+per token, peak resident memory, and int8's change in validation loss.
 
 Sweep: one 4096 x 4096 float32 spiking layer, input activity from 1% to 50%.
 Each call gets a fresh random spike vector, so the rows it reads are not
@@ -57,6 +62,83 @@ def sweep(n: int = 4096, repeats: int = 41, seed: int = 0) -> dict:
     return {"n": n, "weight_bytes": weight.nbytes, "bandwidth_bytes_per_s": bandwidth, "sweep": rows}
 
 
+def _throughput(lm, batch: int, engine: str, tokens: np.ndarray, steps: int) -> tuple[float, object]:
+    """Tokens/s of ``engine`` feeding ``batch`` streams of ``tokens`` for ``steps`` steps (after a warm-up)."""
+    from eventsnn.lm.engine import Engine
+
+    eng = Engine(lm, batch, engine)
+    starts = np.arange(batch) * (tokens.size // batch)
+    for t in range(20):  # warm-up: kernels loaded, state away from rest
+        eng.step(tokens[starts + t])
+    start = time.perf_counter()
+    for t in range(20, 20 + steps):
+        eng.step(tokens[starts + t])
+    return steps * batch / (time.perf_counter() - start), eng
+
+
+def _bytes_per_token(lm, eng) -> tuple[float, float]:
+    """Weight bytes read per token: (event engine, as measured from its spikes; dense engine)."""
+    tokens = eng.neuron_steps * eng.batch / lm.config.steps_per_token
+    per_row = lambda p: p.weight.itemsize * p.weight.shape[1] + p.scale.itemsize  # noqa: E731
+    event = sum(eng.spike_count[src] / tokens * per_row(p) for src, _, p in lm.projections() if src in eng.spike_count)
+    event = event * 1.0 + sum(t.itemsize * t.shape[1] for t in lm.tables) + lm.head_weight.nbytes
+    dense_steps = lm.config.steps_per_token
+    dense = sum(4 * p.weight.size for _, _, p in lm.projections()) * dense_steps
+    return event, dense + sum(t.itemsize * t.shape[1] for t in lm.tables) + lm.head_weight.nbytes
+
+
+def model_benchmark(checkpoint: str | None, train_minutes: float, steps: int, bandwidth: float) -> dict:
+    """Event vs dense generation throughput of a trained small spiking LM."""
+    import resource
+
+    from eventsnn.lm.engine import InferenceLM, mean_cross_entropy
+    from eventsnn.lm.train import TrainConfig, Trainer, load_trainer
+
+    if checkpoint:
+        run = load_trainer(checkpoint)
+    else:
+        print(f"no checkpoint given: training the small preset for {train_minutes:g} minutes")
+        run = Trainer.create(TrainConfig.preset_config("small"))
+        run.fit(minutes=train_minutes, progress=False)
+    lm = InferenceLM.from_model(run.model, "float32", run.tokenizer)
+    data = run.validation
+    result = {"preset": run.config.preset, "train_step": run.step, "parameters": run.model.num_parameters()}
+    for batch in (1, 16):
+        event_tps, eng = _throughput(lm, batch, "event", data, steps)
+        dense_tps, _ = _throughput(lm, batch, "dense", data, steps)
+        result[f"batch{batch}"] = {"event_tokens_per_s": event_tps, "dense_tokens_per_s": dense_tps,
+                                   "speedup": event_tps / dense_tps}
+        if batch == 1:
+            result["firing_rate"] = eng.firing_rate()
+            event_bytes, dense_bytes = _bytes_per_token(lm, eng)
+    result["bytes_per_token"] = {"event": event_bytes, "dense": dense_bytes,
+                                 "event_bound_tokens_per_s": bandwidth / event_bytes,
+                                 "dense_bound_tokens_per_s": bandwidth / dense_bytes}
+    q8 = InferenceLM.from_model(run.model, "int8", run.tokenizer)
+    result["int8"] = {"event_tokens_per_s_batch1": _throughput(q8, 1, "event", data, steps)[0]}
+    sample = data[:20001]
+    loss32, loss8 = mean_cross_entropy(lm, sample), mean_cross_entropy(q8, sample)
+    result["int8"].update(val_loss_nats=loss8, float32_val_loss_nats=loss32, val_loss_change=loss8 - loss32)
+    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def print_model(m: dict) -> None:
+    print(f"\n{m['preset']} spiking LM ({m['parameters']:,} parameters, step {m['train_step']}), one thread; "
+          f"measured firing rate {m['firing_rate']:.3f}")
+    print(f"{'':>8}{'event tok/s':>13}{'dense tok/s':>13}{'speedup':>9}")
+    for b in ("batch1", "batch16"):
+        r = m[b]
+        print(f"{b:>8}{r['event_tokens_per_s']:>13.0f}{r['dense_tokens_per_s']:>13.0f}{r['speedup']:>9.1f}")
+    by = m["bytes_per_token"]
+    print(f"weights read per token: event {by['event'] / 1024:.0f} KiB, dense {by['dense'] / 1024:.0f} KiB; "
+          f"bandwidth bound {by['event_bound_tokens_per_s']:.0f} and {by['dense_bound_tokens_per_s']:.0f} tokens/s")
+    q = m["int8"]
+    print(f"int8: {q['event_tokens_per_s_batch1']:.0f} tokens/s (event, batch 1); validation loss "
+          f"{q['val_loss_nats']:.4f} vs {q['float32_val_loss_nats']:.4f} nats ({q['val_loss_change']:+.4f})")
+    print(f"peak resident memory {m['peak_rss_mib']:.0f} MiB")
+
+
 def print_sweep(result: dict) -> None:
     print(f"single layer {result['n']} x {result['n']} float32, one thread; "
           f"dense streams {result['weight_bytes'] / 2**20:.0f} MiB at {result['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s")
@@ -92,10 +174,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--plot", default="results/sparse_vs_dense.png", help="speedup plot (needs matplotlib)")
+    parser.add_argument("--checkpoint", help="trained language model (training checkpoint or run directory)")
+    parser.add_argument("--train-minutes", type=float, default=10.0, help="training time when no checkpoint is given")
+    parser.add_argument("--steps", type=int, default=500, help="generation steps timed per engine and batch")
+    parser.add_argument("--skip-model", action="store_true", help="only the single-layer sweep")
     args = parser.parse_args()
     result = sweep()
     print_sweep(result)
     plot_sweep(result, args.plot)
+    if not args.skip_model:
+        result["model"] = model_benchmark(args.checkpoint, args.train_minutes, args.steps,
+                                          result["bandwidth_bytes_per_s"])
+        print_model(result["model"])
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2))
