@@ -91,31 +91,23 @@ def test_generation_is_deterministic_per_seed_and_stops_at_eot():
 
 
 def test_per_token_work_does_not_grow_with_context(monkeypatch):
-    """Token 500 runs the same kernels on the same shapes, from the same state size, as token 5."""
+    """Every token is one compiled step over arrays whose shapes do not depend on the context length."""
     model = SpikingLM(LMConfig(vocab_size=12, **SMALL_MODEL), seed=0)
     model.readout.head.bias.data[11] = -100.0  # never end early
-    log: list[tuple] = []
-    step, accumulate = engine_module.neuron_step, engine_module.accumulate_rows_batch
+    calls: list[tuple] = []
+    step = engine_module.token_step
 
-    def logged_step(current, *args):
-        log.append(("neurons", current.shape, tuple(x.shape for x in args)))
-        return step(current, *args)
+    def logged_step(project, tokens, steps_per_token, *arrays):
+        calls.append(tuple(np.shape(a) for a in (tokens, *arrays)))
+        return step(project, tokens, steps_per_token, *arrays)
 
-    def logged_accumulate(indptr, active, weight, scale, out):
-        log.append(("synapses", weight.shape, out.shape))
-        return accumulate(indptr, active, weight, scale, out)
-
-    monkeypatch.setattr(engine_module, "neuron_step", logged_step)
-    monkeypatch.setattr(engine_module, "accumulate_rows_batch", logged_accumulate)
-    per_token = []
-    for _ in generate_ids(model, np.arange(11), 11, max_tokens=500, seed=0):
-        per_token.append(Counter(log))
-        log.clear()
-    assert len(per_token) == 500
-    assert per_token[5] == per_token[499]  # feeding token 5 costs what feeding token 500 does
-    block_calls = [k for k in per_token[5] if k[0] == "neurons" and k[1] == (1, 48)]
-    assert sum(per_token[5][k] for k in block_calls) == 2  # one step per block, state [1, 48]
-    assert per_token[5][("neurons", (1, 24), ((1, 24),) * 3 + ((24,),) * 4)] == 1  # memory
+    monkeypatch.setattr(engine_module, "token_step", logged_step)
+    ids = list(generate_ids(model, np.arange(11), 11, max_tokens=500, seed=0))
+    assert len(ids) == 500
+    assert len(calls) == 11 + 500  # one call per context token and per generated token
+    assert calls[11 + 5] == calls[11 + 499]  # token 5 and token 500: the same work on the same shapes
+    block_state, memory_state = calls[-1][-3], calls[-1][-2]
+    assert block_state == (2, 3, 1, 48) and memory_state == (3, 1, 24)  # fixed-size state: L x (mem, spk, adapt)
 
 
 def test_report_numbers_add_up(corpus, tmp_path):

@@ -30,7 +30,7 @@ import numpy as np
 from .._validation import check_array, check_choice, check_int
 from ..checkpoint import Snapshot, checkpointable, expect_arrays, load
 from ..errors import CheckpointError
-from ..kernels.inference import accumulate_rows_batch, neuron_step
+from ..kernels.inference import token_step
 from .model import LMConfig, SpikingLM
 from .tokenizer import Tokenizer, tokenizer_from_dict
 
@@ -203,7 +203,9 @@ class Engine:
     ``step(tokens)`` feeds one token per stream and returns the next-token
     logits [batch, vocab]; nothing is recomputed for past tokens, so a step
     costs the same at any context length. ``reset(stream)`` returns one
-    stream to rest and leaves the others alone.
+    stream to rest and leaves the others alone. Each step is one compiled
+    call (:func:`eventsnn.kernels.inference.token_step`): the two engines
+    differ only in the projection it is given.
     """
 
     def __init__(self, lm: InferenceLM, batch: int = 1, engine: str = "event"):
@@ -211,64 +213,63 @@ class Engine:
             raise ValueError(f"lm must be an InferenceLM, got {lm!r}")
         self.lm, self.batch = lm, check_int("batch", batch, 1)
         self.engine = check_choice("engine", engine, ENGINES)
-        self._dense = {id(p): p.dense() for _, _, p in lm.projections()} if engine == "dense" else {}
-        self.state = {name: tuple(np.zeros((self.batch, pop.size), np.float32) for _ in range(3))
-                      for name, pop in lm.populations.items()}
-        self.spike_count = {name: 0 for name in lm.populations}  # spikes since creation
+        cfg = lm.config
+        project = (lambda p: (p.weight, p.scale)) if engine == "event" else (lambda p: (p.dense(), p.scale))
+        stack = lambda ps, shape: np.stack([project(p)[0] for p in ps]) if ps else np.zeros(shape, np.float32)  # noqa: E731
+        blocks = [lm.populations[f"block.{l}"] for l in range(cfg.n_layers)]
+        memory = lm.populations["memory"]
+        self._weights = (
+            np.stack(lm.tables), lm.memory_bias, *project(lm.memory_in),
+            stack(lm.spikes_in, (0, cfg.hidden, cfg.hidden)),
+            np.stack([p.scale for p in lm.spikes_in]) if lm.spikes_in else np.zeros((0, cfg.hidden), np.float32),
+            stack(lm.memory_to_block, (0, cfg.memory, cfg.hidden)),
+            np.stack([p.scale for p in lm.memory_to_block]) if lm.memory_to_block else np.zeros((0, cfg.memory), np.float32),
+            *project(lm.readout_spikes), *project(lm.readout_memory),
+            np.stack([lm.norm_gamma, lm.norm_beta]), np.float32(lm.norm_eps), lm.head_weight, lm.head_bias,
+            np.stack([np.stack([getattr(p, f) for p in blocks]) for f in ("beta", "thr", "rho", "gamma")]),
+            np.stack([getattr(memory, f) for f in ("beta", "thr", "rho", "gamma")]),
+        )
+        self._dense = None if engine == "event" else True  # selects the kernel's projection at compile time
+        self.block_state = np.zeros((cfg.n_layers, 3, self.batch, cfg.hidden), np.float32)
+        self.memory_state = np.zeros((3, self.batch, cfg.memory), np.float32)
+        self._spikes = np.zeros(cfg.n_layers + 1, np.int64)  # blocks, then memory
         self.neuron_steps = 0  # sub-steps run, per stream
+
+    @property
+    def spike_count(self) -> dict[str, int]:
+        """Spikes per population since creation."""
+        names = [f"block.{l}" for l in range(self.lm.config.n_layers)] + ["memory"]
+        return dict(zip(names, self._spikes.tolist()))
 
     def reset(self, stream: int | None = None) -> None:
         """Return ``stream`` (or every stream) to rest."""
-        rows = slice(None) if stream is None else check_int("stream", stream, 0)
-        if stream is not None and stream >= self.batch:
-            raise ValueError(f"stream must be < batch = {self.batch}, got {stream}")
-        for arrays in self.state.values():
-            for a in arrays:
-                a[rows] = 0.0
-
-    def _add(self, proj: SpikeProjection, source: str, events, out: np.ndarray) -> None:
-        """out += spikes of ``source`` through ``proj``, event-driven or dense."""
-        if self.engine == "event":
-            accumulate_rows_batch(events[0], events[1], proj.weight, proj.scale, out)
+        if stream is None:
+            rows = slice(None)
         else:
-            out += self.state[source][1] @ self._dense[id(proj)]
-
-    def _run(self, name: str, current: np.ndarray):
-        pop, (mem, spk, adapt) = self.lm.populations[name], self.state[name]
-        events = neuron_step(current, mem, spk, adapt, pop.beta, pop.thr, pop.rho, pop.gamma)
-        self.spike_count[name] += events[1].size
-        return events
+            rows = check_int("stream", stream, 0)
+            if rows >= self.batch:
+                raise ValueError(f"stream must be < batch = {self.batch}, got {stream}")
+        self.block_state[:, :, rows] = 0.0
+        self.memory_state[:, rows] = 0.0
 
     def step(self, tokens) -> np.ndarray:
         """Feed ``tokens`` [batch] (one per stream); return logits [batch, vocab]."""
-        lm = self.lm
-        tokens = check_array("tokens", tokens, shape=(self.batch,), dtype=np.int64)
-        if tokens.min() < 0 or tokens.max() >= lm.config.vocab_size:
-            raise ValueError(f"tokens must lie in [0, {lm.config.vocab_size}), got {tokens.tolist()}")
-        last = f"block.{lm.config.n_layers - 1}"
-        z = np.zeros((self.batch, lm.readout_spikes.weight.shape[1]), np.float32)
-        for _ in range(lm.config.steps_per_token):
-            events = {"block.0": self._run("block.0", lm.tables[0][tokens])}
-            current = np.broadcast_to(lm.memory_bias, (self.batch, lm.memory_bias.size)).copy()
-            self._add(lm.memory_in, "block.0", events["block.0"], current)
-            events["memory"] = self._run("memory", current)
-            for l in range(1, lm.config.n_layers):
-                current = lm.tables[l][tokens]
-                self._add(lm.spikes_in[l - 1], f"block.{l - 1}", events[f"block.{l - 1}"], current)
-                self._add(lm.memory_to_block[l - 1], "memory", events["memory"], current)
-                events[f"block.{l}"] = self._run(f"block.{l}", current)
-            self._add(lm.readout_spikes, last, events[last], z)
-            self._add(lm.readout_memory, "memory", events["memory"], z)
-            self.neuron_steps += 1
-        mu = z.mean(axis=1, keepdims=True)
-        normed = (z - mu) / np.sqrt(z.var(axis=1, keepdims=True) + lm.norm_eps) * lm.norm_gamma + lm.norm_beta
-        return normed @ lm.head_weight + lm.head_bias
+        tokens = np.asarray(tokens)
+        if tokens.shape != (self.batch,) or tokens.dtype.kind not in "iu":
+            raise ValueError(f"tokens must be {self.batch} integer ids, got {tokens.dtype} {tokens.shape}")
+        k = self.lm.config.steps_per_token
+        logits = token_step(self._dense, tokens.astype(np.int64, copy=False), k, *self._weights,
+                            self.block_state, self.memory_state, self._spikes)
+        if logits.size == 0:  # the kernel checks the range (it must: indexing is unchecked there)
+            raise ValueError(f"tokens must lie in [0, {self.lm.config.vocab_size}), got {tokens.tolist()}")
+        self.neuron_steps += k
+        return logits
 
     def firing_rate(self) -> float:
         """Network-wide spikes / (neurons x sub-steps x streams) since creation."""
         neurons = sum(p.size for p in self.lm.populations.values())
         steps = self.neuron_steps * self.batch
-        return sum(self.spike_count.values()) / (neurons * steps) if steps else 0.0
+        return int(self._spikes.sum()) / (neurons * steps) if steps else 0.0
 
 
 def mean_cross_entropy(lm: InferenceLM, tokens: np.ndarray, batch: int = 16, engine: str = "event") -> float:
