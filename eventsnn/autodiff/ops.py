@@ -5,15 +5,36 @@ with the input's shape (broadcast axes summed back by :func:`unbroadcast`).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+import contextlib
+from typing import Any, Iterator, Sequence
 
+import numba
 import numpy as np
 
 from .._validation import check_positive
-from ..kernels.event_linear import event_matmul, event_weight_grad
+from ..kernels.event_linear import active_index, sparse_matmul, transpose_index
 from .tensor import Tensor, as_tensor, record
 
 ArrayLike = Any
+
+# Below this many element operations a kernel runs on one thread. Starting the
+# Numba workers costs little on an idle machine, but when another process holds
+# a core a woken worker can wait a whole scheduler slice (several ms) for it, so
+# only the big kernels (the 784x512 event products of the MLP benchmark, about
+# 250 M operations each) are worth that risk; LIF layers and index builds of a
+# few million elements are not.
+PARALLEL_MIN_WORK = 1 << 24
+
+
+@contextlib.contextmanager
+def kernel_threads(work: int) -> Iterator[None]:
+    """Run the Numba kernels inside on one thread when ``work`` < PARALLEL_MIN_WORK."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(previous if work >= PARALLEL_MIN_WORK else 1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -217,24 +238,31 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 def event_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W + b like :func:`linear`, touching only the weight rows of nonzero inputs.
 
-    Meant for spike input (x mostly 0, else 1): the forward sums the rows of W
-    for active inputs and dL/dW gets nonzero rows only for inputs that were
-    active. dL/dx = g W^T stays dense (it is needed where x is a spike output).
+    Meant for spike input (x mostly 0, else 1). The nonzeros of x are listed
+    once (:func:`~eventsnn.kernels.event_linear.active_index`); the forward sums
+    the rows of W for active inputs and dL/dW = x^T g reuses the list, so
+    only rows of inputs that were active get a nonzero gradient. dL/dx = g W^T
+    stays dense (it is needed where x is a spike output) and is skipped when
+    x does not require a gradient.
     """
     x = as_tensor(x)
     if weight.ndim != 2 or x.shape[-1:] != weight.shape[:1]:
         raise ValueError(f"event_linear: input shape {x.shape} does not fit weight shape {weight.shape}")
     if bias is not None and bias.shape != weight.shape[1:]:
         raise ValueError(f"event_linear: bias shape {bias.shape} does not fit weight shape {weight.shape}")
-    flat = np.ascontiguousarray(x.data.reshape(-1, x.shape[-1]), dtype=weight.dtype)
-    out = event_matmul(flat, weight.data).reshape(x.shape[:-1] + weight.shape[1:])
+    with kernel_threads(x.size):
+        indptr, indices, values = active_index(x.data.reshape(-1, x.shape[-1]))
+    values = values.astype(weight.dtype, copy=False)
+    with kernel_threads(values.size * weight.shape[1]):
+        out = sparse_matmul(indptr, indices, values, weight.data).reshape(x.shape[:-1] + weight.shape[1:])
     if bias is not None:
         out += bias.data
 
     def vjp(g: np.ndarray) -> tuple:
-        g2 = np.ascontiguousarray(g.reshape(-1, g.shape[-1]))
+        g2 = g.reshape(-1, g.shape[-1]).astype(weight.dtype, copy=False)
         gx = (g2 @ weight.data.T).reshape(x.shape).astype(x.dtype, copy=False) if x.requires_grad else None
-        gw = event_weight_grad(np.ascontiguousarray(flat.T), g2)
+        with kernel_threads(values.size * weight.shape[1]):
+            gw = sparse_matmul(*transpose_index(indptr, indices, values, weight.shape[0]), g2)
         return (gx, gw) if bias is None else (gx, gw, g2.sum(axis=0))
 
     inputs = (x, weight) if bias is None else (x, weight, bias)

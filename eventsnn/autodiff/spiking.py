@@ -13,7 +13,7 @@ import numpy as np
 
 from .._validation import check_array, check_choice
 from ..kernels import bptt
-from .ops import ArrayLike, unbroadcast
+from .ops import ArrayLike, kernel_threads, unbroadcast
 from .surrogate import FastSigmoid, Surrogate
 from .tensor import Tensor, as_tensor, record
 
@@ -91,14 +91,20 @@ def alif_sequence_from(current: Tensor, beta: ArrayLike, threshold: ArrayLike, r
         state = NeuronState.zeros(current.shape[1], n, dtype)
     initial = tuple(check_array(f"state.{name}", x, shape=current.shape[1:], dtype=dtype)
                     for name, x in zip(NeuronState._fields, state))
-    spk, mem, ad = bptt.neuron_forward(np.ascontiguousarray(current.data), b, th, r, gm, mode, *initial)
+    # the adaptation history is only read where gamma != 0 or gamma is learned
+    adaptive = tensors[3].requires_grad or bool(np.any(gm != 0))
+    with kernel_threads(current.size):
+        spk, mem, ad, a_last = bptt.neuron_run(np.ascontiguousarray(current.data), b, th, r, gm, mode, *initial,
+                                               adaptive)
 
     def vjp(g: np.ndarray) -> tuple:
-        g_in, *d = bptt.neuron_backward(np.ascontiguousarray(g, dtype=dtype), spk, mem, ad, b, th, r, gm,
-                                        mode, bool(detach_reset), surrogate.kind, surrogate.slope, *initial)
-        return (g_in,) + tuple(unbroadcast(di.sum(axis=0), t.shape) for di, t in zip(d, tensors))
+        with kernel_threads(g.size):
+            g_in, *d = bptt.neuron_backward(np.ascontiguousarray(g, dtype=dtype), spk, mem, ad, b, th, r, gm,
+                                            mode, bool(detach_reset), surrogate.kind, surrogate.slope, *initial)
+        return (g_in,) + tuple(unbroadcast(di.sum(axis=0), t.shape) if t.requires_grad else None
+                               for di, t in zip(d, tensors))
 
-    final = NeuronState(mem[-1].copy(), spk[-1].copy(), ad[-1].copy()) if current.shape[0] else NeuronState(*initial)
+    final = NeuronState(mem[-1].copy(), spk[-1].copy(), a_last) if current.shape[0] else NeuronState(*initial)
     return record("alif_sequence", spk, (current,) + tensors, vjp), final
 
 

@@ -11,6 +11,7 @@ import math
 from typing import Any, Iterable, Mapping
 
 import numpy as np
+from numba import njit
 
 from .._validation import check_array, check_int, check_nonnegative, check_positive
 from ..autodiff import Tensor
@@ -115,18 +116,37 @@ class Adam(Optimizer):
         self.weight_decay = check_nonnegative("weight_decay", weight_decay)
 
     def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
-        if self.weight_decay and self.decoupled:
-            w *= 1 - self.lr * self.weight_decay
-        elif self.weight_decay:
-            g = g + self.weight_decay * w
         m, v = self.state["exp_avg"][name], self.state["exp_avg_sq"][name]
-        m *= self.b1
-        m += (1 - self.b1) * g
-        v *= self.b2
-        v += (1 - self.b2) * g * g
-        t = self.step_count
-        step = self.lr / (1 - self.b1 ** t)
-        w -= step * m / (np.sqrt(v / (1 - self.b2 ** t)) + self.eps)
+        t, dt = self.step_count, w.dtype.type  # scalars in the parameter's dtype keep float32 math float32
+        coupled, decoupled = (0.0, self.weight_decay) if self.decoupled else (self.weight_decay, 0.0)
+        args = (dt(self.b1), dt(1 - self.b1), dt(self.b2), dt(1 - self.b2), dt(self.lr / (1 - self.b1 ** t)),
+                dt(1 - self.b2 ** t), dt(self.eps), dt(coupled), dt(1 - self.lr * decoupled))
+        flat = [a.reshape(-1) for a in (w, g, m, v)]  # views for contiguous arrays ...
+        adam_update(*flat, *args)
+        for dst, src in zip((w, m, v), (flat[0], flat[2], flat[3])):
+            if not np.shares_memory(dst, src):  # ... and copies, written back, for strided ones
+                dst[...] = src.reshape(dst.shape)
+
+
+@njit(cache=True, error_model="numpy")  # no per-division zero check: it blocks vectorisation (eps > 0)
+def adam_update(w, g, m, v, b1, c1, b2, c2, step, bias2, eps, wd, shrink):
+    """One Adam step in place on 1-D arrays, all scalars in the arrays' dtype:
+
+    g' = g + wd w;  m = b1 m + c1 g';  v = b2 v + c2 g'^2;
+    w = shrink w - step m / (sqrt(v / bias2) + eps)
+
+    with c1 = 1 - b1, c2 = 1 - b2, step = lr / (1 - b1^t), bias2 = 1 - b2^t
+    and shrink = 1 - lr wd for AdamW's decoupled decay (then wd = 0); each
+    scalar is rounded once to the dtype, as NumPy does. One pass per written
+    array, so each loop vectorises, instead of NumPy's temporaries for every operator.
+    """
+    for i in range(w.size):
+        m[i] = b1 * m[i] + c1 * (g[i] + wd * w[i])
+    for i in range(w.size):
+        gi = g[i] + wd * w[i]
+        v[i] = b2 * v[i] + c2 * gi * gi
+    for i in range(w.size):
+        w[i] = shrink * w[i] - step * m[i] / (np.sqrt(v[i] / bias2) + eps)
 
 
 class AdamW(Adam):
