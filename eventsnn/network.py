@@ -135,24 +135,28 @@ class Network:
         """All projections as one CSR table over global presynaptic neurons.
 
         Each projection lists its synapses by presynaptic neuron, so when the
-        projections' presynaptic ranges do not overlap, concatenating them in
+        projections' presynaptic ranges do not overlap, laying them out in
         range order is already the table; otherwise a stable sort merges them.
         """
         projections = sorted(self.projections, key=lambda pr: self._global(pr.pre))
         degrees = np.zeros(n, np.int64)
-        dest, weight, delay = [], [], []
         for proj in projections:
             first = self._global(proj.pre)
             degrees[first:first + proj.pre.n] += proj.out_degrees()
-            post, w, d = proj.rows()
-            dest.append((proj.target_row * n + self._global(proj.post) + post).astype(np.int32))
-            weight.append(w)
-            delay.append(np.rint(d / self.dt).astype(np.int32))
         indptr = np.concatenate([[0], np.cumsum(degrees)])
+        m = int(indptr[-1])
+        dest, weight, delay = np.empty(m, np.int32), np.empty(m), np.zeros(m, np.int32)
+        at = 0
+        for proj in projections:  # written in place: millions of synapses, no temporaries
+            post, w, d = proj.rows()
+            part = slice(at, at + post.size)
+            np.add(post, proj.target_row * n + self._global(proj.post), out=dest[part], casting="unsafe")
+            weight[part] = w
+            if d.any():  # most projections have no delays: no conversion then
+                delay[part] = np.rint(d / self.dt)
+            at += post.size
         starts = [self._global(pr.pre) for pr in projections]
         stops = [s + pr.pre.n for s, pr in zip(starts, projections)]
-        dest, weight, delay = (np.concatenate(a) if a else np.zeros(0, t)
-                               for a, t in ((dest, np.int32), (weight, np.float64), (delay, np.int32)))
         if any(a < b for a, b in zip(starts[1:], stops[:-1])):  # overlapping ranges: merge by pre
             pre = np.concatenate([self._global(pr.pre) + np.repeat(np.arange(pr.pre.n), pr.out_degrees())
                                   for pr in projections])

@@ -35,7 +35,10 @@ def _values(name: str, spec, m: int, rng: np.random.Generator, nonnegative: bool
     raw = spec(rng, m) if callable(spec) else spec
     arr = np.asarray(raw, dtype=np.float64)
     if arr.ndim == 0:
-        arr = np.full(m, check_finite(name, float(arr)))
+        value = check_finite(name, float(arr))
+        if nonnegative and value < 0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
+        return np.full(m, value)
     arr = check_array(name, arr, shape=(m,))
     if nonnegative and arr.size and arr.min() < 0:
         raise ValueError(f"{name} must be >= 0, got {arr.min()}")
@@ -78,17 +81,28 @@ class Sparse(Projection):
 
     def __init__(self, pre, post, indptr, indices, weight, delay, target: str = "exc") -> None:
         super().__init__(pre, post, target)
-        self.indptr = check_array("indptr", indptr, shape=(self.pre.n + 1,), dtype=np.int64)
-        m = int(self.indptr[-1])
-        if self.indptr[0] != 0 or np.any(np.diff(self.indptr) < 0):
-            raise ValueError(f"indptr must start at 0 and not decrease, got {self.indptr[:8]}...")
-        self.indices = check_array("indices", indices, shape=(m,), dtype=np.int64)
-        if m and (self.indices.min() < 0 or self.indices.max() >= self.post.n):
-            raise ValueError(f"indices must lie in [0, {self.post.n}), got range [{self.indices.min()}, {self.indices.max()}]")
-        self.weight = check_array("weight", weight, shape=(m,))
-        self.delay = check_array("delay", delay, shape=(m,))
-        if m and self.delay.min() < 0:
-            raise ValueError(f"delay must be >= 0 ms, got {self.delay.min()}")
+        indptr = check_array("indptr", indptr, shape=(self.pre.n + 1,), dtype=np.int64)
+        m = int(indptr[-1])
+        if indptr[0] != 0 or np.any(np.diff(indptr) < 0):
+            raise ValueError(f"indptr must start at 0 and not decrease, got {indptr[:8]}...")
+        indices = check_array("indices", indices, shape=(m,), dtype=np.int64)
+        if m and (indices.min() < 0 or indices.max() >= self.post.n):
+            raise ValueError(f"indices must lie in [0, {self.post.n}), got range [{indices.min()}, {indices.max()}]")
+        delay = check_array("delay", delay, shape=(m,))
+        if m and delay.min() < 0:
+            raise ValueError(f"delay must be >= 0 ms, got {delay.min()}")
+        self._set(indptr, indices, check_array("weight", weight, shape=(m,)), delay)
+
+    def _set(self, indptr: np.ndarray, indices: np.ndarray, weight: np.ndarray, delay: np.ndarray) -> None:
+        self.indptr, self.indices, self.weight, self.delay = indptr, indices, weight, delay
+
+    @classmethod
+    def _trusted(cls, pre, post, indptr, indices, weight, delay, target: str) -> "Sparse":
+        """A projection from arrays a builder made valid by construction (millions of synapses: no re-checks)."""
+        proj = cls.__new__(cls)
+        Projection.__init__(proj, pre, post, target)
+        proj._set(indptr, indices, weight, delay)
+        return proj
 
     @property
     def n_synapses(self) -> int:
@@ -108,6 +122,8 @@ class Sparse(Projection):
         pre_v, post_v = as_view(pre, "pre"), as_view(post, "post")
         if i.size and (i.min() < 0 or i.max() >= pre_v.n):
             raise ValueError(f"i must lie in [0, {pre_v.n}), got range [{i.min()}, {i.max()}]")
+        if j.size and (j.min() < 0 or j.max() >= post_v.n):
+            raise ValueError(f"j must lie in [0, {post_v.n}), got range [{j.min()}, {j.max()}]")
         rng = _rng(seed)
         w = _values("weight", weight, i.size, rng)
         d = _values("delay", delay, i.size, rng, nonnegative=True)
@@ -115,7 +131,7 @@ class Sparse(Projection):
             order = np.argsort(i, kind="stable")
             i, j, w, d = i[order], j[order], w[order], d[order]
         indptr = np.concatenate([[0], np.cumsum(np.bincount(i, minlength=pre_v.n))])
-        return cls(pre_v, post_v, indptr, j, w, d, target)
+        return cls._trusted(pre_v, post_v, indptr, j, w, d, target)
 
     @classmethod
     def fixed_probability(cls, pre, post, p: float, weight: ValueSpec, delay: ValueSpec = 0.0, *,
@@ -184,18 +200,32 @@ class Dense(Projection):
 
 
 def _bernoulli_grid(total: int, p: float, rng: np.random.Generator) -> np.ndarray:
-    """Sorted positions in [0, total) each kept with probability p."""
+    """Sorted positions in [0, total) each kept with probability p.
+
+    The gaps between kept positions are geometric: G = floor(ln U / ln(1 - p)) + 1
+    for uniform U. They are drawn and summed in place in float64, which
+    holds every position exactly (total < 2**53).
+    """
     if p == 0.0 or total == 0:
         return np.zeros(0, np.int64)
     if p == 1.0:
         return np.arange(total, dtype=np.int64)
-    chunks, last = [], -1
+    if total >= 2**53:
+        raise ValueError(f"pre and post populations are too large for fixed_probability: {total} pairs")
+    chunks, last = [], -1.0
     while last < total:
         expected = (total - last) * p
-        gaps = rng.geometric(p, size=int(expected + 6 * np.sqrt(expected) + 16))
-        positions = last + np.cumsum(np.minimum(gaps, total + 1))  # clipped: a tiny p must not overflow
-        chunks.append(positions[positions < total])
-        last = int(positions[-1])
+        gaps = rng.random(int(expected + 6 * np.sqrt(expected) + 16))
+        np.log(gaps, out=gaps)
+        with np.errstate(over="ignore"):  # a denormal p gives infinite gaps, clipped just below
+            gaps /= np.log1p(-p)
+        np.floor(gaps, out=gaps)
+        gaps += 1.0
+        np.minimum(gaps, total + 1.0, out=gaps)  # a tiny p must not overflow the sum
+        positions = np.cumsum(gaps, out=gaps)
+        positions += last
+        chunks.append(positions[:np.searchsorted(positions, total)].astype(np.int64))
+        last = positions[-1]
     return np.concatenate(chunks)
 
 
