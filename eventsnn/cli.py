@@ -19,13 +19,13 @@ import json
 import sys
 import time
 
-from .checkpoint import inspect, save
+from .checkpoint import inspect, resolve_checkpoint, save
 from .errors import CheckpointError
 from .reference_networks import coba, cuba
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    print(inspect(args.checkpoint))
+    print(inspect(resolve_checkpoint(args.checkpoint)))
     return 0
 
 

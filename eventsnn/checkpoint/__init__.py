@@ -15,7 +15,7 @@ that kind with :func:`checkpointable`. The file layout is documented in
 """
 from eventsnn.checkpoint.hdf5 import FORMAT, FORMAT_VERSION, load, load_snapshot, save, save_snapshot
 from eventsnn.checkpoint.rng import pack_rng, unpack_rng
-from eventsnn.checkpoint.runs import latest_checkpoint, save_step
+from eventsnn.checkpoint.runs import latest_checkpoint, resolve_checkpoint, save_step
 from eventsnn.checkpoint.snapshot import Checkpointable, Snapshot, checkpointable, expect_arrays
 from eventsnn.checkpoint.summary import inspect
 
@@ -30,6 +30,7 @@ __all__ = [
     "latest_checkpoint",
     "load",
     "load_snapshot",
+    "resolve_checkpoint",
     "pack_rng",
     "save",
     "save_snapshot",

@@ -52,6 +52,17 @@ def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
     return path
 
 
+def resolve_checkpoint(path: str | os.PathLike) -> Path:
+    """``path`` itself, or the latest checkpoint of run directory ``path``."""
+    path = Path(path)
+    if path.is_dir():
+        found = latest_checkpoint(path)
+        if found is None:
+            raise ValueError(f"checkpoint directory {str(path)!r} holds no checkpoint yet")
+        path = found
+    return path
+
+
 def _step_files(run_dir: Path) -> list[Path]:
     """Step checkpoints in ``run_dir``, oldest step first."""
     found = [(int(m.group(1)), p) for p in run_dir.iterdir() if (m := _STEP_FILE.fullmatch(p.name))]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import check_array, check_choice, check_int
-from ..checkpoint import Snapshot, checkpointable, expect_arrays, load
+from ..checkpoint import Snapshot, checkpointable, expect_arrays, load, resolve_checkpoint
 from ..errors import CheckpointError
 from ..kernels.inference import token_step
 from .model import LMConfig, SpikingLM
@@ -295,7 +295,7 @@ def load_inference(path: str | os.PathLike, precision: str | None = None) -> Inf
     otherwise); an export keeps its own precision, and asking for another is
     an error (re-export from the training run instead).
     """
-    from .train import Trainer, resolve_checkpoint
+    from .train import Trainer
 
     path = resolve_checkpoint(path)
     obj = load(path)

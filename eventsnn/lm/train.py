@@ -32,7 +32,7 @@ from tqdm import tqdm
 from .. import autodiff as ad
 from .._validation import check_choice, check_int, check_nonnegative, check_positive
 from ..autodiff import NeuronState
-from ..checkpoint import (Snapshot, checkpointable, expect_arrays, latest_checkpoint, load, pack_rng, save_step,
+from ..checkpoint import (Snapshot, checkpointable, expect_arrays, load, pack_rng, resolve_checkpoint, save_step,
                          unpack_rng)
 from ..errors import CheckpointError
 from ..nn import AdamW, clip_grad_norm, firing_rate_loss, warmup_cosine
@@ -302,17 +302,6 @@ def _restore_state(dynamic: dict, model: SpikingLM, batch: int) -> LMState:
 
 def _progress(start: int, until: int, minutes: float | None) -> tqdm:
     return tqdm(total=until, initial=start, unit="step", desc=f"training{f' ({minutes:g} min)' if minutes else ''}")
-
-
-def resolve_checkpoint(path: str | os.PathLike) -> Path:
-    """``path`` itself, or the latest checkpoint of run directory ``path``."""
-    path = Path(path)
-    if path.is_dir():
-        found = latest_checkpoint(path)
-        if found is None:
-            raise ValueError(f"checkpoint directory {str(path)!r} holds no checkpoint yet")
-        path = found
-    return path
 
 
 def load_trainer(path: str | os.PathLike) -> Trainer:
