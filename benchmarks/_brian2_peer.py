@@ -132,7 +132,7 @@ def _numpy_compat_shim():
 def _build_cuba(b2, n, p, seed):
     """Brian2's examples/CUBA.py with N=n, p=out_degree/n.  Fixed names so a
     warm-up network generates identical code (Cython cache hits)."""
-    ms, mV, second = b2.ms, b2.mV, b2.second
+    ms, mV = b2.ms, b2.mV
     ns = dict(
         taum=20 * ms, taue=5 * ms, taui=10 * ms,
         Vt=-50 * mV, Vr=-60 * mV, El=-49 * mV,
