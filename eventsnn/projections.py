@@ -38,7 +38,7 @@ def _values(name: str, spec, m: int, rng: np.random.Generator, nonnegative: bool
         value = check_finite(name, float(arr))
         if nonnegative and value < 0:
             raise ValueError(f"{name} must be >= 0, got {value}")
-        return np.full(m, value)
+        return np.zeros(m) if value == 0.0 else np.full(m, value)  # zeros: pages untouched until used
     arr = check_array(name, arr, shape=(m,))
     if nonnegative and arr.size and arr.min() < 0:
         raise ValueError(f"{name} must be >= 0, got {arr.min()}")
@@ -147,11 +147,17 @@ class Sparse(Projection):
             raise ValueError(f"p must lie in [0, 1], got {p}")
         pre_v, post_v, rng = as_view(pre, "pre"), as_view(post, "post"), _rng(seed)
         linear = _bernoulli_grid(pre_v.n * post_v.n, p, rng)
-        i, j = np.divmod(linear, post_v.n)
         if not autapses:
+            i, j = np.divmod(linear, post_v.n)
             keep = _not_self(pre_v, post_v, i, j)
-            i, j = i[keep], j[keep]
-        return cls.from_arrays(pre_v, post_v, i, j, weight, delay, target=target, seed=rng)
+            return cls.from_arrays(pre_v, post_v, i[keep], j[keep], weight, delay, target=target, seed=rng)
+        # Positions are sorted row-major, so each row's start is a binary search
+        # away: no array of presynaptic indices (tens of MB at scale) is needed.
+        indptr = np.searchsorted(linear, np.arange(pre_v.n + 1) * post_v.n).astype(np.int64)
+        j = linear % post_v.n
+        m = j.size
+        return cls._trusted(pre_v, post_v, indptr, j, _values("weight", weight, m, rng),
+                            _values("delay", delay, m, rng, nonnegative=True), target)
 
     @classmethod
     def fixed_indegree(cls, pre, post, k: int, weight: ValueSpec, delay: ValueSpec = 0.0, *,
