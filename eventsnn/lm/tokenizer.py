@@ -144,5 +144,5 @@ def _tokenizers():
     try:
         import tokenizers
     except ImportError:
-        raise ImportError("the BPE tokenizer needs the 'tokenizers' package: pip install tokenizers") from None
+        raise ImportError("the BPE tokenizer needs the 'tokenizers' package: pip install 'eventsnn[bpe]'") from None
     return tokenizers
