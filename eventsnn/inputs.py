@@ -13,6 +13,7 @@ import numpy as np
 from ._validation import check_array, check_positive
 from .kernels import layout as L
 from .neurons import NeuronModel
+from .population import as_view
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,6 @@ class TimedCurrent:
     """
 
     def __init__(self, target, values, dt: float, variable: str = "I_ext") -> None:
-        from .population import as_view
-
         self.view = as_view(target, "target")
         rows = self.view.population.model.variables
         if rows.get(variable) != L.ROW_X:

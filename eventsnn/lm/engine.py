@@ -214,20 +214,30 @@ class Engine:
         self.lm, self.batch = lm, check_int("batch", batch, 1)
         self.engine = check_choice("engine", engine, ENGINES)
         cfg = lm.config
-        project = (lambda p: (p.weight, p.scale)) if engine == "event" else (lambda p: (p.dense(), p.scale))
-        stack = lambda ps, shape: np.stack([project(p)[0] for p in ps]) if ps else np.zeros(shape, np.float32)  # noqa: E731
+        # The event engine reads weights as stored (float32 or int8 + scale); the dense one multiplies
+        # float32 matrices with the scales folded in.
+        weight = (lambda p: p.weight) if engine == "event" else SpikeProjection.dense
+
+        def single(p: SpikeProjection) -> tuple[np.ndarray, np.ndarray]:
+            return weight(p), p.scale
+
+        def stacked(projs: list[SpikeProjection], n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+            """Blocks l >= 1 as one [L-1, n_in, n_out] array, with their scales [L-1, n_in]."""
+            if not projs:
+                return np.zeros((0, n_in, n_out), np.float32), np.zeros((0, n_in), np.float32)
+            return np.stack([weight(p) for p in projs]), np.stack([p.scale for p in projs])
+
+        def constants(pops: list[Population]) -> np.ndarray:
+            """beta, threshold, rho, gamma of each population: [4, len(pops), n]."""
+            return np.stack([np.stack([getattr(p, f) for p in pops]) for f in ("beta", "thr", "rho", "gamma")])
+
         blocks = [lm.populations[f"block.{l}"] for l in range(cfg.n_layers)]
-        memory = lm.populations["memory"]
         self._weights = (
-            np.stack(lm.tables), lm.memory_bias, *project(lm.memory_in),
-            stack(lm.spikes_in, (0, cfg.hidden, cfg.hidden)),
-            np.stack([p.scale for p in lm.spikes_in]) if lm.spikes_in else np.zeros((0, cfg.hidden), np.float32),
-            stack(lm.memory_to_block, (0, cfg.memory, cfg.hidden)),
-            np.stack([p.scale for p in lm.memory_to_block]) if lm.memory_to_block else np.zeros((0, cfg.memory), np.float32),
-            *project(lm.readout_spikes), *project(lm.readout_memory),
+            np.stack(lm.tables), lm.memory_bias, *single(lm.memory_in),
+            *stacked(lm.spikes_in, cfg.hidden, cfg.hidden), *stacked(lm.memory_to_block, cfg.memory, cfg.hidden),
+            *single(lm.readout_spikes), *single(lm.readout_memory),
             np.stack([lm.norm_gamma, lm.norm_beta]), np.float32(lm.norm_eps), lm.head_weight, lm.head_bias,
-            np.stack([np.stack([getattr(p, f) for p in blocks]) for f in ("beta", "thr", "rho", "gamma")]),
-            np.stack([getattr(memory, f) for f in ("beta", "thr", "rho", "gamma")]),
+            constants(blocks), constants([lm.populations["memory"]])[:, 0],
         )
         self._dense = None if engine == "event" else True  # selects the kernel's projection at compile time
         self.block_state = np.zeros((cfg.n_layers, 3, self.batch, cfg.hidden), np.float32)
