@@ -138,7 +138,7 @@ def _sparse(k: int, pre: PopulationView, post: PopulationView, target: str, para
     names = ("indptr", "indices", "weight", "delay")
     arrays = {n: params.get(f"projections.{k}.{n}") for n in names}
     m = arrays["indptr"][-1] if isinstance(arrays["indptr"], np.ndarray) and arrays["indptr"].size else 0
-    expect_arrays(arrays, {"indptr": ((pre.n + 1,), np.int64), "indices": ((m,), np.int64),
+    expect_arrays(arrays, {"indptr": ((pre.n + 1,), np.int64), "indices": ((m,), np.int32),
                            "weight": ((m,), np.float64), "delay": ((m,), np.float64)}, f"/parameters/projections.{k}")
     return Sparse(pre, post, *(arrays[n] for n in names), target=target)
 

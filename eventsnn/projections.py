@@ -18,6 +18,7 @@ from typing import Callable, Union
 import numpy as np
 
 from ._validation import check_array, check_finite, check_int
+from .kernels.connectivity import bernoulli_csr
 from .population import PopulationView, as_view
 
 # A synaptic value: one number for all, or a function (rng, size) -> array.
@@ -38,7 +39,7 @@ def _values(name: str, spec, m: int, rng: np.random.Generator, nonnegative: bool
         value = check_finite(name, float(arr))
         if nonnegative and value < 0:
             raise ValueError(f"{name} must be >= 0, got {value}")
-        return np.zeros(m) if value == 0.0 else np.full(m, value)  # zeros: pages untouched until used
+        return np.broadcast_to(value, (m,))  # read-only, no memory: the network copies it into its table
     arr = check_array(name, arr, shape=(m,))
     if nonnegative and arr.size and arr.min() < 0:
         raise ValueError(f"{name} must be >= 0, got {arr.min()}")
@@ -88,6 +89,7 @@ class Sparse(Projection):
         indices = check_array("indices", indices, shape=(m,), dtype=np.int64)
         if m and (indices.min() < 0 or indices.max() >= self.post.n):
             raise ValueError(f"indices must lie in [0, {self.post.n}), got range [{indices.min()}, {indices.max()}]")
+        indices = indices.astype(np.int32)  # post indices fit (networks stay below 2**31 neurons); half the memory
         delay = check_array("delay", delay, shape=(m,))
         if m and delay.min() < 0:
             raise ValueError(f"delay must be >= 0 ms, got {delay.min()}")
@@ -131,30 +133,25 @@ class Sparse(Projection):
             order = np.argsort(i, kind="stable")
             i, j, w, d = i[order], j[order], w[order], d[order]
         indptr = np.concatenate([[0], np.cumsum(np.bincount(i, minlength=pre_v.n))])
-        return cls._trusted(pre_v, post_v, indptr, j, w, d, target)
+        return cls._trusted(pre_v, post_v, indptr, j.astype(np.int32), w, d, target)
 
     @classmethod
     def fixed_probability(cls, pre, post, p: float, weight: ValueSpec, delay: ValueSpec = 0.0, *,
                           target: str = "exc", autapses: bool = True, seed=None) -> "Sparse":
         """Each pair (i, j) connected independently with probability ``p``.
 
-        Pairs are drawn by geometric skipping over the n_pre·n_post grid, so
-        the cost is proportional to the number of synapses made.
+        Pairs are drawn by geometric skipping over the n_pre·n_post grid
+        (:func:`~eventsnn.kernels.connectivity.bernoulli_csr`), so the cost
+        is proportional to the number of synapses made.
         ``autapses=False`` drops i -> i where pre and post overlap.
         """
         p = check_finite("p", p)
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"p must lie in [0, 1], got {p}")
         pre_v, post_v, rng = as_view(pre, "pre"), as_view(post, "post"), _rng(seed)
-        linear = _bernoulli_grid(pre_v.n * post_v.n, p, rng)
-        if not autapses:
-            i, j = np.divmod(linear, post_v.n)
-            keep = _not_self(pre_v, post_v, i, j)
-            return cls.from_arrays(pre_v, post_v, i[keep], j[keep], weight, delay, target=target, seed=rng)
-        # Positions are sorted row-major, so each row's start is a binary search
-        # away: no array of presynaptic indices (tens of MB at scale) is needed.
-        indptr = np.searchsorted(linear, np.arange(pre_v.n + 1) * post_v.n).astype(np.int64)
-        j = linear % post_v.n
+        same = not autapses and _overlap(pre_v, post_v) > 0
+        shift = pre_v.start - post_v.start if same else post_v.n  # j == i + post.n never happens
+        indptr, j = _bernoulli_csr(pre_v.n, post_v.n, p, shift, rng)
         m = j.size
         return cls._trusted(pre_v, post_v, indptr, j, _values("weight", weight, m, rng),
                             _values("delay", delay, m, rng, nonnegative=True), target)
@@ -205,34 +202,19 @@ class Dense(Projection):
         return np.tile(np.arange(self.post.n), self.pre.n), self.weights.ravel(), self.delay.ravel()
 
 
-def _bernoulli_grid(total: int, p: float, rng: np.random.Generator) -> np.ndarray:
-    """Sorted positions in [0, total) each kept with probability p.
-
-    The gaps between kept positions are geometric: G = floor(ln U / ln(1 - p)) + 1
-    for uniform U. They are drawn and summed in place in float64, which
-    holds every position exactly (total < 2**53).
-    """
-    if p == 0.0 or total == 0:
-        return np.zeros(0, np.int64)
-    if p == 1.0:
-        return np.arange(total, dtype=np.int64)
-    if total >= 2**53:
-        raise ValueError(f"pre and post populations are too large for fixed_probability: {total} pairs")
-    chunks, last = [], -1.0
-    while last < total:
-        expected = (total - last) * p
-        gaps = rng.random(int(expected + 6 * np.sqrt(expected) + 16))
-        np.log(gaps, out=gaps)
-        with np.errstate(over="ignore"):  # a denormal p gives infinite gaps, clipped just below
-            gaps /= np.log1p(-p)
-        np.floor(gaps, out=gaps)
-        gaps += 1.0
-        np.minimum(gaps, total + 1.0, out=gaps)  # a tiny p must not overflow the sum
-        positions = np.cumsum(gaps, out=gaps)
-        positions += last
-        chunks.append(positions[:np.searchsorted(positions, total)].astype(np.int64))
-        last = positions[-1]
-    return np.concatenate(chunks)
+def _bernoulli_csr(n_pre: int, n_post: int, p: float, shift: int,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(indptr, int32 indices) of :func:`~eventsnn.kernels.connectivity.bernoulli_csr`, sized to fit."""
+    if p == 0.0:
+        return np.zeros(n_pre + 1, np.int64), np.zeros(0, np.int32)
+    seed = rng.integers(2**64, dtype=np.uint64)
+    expected = n_pre * n_post * p
+    capacity = int(expected + 6.0 * np.sqrt(expected) + 16.0)  # six standard deviations: one call, almost always
+    while True:
+        counts, indices = bernoulli_csr(n_pre, n_post, p, shift, seed, capacity)
+        if counts.size:
+            return np.cumsum(counts), indices
+        capacity *= 2
 
 
 def _overlap(pre: PopulationView, post: PopulationView) -> int:

@@ -28,6 +28,27 @@ def test_fixed_probability_without_autapses_has_no_self_connections():
     assert not np.any(i == j + 10 - 0)
 
 
+def test_fixed_probability_draws_rows_and_columns_uniformly():
+    a, b = esnn.Population(300, esnn.LIF()), esnn.Population(200, esnn.LIF())
+    i, j, _, _ = esnn.Sparse.fixed_probability(a, b, 0.1, weight=1.0, seed=4).synapses()
+    for index, n in ((i, 300), (j, 200)):  # chi-square over the bins, against its mean and s.d. (n - 1, sqrt(2 (n - 1)))
+        counts = np.bincount(index, minlength=n)
+        chi2 = ((counts - counts.mean()) ** 2 / counts.mean()).sum()
+        assert abs(chi2 - (n - 1)) < 5 * np.sqrt(2 * (n - 1))
+
+
+def test_bernoulli_kernel_gives_the_same_synapses_whatever_its_capacity():
+    from eventsnn.kernels.connectivity import bernoulli_csr
+
+    seed = np.uint64(12345)
+    counts, indices = bernoulli_csr(40, 30, 0.2, 30, seed, 10_000)
+    assert counts.size == 41 and indices.dtype == np.int32
+    short, _ = bernoulli_csr(40, 30, 0.2, 30, seed, indices.size - 1)
+    assert short.size == 0  # too small: says so instead of dropping synapses
+    again, same = bernoulli_csr(40, 30, 0.2, 30, seed, indices.size)
+    assert np.array_equal(again, counts) and np.array_equal(same, indices)
+
+
 @given(st.integers(1, 40), st.integers(1, 40), st.data())
 def test_fixed_indegree_gives_each_target_k_distinct_sources(n_pre, n_post, data):
     k = data.draw(st.integers(0, n_pre))
