@@ -13,6 +13,10 @@ already cached (a fixed input would flatter the event engine). The event
 engine sums the weight rows of active inputs (eventsnn.kernels.inference);
 the dense engine is BLAS ``x @ W``. One thread each.
 
+With the ``bench`` extra (torch installed), PyTorch CPU dense inference of
+the same weights joins both tables (benchmarks/_torch_dense.py): ``x @ W + b``
+in the sweep, the dense engine's token step in the model part.
+
 The bound: the dense product streams all n_in·n_out·4 bytes of W, so its
 time gives the machine's effective memory bandwidth; the event engine reads
 activity·n_in rows, so its floor is (active rows · row bytes) / bandwidth.
@@ -20,6 +24,7 @@ activity·n_in rows, so its floor is (active rows · row bytes) / bandwidth.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import time
@@ -31,6 +36,15 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA
 import numpy as np  # noqa: E402
 
 from eventsnn.kernels.inference import accumulate_rows, active_indices  # noqa: E402
+
+if importlib.util.find_spec("torch") is not None:  # the bench extra: PyTorch dense inference of the same weights
+    import torch
+
+    import _torch_dense
+
+    torch.set_num_threads(1)
+else:
+    _torch_dense = None
 
 ACTIVITIES = (0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5)
 
@@ -49,31 +63,43 @@ def sweep(n: int = 4096, repeats: int = 41, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     weight = rng.standard_normal((n, n), dtype=np.float32)
     scale, bias, out = np.ones(n, np.float32), np.zeros(n, np.float32), np.empty(n, np.float32)
+    torch_dense = _torch_dense.dense_layer(weight, bias) if _torch_dense else None
     rows = []
     for activity in ACTIVITIES:
         inputs = [(rng.random(n) < activity).astype(np.float32) for _ in range(repeats)]
         event_s = median_time(lambda x: accumulate_rows(active_indices(x), weight, scale, bias, out), inputs)
         dense_s = median_time(lambda x: x @ weight + bias, inputs)
-        rows.append({"activity": activity, "event_s": event_s, "dense_s": dense_s, "speedup": dense_s / event_s,
-                     "speedup_over_inverse_activity": dense_s / event_s * activity})
+        row = {"activity": activity, "event_s": event_s, "dense_s": dense_s, "speedup": dense_s / event_s,
+               "speedup_over_inverse_activity": dense_s / event_s * activity}
+        if torch_dense:
+            row["torch_dense_s"] = median_time(torch_dense, inputs)
+            row["torch_speedup"] = row["torch_dense_s"] / event_s
+        rows.append(row)
     bandwidth = weight.nbytes / float(np.median([r["dense_s"] for r in rows]))
     for r in rows:
         r["event_bound_s"] = r["activity"] * weight.nbytes / bandwidth
     return {"n": n, "weight_bytes": weight.nbytes, "bandwidth_bytes_per_s": bandwidth, "sweep": rows}
 
 
-def _throughput(lm, batch: int, engine: str, tokens: np.ndarray, steps: int) -> tuple[float, object]:
-    """Tokens/s of ``engine`` feeding ``batch`` streams of ``tokens`` for ``steps`` steps (after a warm-up)."""
-    from eventsnn.lm.engine import Engine
+def _throughput(eng, tokens: np.ndarray, steps: int, feed: bool = False) -> float:
+    """Tokens/s of ``eng`` (an Engine or its PyTorch peer) feeding its streams ``tokens`` for ``steps`` steps.
 
-    eng = Engine(lm, batch, engine)
-    starts = np.arange(batch) * (tokens.size // batch)
-    for t in range(20):  # warm-up: kernels loaded, state away from rest
-        eng.step(tokens[starts + t])
+    The streams read ``tokens`` from evenly spaced starts; the timed steps
+    follow a warm-up. ``feed``: ``Engine.feed`` calls of 256 steps each
+    (the compiled loop: no Python per token) instead of one ``step`` call each.
+    """
+    batch = eng.batch
+    rows = tokens[np.arange(20 + steps)[:, None] + np.arange(batch) * (tokens.size // batch)]
+    for row in rows[:20]:  # warm-up: kernels loaded, state away from rest
+        eng.step(row)
     start = time.perf_counter()
-    for t in range(20, 20 + steps):
-        eng.step(tokens[starts + t])
-    return steps * batch / (time.perf_counter() - start), eng
+    if feed:
+        for first in range(20, 20 + steps, 256):
+            eng.feed(rows[first:min(first + 256, 20 + steps)])
+    else:
+        for row in rows[20:]:
+            eng.step(row)
+    return steps * batch / (time.perf_counter() - start)
 
 
 def _bytes_per_token(lm, eng) -> tuple[float, float]:
@@ -91,7 +117,7 @@ def model_benchmark(checkpoint: str | None, train_minutes: float, steps: int, ba
     """Event vs dense generation throughput of a trained small spiking LM."""
     import resource
 
-    from eventsnn.lm.engine import InferenceLM, mean_cross_entropy
+    from eventsnn.lm.engine import Engine, InferenceLM, mean_cross_entropy
     from eventsnn.lm.train import TrainConfig, Trainer, load_trainer
 
     if checkpoint:
@@ -104,10 +130,18 @@ def model_benchmark(checkpoint: str | None, train_minutes: float, steps: int, ba
     data = run.validation
     result = {"preset": run.config.preset, "train_step": run.step, "parameters": run.model.num_parameters()}
     for batch in (1, 16):
-        event_tps, eng = _throughput(lm, batch, "event", data, steps)
-        dense_tps, _ = _throughput(lm, batch, "dense", data, steps)
+        eng = Engine(lm, batch, "event")
+        event_tps = _throughput(eng, data, steps)
+        dense_tps = _throughput(Engine(lm, batch, "dense"), data, steps)
+        event_feed = _throughput(Engine(lm, batch, "event"), data, steps, feed=True)
+        dense_feed = _throughput(Engine(lm, batch, "dense"), data, steps, feed=True)
         result[f"batch{batch}"] = {"event_tokens_per_s": event_tps, "dense_tokens_per_s": dense_tps,
-                                   "speedup": event_tps / dense_tps}
+                                   "speedup": event_tps / dense_tps,
+                                   "event_feed_tokens_per_s": event_feed, "dense_feed_tokens_per_s": dense_feed,
+                                   "feed_speedup": event_feed / dense_feed}
+        if _torch_dense:
+            result[f"batch{batch}"]["torch_dense_tokens_per_s"] = _throughput(
+                _torch_dense.TorchDenseEngine(lm, batch), data, steps)
         if batch == 1:
             result["firing_rate"] = eng.firing_rate()
             event_bytes, dense_bytes = _bytes_per_token(lm, eng)
@@ -115,38 +149,49 @@ def model_benchmark(checkpoint: str | None, train_minutes: float, steps: int, ba
                                  "event_bound_tokens_per_s": bandwidth / event_bytes,
                                  "dense_bound_tokens_per_s": bandwidth / dense_bytes}
     q8 = InferenceLM.from_model(run.model, "int8", run.tokenizer)
-    result["int8"] = {"event_tokens_per_s_batch1": _throughput(q8, 1, "event", data, steps)[0]}
+    result["int8"] = {"event_tokens_per_s_batch1": _throughput(Engine(q8, 1, "event"), data, steps)}
     sample = data[:20001]
     loss32, loss8 = mean_cross_entropy(lm, sample), mean_cross_entropy(q8, sample)
     result["int8"].update(val_loss_nats=loss8, float32_val_loss_nats=loss32, val_loss_change=loss8 - loss32)
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_includes_torch"] = _torch_dense is not None  # importing torch alone adds about 500 MiB
     return result
 
 
 def print_model(m: dict) -> None:
     print(f"\n{m['preset']} spiking LM ({m['parameters']:,} parameters, step {m['train_step']}), one thread; "
           f"measured firing rate {m['firing_rate']:.3f}")
-    print(f"{'':>8}{'event tok/s':>13}{'dense tok/s':>13}{'speedup':>9}")
+    has_torch = "torch_dense_tokens_per_s" in m["batch1"]
+    print(f"{'':>8}{'event tok/s':>13}{'dense tok/s':>13}{'speedup':>9}"
+          + (f"{'torch tok/s':>13}" if has_torch else "") + f"{'| feed: event':>15}{'dense':>9}{'speedup':>9}")
     for b in ("batch1", "batch16"):
         r = m[b]
-        print(f"{b:>8}{r['event_tokens_per_s']:>13.0f}{r['dense_tokens_per_s']:>13.0f}{r['speedup']:>9.1f}")
+        print(f"{b:>8}{r['event_tokens_per_s']:>13.0f}{r['dense_tokens_per_s']:>13.0f}{r['speedup']:>9.1f}"
+              + (f"{r['torch_dense_tokens_per_s']:>13.0f}" if has_torch else "")
+              + f"{r['event_feed_tokens_per_s']:>15.0f}{r['dense_feed_tokens_per_s']:>9.0f}{r['feed_speedup']:>9.1f}")
+    print("step: one Engine.step call per token (an interactive sampler); feed: all tokens in one compiled call")
     by = m["bytes_per_token"]
     print(f"weights read per token: event {by['event'] / 1024:.0f} KiB, dense {by['dense'] / 1024:.0f} KiB; "
           f"bandwidth bound {by['event_bound_tokens_per_s']:.0f} and {by['dense_bound_tokens_per_s']:.0f} tokens/s")
     q = m["int8"]
     print(f"int8: {q['event_tokens_per_s_batch1']:.0f} tokens/s (event, batch 1); validation loss "
           f"{q['val_loss_nats']:.4f} vs {q['float32_val_loss_nats']:.4f} nats ({q['val_loss_change']:+.4f})")
-    print(f"peak resident memory {m['peak_rss_mib']:.0f} MiB")
+    print(f"peak resident memory {m['peak_rss_mib']:.0f} MiB"
+          + (" (with torch's libraries loaded)" if m["peak_rss_includes_torch"] else ""))
 
 
 def print_sweep(result: dict) -> None:
     print(f"single layer {result['n']} x {result['n']} float32, one thread; "
           f"dense streams {result['weight_bytes'] / 2**20:.0f} MiB at {result['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s")
-    print(f"{'activity':>9}{'event ms':>10}{'bound ms':>10}{'dense ms':>10}{'speedup':>9}{'1/activity':>11}{'ratio':>7}")
+    has_torch = "torch_dense_s" in result["sweep"][0]
+    print(f"{'activity':>9}{'event ms':>10}{'bound ms':>10}{'dense ms':>10}{'speedup':>9}{'1/activity':>11}{'ratio':>7}"
+          + (f"{'torch ms':>10}{'vs torch':>10}" if has_torch else ""))
     for r in result["sweep"]:
         print(f"{r['activity']:>9.2f}{r['event_s'] * 1e3:>10.3f}{r['event_bound_s'] * 1e3:>10.3f}{r['dense_s'] * 1e3:>10.3f}"
-              f"{r['speedup']:>9.1f}{1 / r['activity']:>11.0f}{r['speedup_over_inverse_activity']:>7.2f}")
-    print("ratio = speedup / (1/activity); the goal is 0.5 <= ratio <= 2 from 1% to 20% activity")
+              f"{r['speedup']:>9.1f}{1 / r['activity']:>11.0f}{r['speedup_over_inverse_activity']:>7.2f}"
+              + (f"{r['torch_dense_s'] * 1e3:>10.3f}{r['torch_speedup']:>10.1f}" if has_torch else ""))
+    print("ratio = speedup / (1/activity); the goal is 0.5 <= ratio <= 2 from 1% to 20% activity"
+          + ("; vs torch = PyTorch dense (x @ W + b) time / event time" if has_torch else ""))
 
 
 def plot_sweep(result: dict, path: str) -> None:
@@ -176,9 +221,11 @@ def main() -> None:
     parser.add_argument("--plot", default="results/sparse_vs_dense.png", help="speedup plot (needs matplotlib)")
     parser.add_argument("--checkpoint", help="trained language model (training checkpoint or run directory)")
     parser.add_argument("--train-minutes", type=float, default=10.0, help="training time when no checkpoint is given")
-    parser.add_argument("--steps", type=int, default=500, help="generation steps timed per engine and batch")
+    parser.add_argument("--steps", type=int, default=3000, help="generation steps timed per engine and batch")
     parser.add_argument("--skip-model", action="store_true", help="only the single-layer sweep")
     args = parser.parse_args()
+    if _torch_dense is None:
+        print("torch not installed (the bench extra): no PyTorch dense rows")
     result = sweep()
     print_sweep(result)
     plot_sweep(result, args.plot)

@@ -95,17 +95,18 @@ def test_per_token_work_does_not_grow_with_context(monkeypatch):
     model = SpikingLM(LMConfig(vocab_size=12, **SMALL_MODEL), seed=0)
     model.readout.head.bias.data[11] = -100.0  # never end early
     calls: list[tuple] = []
-    step = engine_module.token_step
+    step = engine_module.token_steps
 
     def logged_step(project, tokens, steps_per_token, *arrays):
         calls.append(tuple(np.shape(a) for a in (tokens, *arrays)))
         return step(project, tokens, steps_per_token, *arrays)
 
-    monkeypatch.setattr(engine_module, "token_step", logged_step)
+    monkeypatch.setattr(engine_module, "token_steps", logged_step)
     ids = list(generate_ids(model, np.arange(11), 11, max_tokens=500, seed=0))
     assert len(ids) == 500
-    assert len(calls) == 11 + 500  # one call per context token and per generated token
-    assert calls[11 + 5] == calls[11 + 499]  # token 5 and token 500: the same work on the same shapes
+    assert len(calls) == 1 + 500  # one call for the context, then one per generated token
+    assert calls[0][0] == (11, 1) and calls[5][0] == (1, 1)
+    assert calls[5] == calls[499]  # token 5 and token 500: the same work on the same shapes
     block_state, memory_state = calls[-1][-3], calls[-1][-2]
     assert block_state == (2, 3, 1, 48) and memory_state == (3, 1, 24)  # fixed-size state: L x (mem, spk, adapt)
 

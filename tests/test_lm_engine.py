@@ -52,6 +52,22 @@ def test_streams_are_independent_and_reset_alone():
     assert not np.array_equal(after[0], joint[0, 0])  # stream 0 kept its state
 
 
+@pytest.mark.parametrize("engine", ["event", "dense"])
+def test_feeding_a_block_of_tokens_equals_stepping_through_it(engine):
+    model = SpikingLM(LMConfig(vocab_size=20, hidden=32, memory=16, readout=16, d_embed=8, threshold=0.3,
+                               steps_per_token=2), seed=3)
+    lm = InferenceLM.from_model(model)
+    tokens = np.random.default_rng(5).integers(0, 20, (15, 3))
+    stepped, fed = Engine(lm, 3, engine), Engine(lm, 3, engine)
+    by_step = np.stack([stepped.step(t) for t in tokens])
+    np.testing.assert_array_equal(np.concatenate([fed.feed(tokens[:4]), fed.feed(tokens[4:])]), by_step)
+    assert fed.spike_count == stepped.spike_count and fed.firing_rate() == stepped.firing_rate() > 0
+    state = fed.block_state.copy()
+    with pytest.raises(ValueError, match="tokens must lie in"):
+        fed.feed(np.array([[1, 2, 3], [4, 20, 5]]))  # a bad id in a later row: nothing is fed
+    np.testing.assert_array_equal(fed.block_state, state)
+
+
 def test_int8_rows_are_within_half_a_step_and_both_engines_agree_on_them():
     model = SpikingLM(LMConfig(vocab_size=30, hidden=64, memory=32, readout=32, d_embed=16, threshold=0.5), seed=4)
     q = InferenceLM.from_model(model, "int8")

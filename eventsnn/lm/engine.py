@@ -30,7 +30,7 @@ import numpy as np
 from .._validation import check_array, check_choice, check_int
 from ..checkpoint import Snapshot, checkpointable, expect_arrays, load, resolve_checkpoint
 from ..errors import CheckpointError
-from ..kernels.inference import token_step
+from ..kernels.inference import token_steps
 from .model import LMConfig, SpikingLM
 from .tokenizer import Tokenizer, tokenizer_from_dict
 
@@ -201,11 +201,13 @@ class Engine:
     """``batch`` independent generation streams of an :class:`InferenceLM`, each with its own state.
 
     ``step(tokens)`` feeds one token per stream and returns the next-token
-    logits [batch, vocab]; nothing is recomputed for past tokens, so a step
+    logits [batch, vocab]; ``feed(tokens)`` feeds a [T, batch] block of
+    tokens in one compiled call (a prompt, or text to score) and returns the
+    logits after each row. Nothing is recomputed for past tokens, so a token
     costs the same at any context length. ``reset(stream)`` returns one
-    stream to rest and leaves the others alone. Each step is one compiled
-    call (:func:`eventsnn.kernels.inference.token_step`): the two engines
-    differ only in the projection it is given.
+    stream to rest and leaves the others alone. Both run
+    :func:`eventsnn.kernels.inference.token_steps`: the two engines differ
+    only in the projection it is given.
     """
 
     def __init__(self, lm: InferenceLM, batch: int = 1, engine: str = "event"):
@@ -227,9 +229,9 @@ class Engine:
                 return np.zeros((0, n_in, n_out), np.float32), np.zeros((0, n_in), np.float32)
             return np.stack([weight(p) for p in projs]), np.stack([p.scale for p in projs])
 
-        def constants(pops: list[Population]) -> np.ndarray:
-            """beta, threshold, rho, gamma of each population: [4, len(pops), n]."""
-            return np.stack([np.stack([getattr(p, f) for p in pops]) for f in ("beta", "thr", "rho", "gamma")])
+        def constants(pop: Population) -> np.ndarray:
+            """beta, threshold, rho, gamma of a population: [4, n]."""
+            return np.stack([pop.beta, pop.thr, pop.rho, pop.gamma])
 
         blocks = [lm.populations[f"block.{l}"] for l in range(cfg.n_layers)]
         self._weights = (
@@ -237,7 +239,7 @@ class Engine:
             *stacked(lm.spikes_in, cfg.hidden, cfg.hidden), *stacked(lm.memory_to_block, cfg.memory, cfg.hidden),
             *single(lm.readout_spikes), *single(lm.readout_memory),
             np.stack([lm.norm_gamma, lm.norm_beta]), np.float32(lm.norm_eps), lm.head_weight, lm.head_bias,
-            constants(blocks), constants([lm.populations["memory"]])[:, 0],
+            np.stack([constants(p) for p in blocks]), constants(lm.populations["memory"]),
         )
         self._dense = None if engine == "event" else True  # selects the kernel's projection at compile time
         self.block_state = np.zeros((cfg.n_layers, 3, self.batch, cfg.hidden), np.float32)
@@ -267,12 +269,22 @@ class Engine:
         tokens = np.asarray(tokens)
         if tokens.shape != (self.batch,) or tokens.dtype.kind not in "iu":
             raise ValueError(f"tokens must be {self.batch} integer ids, got {tokens.dtype} {tokens.shape}")
+        return self._run(tokens.reshape(1, self.batch))[0]
+
+    def feed(self, tokens) -> np.ndarray:
+        """Feed ``tokens`` [T, batch] (row t to every stream at step t); return the logits after each, [T, batch, vocab]."""
+        tokens = np.asarray(tokens)
+        if tokens.ndim != 2 or tokens.shape[1] != self.batch or tokens.dtype.kind not in "iu":
+            raise ValueError(f"tokens must be [T, {self.batch}] integer ids, got {tokens.dtype} {tokens.shape}")
+        return self._run(tokens)
+
+    def _run(self, tokens: np.ndarray) -> np.ndarray:
         k = self.lm.config.steps_per_token
-        logits = token_step(self._dense, tokens.astype(np.int64, copy=False), k, *self._weights,
-                            self.block_state, self.memory_state, self._spikes)
-        if logits.size == 0:  # the kernel checks the range (it must: indexing is unchecked there)
-            raise ValueError(f"tokens must lie in [0, {self.lm.config.vocab_size}), got {tokens.tolist()}")
-        self.neuron_steps += k
+        logits = token_steps(self._dense, tokens.astype(np.int64, copy=False), k, *self._weights,
+                             self.block_state, self.memory_state, self._spikes)
+        if logits.size == 0 and tokens.size:  # the kernel checks the range (it must: indexing is unchecked there)
+            raise ValueError(f"tokens must lie in [0, {self.lm.config.vocab_size}), got {tokens.min()}..{tokens.max()}")
+        self.neuron_steps += k * tokens.shape[0]
         return logits
 
     def firing_rate(self) -> float:
@@ -288,13 +300,15 @@ def mean_cross_entropy(lm: InferenceLM, tokens: np.ndarray, batch: int = 16, eng
     length = (tokens.size - 1) // check_int("batch", batch, 1)
     if length < 1:
         raise ValueError(f"tokens must hold more than batch = {batch} tokens, got {tokens.size}")
-    starts = np.arange(batch) * length
+    streams = tokens[np.arange(length + 1)[:, None] + np.arange(batch) * length]  # [length + 1, batch]
     eng, total = Engine(lm, batch, engine), 0.0
-    for t in range(length):
-        z = eng.step(tokens[starts + t]).astype(np.float64)
-        z -= z.max(axis=1, keepdims=True)
-        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-        total -= log_p[np.arange(batch), tokens[starts + t + 1]].sum()
+    for first in range(0, length, 512):  # blocks of rows: one compiled call each, bounded memory
+        rows = slice(first, min(first + 512, length))
+        z = eng.feed(streams[rows]).astype(np.float64)
+        z -= z.max(axis=2, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=2, keepdims=True))
+        nxt = streams[rows.start + 1:rows.stop + 1]
+        total -= np.take_along_axis(log_p, nxt[..., None], axis=2).sum()
     return total / (length * batch)
 
 

@@ -69,8 +69,7 @@ def generate_ids(model: SpikingLM | InferenceLM, context: np.ndarray, eot_id: in
 
 def _sample_ids(engine: Engine, context: np.ndarray, eot_id: int, max_tokens: int, temperature: float,
                 top_k: int | None, top_p: float | None, rng: np.random.Generator) -> Iterator[int]:
-    for token in context:
-        logits = engine.step([token])[0]
+    logits = engine.feed(context[:, None])[-1, 0]  # the whole context in one call
     for _ in range(max_tokens):
         token = sample(logits, rng, temperature, top_k, top_p)
         if token == eot_id:
