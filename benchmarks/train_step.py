@@ -11,6 +11,8 @@ eventsnn runs float32 with event-driven Linear layers for spike input.
 """
 from __future__ import annotations
 
+import eventsnn  # noqa: F401  (first: it sets OpenBLAS's thread wait before NumPy loads it; see eventsnn/__init__.py)
+
 import argparse
 import json
 import os

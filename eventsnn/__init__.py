@@ -3,6 +3,16 @@
 Simulate (``Network``), train (``eventsnn.autodiff``, ``eventsnn.nn``) and
 deploy spiking networks without a deep-learning framework. Units: ms, mV, Hz.
 """
+import os
+
+# OpenBLAS worker threads busy-wait about 0.1 s after each call (2**28 cycles)
+# before sleeping; the Numba kernels that follow a matmul then share both cores
+# with them and ran 2-3x slower (the MLP training step: 57 ms -> 32 ms with a
+# short wait). OpenBLAS reads this once, when NumPy loads it, so it only takes
+# effect when eventsnn is imported before NumPy (as the CLI and benchmarks do);
+# set it in the environment otherwise. A value the user set is kept.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "10")
+
 from . import autodiff, lm, nn
 from .checkpoint import inspect, latest_checkpoint, load, save, save_step
 from .errors import CheckpointError

@@ -20,10 +20,11 @@ ArrayLike = Any
 # Below this many element operations a kernel runs on one thread. Starting the
 # Numba workers costs little on an idle machine, but when another process holds
 # a core a woken worker can wait a whole scheduler slice (several ms) for it, so
-# only the big kernels (the 784x512 event products of the MLP benchmark, about
-# 250 M operations each) are worth that risk; LIF layers and index builds of a
-# few million elements are not.
-PARALLEL_MIN_WORK = 1 << 24
+# kernels of a few thousand elements stay on one thread. From a few hundred
+# thousand (the LIF layers, index builds and transposes of the MLP benchmark,
+# 0.5-2.5 M) two threads won on this 2-core machine: the step went from 33 to
+# 29 ms (medians of three runs each).
+PARALLEL_MIN_WORK = 1 << 18
 
 
 @contextlib.contextmanager
@@ -261,8 +262,10 @@ def event_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tenso
     def vjp(g: np.ndarray) -> tuple:
         g2 = g.reshape(-1, g.shape[-1]).astype(weight.dtype, copy=False)
         gx = (g2 @ weight.data.T).reshape(x.shape).astype(x.dtype, copy=False) if x.requires_grad else None
+        with kernel_threads(values.size):
+            columns = transpose_index(indptr, indices, values, weight.shape[0])
         with kernel_threads(values.size * weight.shape[1]):
-            gw = sparse_matmul(*transpose_index(indptr, indices, values, weight.shape[0]), g2)
+            gw = sparse_matmul(*columns, g2)
         return (gx, gw) if bias is None else (gx, gw, g2.sum(axis=0))
 
     inputs = (x, weight) if bias is None else (x, weight, bias)

@@ -52,27 +52,38 @@ def active_index(x):
     return indptr, indices, values
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def transpose_index(indptr, indices, values, n_cols):
     """The CSR of x^T[n_cols, M] from the CSR of x (a counting sort by column; rows stay increasing).
 
-    Serial: it is a few ms of scattered writes, and a parallel version lost more
-    to thread hand-offs on a busy machine than it won.
+    Rows of x are cut into chunks counted and scattered in parallel: chunk c
+    writes its entries of column k after those of chunks before it, so each
+    column lists its rows in increasing order, as a serial sort would.
     """
     M = indptr.size - 1
-    counts = np.zeros(n_cols + 1, np.int64)
-    for j in range(indices.size):
-        counts[indices[j] + 1] += 1
-    t_indptr = np.cumsum(counts)
-    fill = t_indptr[:-1].copy()
+    n_chunks = max(1, min(M, 8))
+    counts = np.zeros((n_chunks, n_cols), np.int64)
+    for c in prange(n_chunks):
+        for j in range(indptr[c * M // n_chunks], indptr[(c + 1) * M // n_chunks]):
+            counts[c, indices[j]] += 1
+    t_indptr = np.zeros(n_cols + 1, np.int64)
+    t_indptr[1:] = np.cumsum(counts.sum(axis=0))
+    fill = np.empty((n_chunks, n_cols), np.int64)  # where chunk c writes its next entry of column k
+    for k in range(n_cols):
+        at = t_indptr[k]
+        for c in range(n_chunks):
+            fill[c, k] = at
+            at += counts[c, k]
     t_indices = np.empty(indices.size, np.int32)
     t_values = np.empty_like(values)
-    for m in range(M):
-        for j in range(indptr[m], indptr[m + 1]):
-            k = indices[j]
-            t_indices[fill[k]] = m
-            t_values[fill[k]] = values[j]
-            fill[k] += 1
+    for c in prange(n_chunks):
+        cursor = fill[c]
+        for m in range(c * M // n_chunks, (c + 1) * M // n_chunks):
+            for j in range(indptr[m], indptr[m + 1]):
+                k = indices[j]
+                t_indices[cursor[k]] = m
+                t_values[cursor[k]] = values[j]
+                cursor[k] += 1
     return t_indptr, t_indices, t_values
 
 
