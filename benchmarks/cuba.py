@@ -1,14 +1,19 @@
-"""CUBA benchmark (Brette et al. 2007, benchmark 2): simulation speed against Brian2.
+"""CUBA benchmark (Brette et al. 2007, benchmark 2): simulation speed against Brian2 and NEST.
 
-    python benchmarks/cuba.py --n 4000 --duration 10 --json results/cuba.json [--compare brian2]
+    python benchmarks/cuba.py --n 4000 --duration 10 --json results/cuba.json [--compare brian2 nest]
     python benchmarks/cuba.py --n 4000 16000 64000 --duration 1
 
 Mean out-degree 80 at every size (p = 80/n). Timed separately:
 ``build_s`` (connectivity generation and building the arrays), ``wall_s``
 (the simulation loop only), ``compile_s`` (first-call Numba compilation,
-measured in a fresh process with an empty cache). With ``--compare brian2``
-the same network is run by Brian2's cpp_standalone and cython targets in
-the same run (one thread each), and the ratios are printed.
+measured in a fresh process with an empty cache). ``--compare`` runs the
+same network in peers in the same run, one thread each, each measurement in
+a fresh process: ``brian2`` (cpp_standalone and cython targets,
+``_brian2_peer.py``), ``nest`` (``iaf_psc_exp``, ``_nest_peer.py``; the
+same model except that spikes arrive one 0.1 ms step later, NEST's minimum
+delay, and the refractory clamp lasts one step longer). Their rows and the
+ratios of their times to eventsnn's are printed and written to the JSON
+(``peers``, ``ratios``).
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from pathlib import Path
 import eventsnn
 from eventsnn.reference_networks import cuba
 
+sys.path.insert(0, str(Path(__file__).parent))  # the peer modules, also when imported from elsewhere
 OUT_DEGREE = 80.0
 COLD_COMPILE = """
 import time
@@ -61,10 +67,20 @@ def cold_compile_seconds() -> float:
 
 
 def measure_brian2(n: int, duration_s: float, seed: int) -> dict:
-    sys.path.insert(0, str(Path(__file__).parent))
+    """Brian2's cpp_standalone and cython targets: {"brian2_<target>": result of run_brian2_cuba}."""
     from _brian2_peer import run_brian2_cuba
 
     return {f"brian2_{t}": run_brian2_cuba(n, duration_s, t, OUT_DEGREE, seed) for t in ("cpp_standalone", "cython")}
+
+
+def measure_nest(n: int, duration_s: float, seed: int) -> dict:
+    """NEST's iaf_psc_exp: {"nest": result of run_nest_cuba}."""
+    from _nest_peer import run_nest_cuba
+
+    return {"nest": run_nest_cuba(n, duration_s, OUT_DEGREE, seed)}
+
+
+PEERS = {"brian2": measure_brian2, "nest": measure_nest}
 
 
 def print_table(records: list[dict]) -> None:
@@ -86,7 +102,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=1.0, help="simulated seconds")
     parser.add_argument("--backend", default="numba", choices=["numba", "numpy"])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--compare", choices=["brian2"], help="also run the peer in the same run")
+    parser.add_argument("--compare", nargs="+", choices=list(PEERS), default=[], help="also run these peers in the same run")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
 
@@ -95,8 +111,9 @@ def main() -> None:
     for n in args.n:
         rec = measure_ours(n, args.duration, args.backend, args.seed)
         rec["compile_s"] = compile_s
-        if args.compare == "brian2":
-            rec["peers"] = measure_brian2(n, args.duration, args.seed)
+        if args.compare:
+            rec["peers"] = {key: res for name in dict.fromkeys(args.compare)
+                            for key, res in PEERS[name](n, args.duration, args.seed).items()}
             rec["ratios"] = {k: {"loop": p["wall_s"] / rec["wall_s"],
                                  "build_and_loop": (p["wall_s"] + p["build_s"]) / (rec["wall_s"] + rec["build_s"])}
                              for k, p in rec["peers"].items()}
