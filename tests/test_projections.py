@@ -37,6 +37,29 @@ def test_fixed_probability_draws_rows_and_columns_uniformly():
         assert abs(chi2 - (n - 1)) < 5 * np.sqrt(2 * (n - 1))
 
 
+def bernoulli_csr_twin(n_pre, n_post, p, shift, seed):
+    """NumPy twin of kernels.connectivity.bernoulli_csr: all gaps at once from the same counter stream."""
+    from eventsnn.kernels.random import uniform
+
+    draws = np.arange(int(4 * n_pre * n_post * p) + 64, dtype=np.uint64)
+    gaps = np.floor(np.log(1.0 - uniform(np.uint64(seed), draws, np.uint64(0))) / np.log1p(-p)) + 1
+    positions = np.cumsum(gaps) - 1  # the first kept pair is at gap - 1
+    positions = positions[positions < n_pre * n_post].astype(np.int64)
+    i, j = np.divmod(positions, n_post)
+    keep = j != i + shift
+    return np.concatenate([[0], np.cumsum(np.bincount(i[keep], minlength=n_pre))]), j[keep]
+
+
+@given(st.integers(1, 30), st.integers(1, 30), st.floats(0.01, 0.9), st.integers(-5, 5), st.integers(0, 2**32))
+def test_bernoulli_kernel_agrees_with_its_numpy_twin(n_pre, n_post, p, shift, seed):
+    from eventsnn.kernels.connectivity import bernoulli_csr
+
+    counts, indices = bernoulli_csr(n_pre, n_post, p, shift, np.uint64(seed), n_pre * n_post)
+    indptr, j = bernoulli_csr_twin(n_pre, n_post, p, shift, seed)
+    np.testing.assert_array_equal(np.cumsum(counts), indptr)
+    np.testing.assert_array_equal(indices, j)
+
+
 def test_bernoulli_kernel_gives_the_same_synapses_whatever_its_capacity():
     from eventsnn.kernels.connectivity import bernoulli_csr
 

@@ -18,7 +18,9 @@ class Linear(Module):
 
     With ``event=True`` the forward and weight gradient visit only the
     weight rows of nonzero inputs (:func:`eventsnn.autodiff.event_linear`),
-    which pays off when the input is sparse spikes.
+    which pays off when the input is sparse spikes and the rows are long
+    (hundreds of outputs). For a narrow layer, such as a 10-class readout,
+    listing the spikes costs more than the dense product saves: keep it dense.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, event: bool = False,
