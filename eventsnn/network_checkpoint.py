@@ -137,6 +137,9 @@ def _population(k: int, spec: dict, params: dict) -> Population:
 def _sparse(k: int, pre: PopulationView, post: PopulationView, target: str, params: dict) -> Sparse:
     names = ("indptr", "indices", "weight", "delay")
     arrays = {n: params.get(f"projections.{k}.{n}") for n in names}
+    indices = arrays["indices"]
+    if isinstance(indices, np.ndarray) and indices.dtype == np.int64:  # written before indices became int32
+        arrays["indices"] = indices.astype(np.int32) if indices.size == 0 or indices.max() < 2**31 else indices
     m = arrays["indptr"][-1] if isinstance(arrays["indptr"], np.ndarray) and arrays["indptr"].size else 0
     expect_arrays(arrays, {"indptr": ((pre.n + 1,), np.int64), "indices": ((m,), np.int32),
                            "weight": ((m,), np.float64), "delay": ((m,), np.float64)}, f"/parameters/projections.{k}")

@@ -1,4 +1,6 @@
 """Simulations saved and restored continue exactly; bad files are refused."""
+import zlib
+
 import h5py
 import numpy as np
 import pytest
@@ -55,6 +57,19 @@ def test_a_changed_synapse_table_is_refused(tmp_path):
         f["parameters"].create_dataset(name, data=data[:-1])
     with pytest.raises(esnn.CheckpointError, match="indices"):
         load(tmp_path / "net.h5")
+
+
+def test_synapse_tables_saved_with_int64_indices_still_load(tmp_path):
+    net, _ = build_network(_small_spec())
+    save(net, tmp_path / "net.h5")
+    with h5py.File(tmp_path / "net.h5", "r+") as f:
+        for name in [k for k in f["parameters"] if k.endswith(".indices")]:
+            data = np.ascontiguousarray(f["parameters"][name][()].astype(np.int64))
+            del f["parameters"][name]
+            f["parameters"].create_dataset(name, data=data).attrs["crc32"] = zlib.crc32(data.data)
+    restored = load(tmp_path / "net.h5")
+    assert restored.projections[0].indices.dtype == np.int32
+    np.testing.assert_array_equal(restored.projections[0].indices, net.projections[0].indices)
 
 
 def _small_spec():
