@@ -3,9 +3,12 @@
     python benchmarks/sparse_vs_dense.py [--checkpoint CKPT] --json results/sparse_vs_dense.json [--plot PNG]
 
 Model: a trained ``small`` spiking LM (trained here for ``--train-minutes``
-when no checkpoint is given) generates with the event and the dense engine
-at batch 1 and 16; tokens/s, the measured firing rate, bytes of weights read
-per token, peak resident memory, and int8's change in validation loss.
+when no checkpoint is given) runs validation text through the event and the
+dense engine at batch 1 and 16, one ``Engine.step`` call per token (as an
+interactive sampler does) and in ``Engine.feed`` blocks of 256 tokens (the
+compiled loop, no Python per token); tokens/s, the measured firing rate,
+bytes of weights read per token, peak resident memory, and int8's change in
+validation loss.
 
 Sweep: one 4096 x 4096 float32 spiking layer, input activity from 1% to 50%.
 Each call gets a fresh random spike vector, so the rows it reads are not
