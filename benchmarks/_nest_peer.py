@@ -80,7 +80,8 @@ W_INH_PA = C_M_PF / TAU_M_MS * (-20 * 4.5 / 10)  # -9 mV as a current: -112.5 pA
 _HERE = os.path.abspath(__file__)
 
 
-def run_nest_cuba(n: int, duration_s: float, out_degree: float = 80.0, seed: int = 1) -> dict:
+def run_nest_cuba(n: int, duration_s: float, out_degree: float = 80.0, seed: int = 1,
+                  network_out: str | None = None) -> dict:
     """Run CUBA with ``n`` neurons for ``duration_s`` simulated seconds in NEST, in a fresh subprocess.
 
     Returns a dict with keys ``simulator, n, duration_s, build_s, wall_s
@@ -88,7 +89,11 @@ def run_nest_cuba(n: int, duration_s: float, out_degree: float = 80.0, seed: int
     mean_out_degree, syn_events, syn_events_exact, syn_events_per_s,
     spikes_per_s`` and diagnostics (see the module docstring).  ``seed``
     (>= 1) seeds NEST's RNG.  Interpreter: ``$NEST_PEER_PYTHON`` or
-    ``sys.executable``.
+    ``sys.executable``.  ``network_out``: also save NEST's network and spikes
+    there (.npz: ``v0`` [n] mV, ``exc`` and ``inh`` [2, synapses] source and
+    target indices, ``spike_step`` and ``spike_index``, the step in which
+    V_m crossed threshold); NEST runs in a subprocess so that its kernel
+    never shares a process with other libraries (it crashed in pytest's).
     """
     n = int(n)
     if n < 5:
@@ -101,6 +106,8 @@ def run_nest_cuba(n: int, duration_s: float, out_degree: float = 80.0, seed: int
         json_out = os.path.join(tmp, "result.json")
         cmd = [python, _HERE, "--worker", "--n", str(n), "--duration-s", repr(float(duration_s)),
                "--out-degree", repr(float(out_degree)), "--seed", str(int(seed)), "--json-out", json_out]
+        if network_out:
+            cmd += ["--network-out", str(network_out)]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if proc.returncode != 0 or not os.path.exists(json_out):
             raise RuntimeError(f"NEST worker failed (rc={proc.returncode}):\n"
@@ -110,7 +117,7 @@ def run_nest_cuba(n: int, duration_s: float, out_degree: float = 80.0, seed: int
 
 
 # --------------------------------------------------------------------------
-# worker side (runs in the subprocess; also used in-process by the tests)
+# worker side (runs in the subprocess)
 # --------------------------------------------------------------------------
 
 def reset_kernel(nest, seed: int) -> None:
@@ -156,12 +163,19 @@ def _worker(args) -> dict:
     start = time.perf_counter()
     neurons, recorder = build_cuba(nest, n, args.out_degree)
     build_s = time.perf_counter() - start
+    v0 = np.asarray(neurons.get("V_m"), float) if args.network_out else None
     start = time.perf_counter()
     nest.Simulate(dur * 1000.0)
     wall_s = time.perf_counter() - start
     senders = np.asarray(recorder.events["senders"], np.int64) - neurons[0].global_id
-    (exc_src,) = connection_indices(nest, neurons, neurons[:n_exc])
-    (inh_src,) = connection_indices(nest, neurons, neurons[n_exc:])
+    keys = ("source", "target") if args.network_out else ("source",)  # targets only for the saved network
+    exc = connection_indices(nest, neurons, neurons[:n_exc], keys)
+    inh = connection_indices(nest, neurons, neurons[n_exc:], keys)
+    exc_src, inh_src = exc[0], inh[0]
+    if args.network_out:
+        # NEST stamps a spike with the end of the step in which V_m crossed threshold
+        steps = np.rint(np.asarray(recorder.events["times"]) / RESOLUTION_MS).astype(np.int64) - 1
+        np.savez(args.network_out, v0=v0, exc=np.stack(exc), inh=np.stack(inh), spike_step=steps, spike_index=senders)
     res = dict(simulator=f"nest-{nest.__version__}", n=n, duration_s=dur, out_degree=args.out_degree,
                p=args.out_degree / n, seed=args.seed, numpy_version=np.__version__,
                build_s=build_s, wall_s=wall_s, kernel_simulate_s=float(nest.GetKernelStatus("time_simulate")))
@@ -181,6 +195,7 @@ def _main(argv=None) -> None:
     ap.add_argument("--out-degree", type=float, default=80.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json-out", default=None)
+    ap.add_argument("--network-out", default=None, help="also save the network and spikes (.npz)")
     args = ap.parse_args(argv)
     if args.worker:
         if args.json_out is None:
