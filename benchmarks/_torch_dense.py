@@ -1,7 +1,7 @@
 """PyTorch CPU peer of the dense inference engine, for ``sparse_vs_dense.py``.
 
 :class:`TorchDenseEngine` is the dense engine's token step
-(``eventsnn.kernels.inference.token_step`` with ``dense=True``) in PyTorch:
+(``eventsnn.kernels.inference.token_steps`` with ``dense=True``) in PyTorch:
 the same float32 matrices (``SpikeProjection.dense``, shared through
 ``torch.from_numpy``), the same neuron update, projection order, LayerNorm
 and head, so its logits agree with the dense engine's to float32 rounding
