@@ -8,7 +8,7 @@ adds 502 k such rows; its weight gradient X^T g adds as many rows of g[3200, 512
 
 Three placements of the rows read, with the same index (the same ~502 k rows added):
 
-- ``W`` shrinking from 1.6 MB to 196 KB (K inputs at activity 0.2 * 784 / K):
+- ``W`` shrinking from 1.6 MB to 392 KB (K inputs at activity 0.2 * 784 / K):
   all sizes exceed the 32 KB L1, the smaller ones fit the 1 MB L2;
 - ``L1``: the index of the 784-input case folded onto 8 rows of W (16 KB), so
   every row read stays in L1: the kernel's speed when no row waits on L2;
@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import time
+from typing import Callable
 
 import numba
 import numpy as np
@@ -39,7 +40,7 @@ SHAPES = ((784, 0.2), (392, 0.4), (196, 0.8))  # (inputs K, activity): the same 
 L1_ROWS = 8
 
 
-def interleaved_median_ms(fns: list, repeats: int) -> list[float]:
+def interleaved_median_ms(fns: list[Callable[[], object]], repeats: int) -> list[float]:
     """Median time of each function, timed in turn once per round."""
     for fn in fns:
         fn()  # compile / warm
