@@ -59,13 +59,16 @@ def test_sigkill_at_random_moments_leaves_a_loadable_latest(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")])))
     chance = random.Random(20240611)
     step = killed_mid_write = 0
-    for _ in range(10):
+    for round in range(10):
         saver = subprocess.Popen([sys.executable, "-c", SAVER, str(run_dir), str(step)], env=env)
         deadline = time.monotonic() + 30
         while latest_step(run_dir) < step:  # cheap poll: leave the CPU to the saver
             assert saver.poll() is None and time.monotonic() < deadline, "the saver made no progress"
             time.sleep(0.01)
         time.sleep(chance.uniform(0, 0.4))
+        # The file is built in memory and written in a few ms: every other round waits for that window.
+        while round % 2 and not any(run_dir.glob("step_*.h5.tmp*")) and time.monotonic() < deadline:
+            time.sleep(0.0002)
         saver.send_signal(signal.SIGKILL)
         saver.wait()
         killed_mid_write += any(run_dir.glob("step_*.h5.tmp*"))  # the next saver removes them

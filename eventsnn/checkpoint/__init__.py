@@ -10,12 +10,12 @@ that kind with :func:`checkpointable`. The file layout is documented in
 - :mod:`.snapshot`: the Snapshot, the registry and :func:`expect_arrays`;
 - :mod:`.hdf5`: atomic saving and strict loading;
 - :mod:`.rng`: exact random-generator state;
-- :mod:`.runs`: ``step_000123.h5`` files, a ``latest`` pointer, pruning;
+- :mod:`.runs`: ``step_000123.h5`` files, a ``latest`` pointer, pruning, a lock;
 - :mod:`.summary`: :func:`inspect` for ``eventsnn inspect CKPT``.
 """
 from eventsnn.checkpoint.hdf5 import FORMAT, FORMAT_VERSION, load, load_snapshot, save, save_snapshot
 from eventsnn.checkpoint.rng import pack_rng, unpack_rng
-from eventsnn.checkpoint.runs import latest_checkpoint, resolve_checkpoint, save_step
+from eventsnn.checkpoint.runs import RunLock, latest_checkpoint, resolve_checkpoint, save_step, step_checkpoints
 from eventsnn.checkpoint.snapshot import Checkpointable, Snapshot, checkpointable, expect_arrays
 from eventsnn.checkpoint.summary import inspect
 
@@ -23,6 +23,7 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "Checkpointable",
+    "RunLock",
     "Snapshot",
     "checkpointable",
     "expect_arrays",
@@ -35,5 +36,6 @@ __all__ = [
     "save",
     "save_snapshot",
     "save_step",
+    "step_checkpoints",
     "unpack_rng",
 ]

@@ -1,13 +1,17 @@
 """The HDF5 file: atomic, checksummed writing and strict loading of Snapshots.
 
 Layout and rules: ``docs/checkpoint-format.md``. Writing raises ``ValueError``
-for anything the format cannot store exactly; reading raises
+for anything the format cannot store exactly and
+:class:`~eventsnn.errors.CheckpointWriteError` when the file system refuses
+the bytes (disk full, file size limit, permissions); reading raises
 :class:`~eventsnn.errors.CheckpointError` for anything it does not understand,
 naming the file and the path inside it. No pickle anywhere: arrays are typed
 datasets and everything else is JSON text.
 """
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
 import secrets
@@ -21,7 +25,7 @@ import h5py
 import numpy as np
 
 from eventsnn.checkpoint.snapshot import Checkpointable, Snapshot, registered_class, registered_kinds
-from eventsnn.errors import CheckpointError
+from eventsnn.errors import CheckpointError, CheckpointWriteError
 
 FORMAT = "eventsnn-checkpoint"
 FORMAT_VERSION = 1
@@ -61,7 +65,14 @@ def save_snapshot(snap: Snapshot, path: str | os.PathLike) -> Path:
     """Write ``snap`` atomically to ``path`` (no registry involved); return the path.
 
     Raises ``ValueError`` naming the offending entry if the snapshot holds
-    anything the format cannot store exactly; nothing is written then.
+    anything the format cannot store exactly, and ``CheckpointWriteError`` if
+    the file cannot be written; nothing changes at ``path`` then.
+
+    The HDF5 image is built in memory and written with plain file I/O. HDF5
+    reports a failed disk write late and unreliably (on a full disk it closed
+    a truncated file without an error, or raised from a destructor and then
+    crashed the interpreter at exit); Python's writes fail at once with the
+    real errno. The cost is one in-memory copy of the (compressed) file.
     """
     if not _is_name(snap.kind):
         raise ValueError(f"snap.kind must be a non-empty UTF-8 string without NUL, got {snap.kind!r}")
@@ -73,26 +84,25 @@ def save_snapshot(snap: Snapshot, path: str | os.PathLike) -> Path:
             raise ValueError(f"snap.groups[{name!r}] must be a dict and not named 'parameters'")
     path = Path(path)
 
-    def write(tmp: Path) -> None:
-        with h5py.File(tmp, "x", libver=_LIBVER, track_order=True) as f:
-            f.attrs["format_version"] = FORMAT_VERSION
-            for name, text in [
-                ("format", FORMAT),
-                ("library_version", _library_version()),
-                ("kind", snap.kind),
-                ("config", json.dumps(snap.config)),
-                ("created", datetime.now(timezone.utc).isoformat(timespec="seconds")),
-            ]:
-                data = text.encode()
-                f.attrs.create(name, data, dtype=_text_dtype(data))
-            params = f.create_group("parameters", track_order=True)
-            for name, value in snap.parameters.items():
-                if not isinstance(value, np.ndarray):
-                    raise ValueError(f"/parameters/{name} must be a numpy array, got {type(value).__name__}")
-                _write_leaf(params, name, value, "/parameters")
-            _write_tree(f, snap.groups, "")
-
-    atomic_write(path, write)
+    image = io.BytesIO()
+    with h5py.File(image, "w", libver=_LIBVER, track_order=True) as f:
+        f.attrs["format_version"] = FORMAT_VERSION
+        for name, text in [
+            ("format", FORMAT),
+            ("library_version", _library_version()),
+            ("kind", snap.kind),
+            ("config", json.dumps(snap.config)),
+            ("created", datetime.now(timezone.utc).isoformat(timespec="seconds")),
+        ]:
+            data = text.encode()
+            f.attrs.create(name, data, dtype=_text_dtype(data))
+        params = f.create_group("parameters", track_order=True)
+        for name, value in snap.parameters.items():
+            if not isinstance(value, np.ndarray):
+                raise ValueError(f"/parameters/{name} must be a numpy array, got {type(value).__name__}")
+            _write_leaf(params, name, value, "/parameters")
+        _write_tree(f, snap.groups, "")
+    atomic_write(path, lambda tmp: tmp.write_bytes(image.getbuffer()))
     return path
 
 
@@ -176,17 +186,29 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
     A crash leaves either the old file or the new one, never a mix; a
     leftover ``<name>.tmp<hex>`` is the only trace of an interrupted write.
+    An ``OSError`` while writing becomes a :class:`CheckpointWriteError`
+    (still an ``OSError``, same errno) that says what ``path`` now holds.
     """
     tmp = path.with_name(f"{path.name}.tmp{secrets.token_hex(4)}")
     try:
         write(tmp)
         _fsync(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError) and not isinstance(err, CheckpointWriteError):
+            kept = f"{path} keeps its previous content" if path.exists() else f"{path} was not written"
+            raise CheckpointWriteError(f"cannot write {path}: {_reason(err)}; {kept}", err.errno) from err
         raise
     if os.name == "posix":  # the rename is durable only once the directory is synced
         _fsync(path.parent)
+
+
+def _reason(err: OSError) -> str:
+    """The cause of a failed write in a few words, e.g. "no space left on device"."""
+    if err.errno == errno.EFBIG:  # the process's file size limit (ulimit -f) or the file system's
+        return "file too large (file size limit exceeded)"
+    return (err.strerror or str(err)).lower()
 
 
 def _fsync(path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Run directories: ``step_000123.h5`` checkpoints, a ``latest`` pointer, the last K kept."""
+"""Run directories: ``step_000123.h5`` checkpoints, a ``latest`` pointer, the last K kept, a lock."""
 from __future__ import annotations
 
 import os
@@ -8,7 +8,7 @@ from pathlib import Path
 from eventsnn._validation import check_int
 from eventsnn.checkpoint.hdf5 import atomic_write, save
 from eventsnn.checkpoint.snapshot import Checkpointable
-from eventsnn.errors import CheckpointError
+from eventsnn.errors import CheckpointError, CheckpointWriteError, RunDirectoryError
 
 _STEP_FILE = re.compile(r"step_(\d+)\.h5")
 
@@ -20,15 +20,24 @@ def save_step(
 
     Order matters for crash safety: the checkpoint is complete before
     ``latest`` names it, and older files go only after that. One process
-    writes to a run directory at a time.
+    writes to a run directory at a time (see :class:`RunLock`). A failed
+    write raises :class:`CheckpointWriteError` naming the last good checkpoint.
     """
     step = check_int("step", step, minimum=0)
     keep = check_int("keep", keep, minimum=1)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    path = save(obj, run_dir / f"step_{step:06d}.h5", dynamic=dynamic)
-    atomic_write(run_dir / "latest", lambda tmp: tmp.write_text(path.name + "\n"))
-    for old in _step_files(run_dir)[:-keep]:
+    try:
+        path = save(obj, run_dir / f"step_{step:06d}.h5", dynamic=dynamic)
+        atomic_write(run_dir / "latest", lambda tmp: tmp.write_text(path.name + "\n"))
+    except CheckpointWriteError as err:
+        try:
+            last = latest_checkpoint(run_dir)
+        except CheckpointError:
+            last = None
+        good = f"the last good checkpoint is {last}" if last else f"{run_dir} holds no good checkpoint"
+        raise CheckpointWriteError(f"{err}; {good}", err.errno) from err
+    for old in step_checkpoints(run_dir)[:-keep]:
         if old != path:
             old.unlink(missing_ok=True)
     for leftover in run_dir.glob("step_*.h5.tmp*"):  # from saves killed mid-write
@@ -63,7 +72,71 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
     return path
 
 
-def _step_files(run_dir: Path) -> list[Path]:
-    """Step checkpoints in ``run_dir``, oldest step first."""
+def step_checkpoints(run_dir: str | os.PathLike) -> list[Path]:
+    """The ``step_NNNNNN.h5`` checkpoints in ``run_dir``, oldest step first (none if it does not exist)."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return []
     found = [(int(m.group(1)), p) for p in run_dir.iterdir() if (m := _STEP_FILE.fullmatch(p.name))]
     return [p for _, p in sorted(found)]
+
+
+
+class RunLock:
+    """Exclusive use of a run directory by one process, held through ``run_dir/lock``.
+
+    The lock is an advisory ``flock`` on that file, which holds the owner's
+    process id for the error message. The kernel drops it when the owner
+    exits, even when killed, so a lock file left behind is never stale.
+
+    ``RunLock(run_dir)`` creates the directory if needed (which also proves it
+    writable) and raises :class:`RunDirectoryError` if another process holds
+    it; ``release()`` (or leaving a ``with`` block) gives it up.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike):
+        import fcntl  # POSIX only; imported here so that the rest of the module loads everywhere
+
+        self.path = Path(run_dir) / "lock"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+                os.close(fd)
+                raise RunDirectoryError(f"{self.path.parent} is in use by another process (pid {owner}, "
+                                        f"lock file {self.path}); wait for it to finish or stop it") from None
+            except BaseException:
+                os.close(fd)
+                raise
+            # A releasing owner unlinks the file: if ours was unlinked before we locked it, retry.
+            if _same_file(fd, self.path):
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        """Give up the lock and remove the lock file (idempotent)."""
+        if self._fd is not None:
+            self.path.unlink(missing_ok=True)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "RunLock":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        here = os.stat(path)
+    except FileNotFoundError:
+        return False
+    there = os.fstat(fd)
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
