@@ -83,3 +83,15 @@ def check_array(
         bad = arr[~np.isfinite(arr)].flat[0]
         raise ValueError(f"{name} must be finite, got a value {bad!r}")
     return arr
+
+
+def check_indices(name: str, value: Any, *, shape: tuple | None = None, ndim: int | None = None) -> np.ndarray:
+    """Return ``value`` as an int64 array; fractional or non-numeric entries are a ValueError, not truncated."""
+    raw = np.asarray(value)
+    if raw.size and raw.dtype.kind == "f":
+        if not np.all(np.isfinite(raw)) or np.any(raw != np.round(raw)):
+            bad = raw[~np.isfinite(raw) | (raw != np.round(raw))].flat[0]
+            raise ValueError(f"{name} must hold whole numbers (indices), got {bad!r}")
+    elif raw.size and raw.dtype.kind not in "iub":
+        raise ValueError(f"{name} must hold integer indices, got dtype {raw.dtype}")
+    return check_array(name, raw, shape=shape, ndim=ndim, dtype=np.int64)

@@ -11,38 +11,39 @@ from typing import ClassVar
 import numpy as np
 
 from ._validation import check_array, check_positive
-from .kernels import layout as L
-from .neurons import NeuronModel
+from .kernels.random import uniform
+from .neuron_model import NeuronModel, Variable, parameter
 from .population import as_view
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Poisson(NeuronModel):
     """Independent Poisson spike sources at ``rate`` Hz.
 
     In each step of ``dt`` ms, neuron k spikes when u < rate_k·dt/1000, with u
     uniform from the counter-based generator (seed, step, neuron); the
     per-neuron rates live in the state variable ``rate`` and may be changed
-    between runs or driven by a :class:`TimedCurrent` on ``"rate"``.
+    between runs or driven by a :class:`TimedCurrent` on ``"rate"``. A rate
+    above 1000/dt Hz (more than one spike per step) is refused.
     """
 
-    rate: float = 10.0
+    rate: float = parameter(10.0, "Hz", nonnegative=True)
 
-    code: ClassVar[int] = L.CODE_POISSON
-    variables: ClassVar[dict[str, int]] = {"rate": L.ROW_X}
+    variables: ClassVar = (Variable("rate", "Hz", "rate"),)
 
-    def __post_init__(self) -> None:
-        self._check_fields(nonnegative=("rate",))
+    def constants(self, dt: float) -> dict:
+        self.check_state(np.asarray(self.rate), dt)
+        return {"dt_s": dt / 1000.0}
 
-    def coefficients(self, dt: float) -> np.ndarray:
-        c = np.zeros(L.N_COEF)
-        c[L.POISSON_DT_S] = dt / 1000.0
-        return c
+    def check_state(self, state: np.ndarray, dt: float) -> None:
+        if state.size and (state.max() * dt / 1000.0 > 1.0 or state.min() < 0):
+            bad = state.max() if state.max() * dt / 1000.0 > 1.0 else state.min()
+            raise ValueError(f"rate must lie in [0, {1000.0 / dt:g}] Hz (at most one spike per step of "
+                             f"{dt} ms), got {bad}")
 
-    def initial_state(self, n: int) -> np.ndarray:
-        s = np.zeros((L.N_ROWS, n))
-        s[L.ROW_X] = self.rate
-        return s
+    @staticmethod
+    def threshold(rate, dt_s, seed, step, index):
+        return uniform(seed, step, np.uint64(index)) < rate * dt_s
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,11 +57,10 @@ class SpikeGenerator(NeuronModel):
     indices: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     times: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
-    code: ClassVar[int] = L.CODE_GENERATOR
-    variables: ClassVar[dict[str, int]] = {}
-
     def __post_init__(self) -> None:
         idx = check_array("indices", self.indices, ndim=1, dtype=np.int64)
+        if np.asarray(self.indices).size and not np.array_equal(idx, np.asarray(self.indices, dtype=np.float64)):
+            raise ValueError(f"indices must be whole numbers, got {self.indices!r}")
         times = check_array("times", self.times, shape=(idx.size,), dtype=np.float64)
         if idx.size and idx.min() < 0:
             raise ValueError(f"indices must be >= 0, got {idx.min()}")
@@ -89,17 +89,16 @@ class TimedCurrent:
     """A time-varying drive: ``values[k]`` applies during [k·dt, (k+1)·dt) ms.
 
     ``values`` has shape (T,) (the same for every neuron) or (T, n). The
-    variable (``"I_ext"`` in mV for neurons, ``"rate"`` in Hz for a Poisson
-    population) is overwritten at the start of each step; after the last
+    variable (``"I_ext"`` for neurons, ``"rate"`` in Hz for a Poisson
+    population, or any other state variable) is overwritten at the start of each step; after the last
     sample the last value holds, as with Brian2's TimedArray.
     """
 
     def __init__(self, target, values, dt: float, variable: str = "I_ext") -> None:
         self.view = as_view(target, "target")
-        rows = self.view.population.model.variables
-        if rows.get(variable) != L.ROW_X:
-            drivable = [k for k, r in rows.items() if r == L.ROW_X]
-            raise ValueError(f"variable must be one of {drivable} for this model, got {variable!r}")
+        names = self.view.population.model.variable_names()
+        if variable not in names:
+            raise ValueError(f"variable must be one of {names} for this model, got {variable!r}")
         self.variable = variable
         self.dt = check_positive("dt", dt)
         arr = np.asarray(values, dtype=np.float64)

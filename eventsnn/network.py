@@ -6,26 +6,24 @@
 >>> spikes = net.add(SpikeMonitor(P))
 >>> net.run(1000.0)  # ms
 
-On the first run the network is built into plain arrays
-(:class:`eventsnn.backends.state.SimState`): one state matrix for all
-neurons, one CSR table for all synapses, one delay ring of pending input.
-Population variables then become views into that matrix, so
-``P["v"]`` always shows (and sets) the live state.
+On the first run the network is built: its backend
+(:class:`eventsnn.backends.base.CPUBackend`, ``net.sim``) takes the
+populations' state, each projection's synapses and the inputs into its own
+arrays and owns them from then on; ``P["v"]`` and ``proj.weight`` read and
+write the live values through it.
 """
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 
 from . import network_checkpoint
 from ._validation import check_choice, check_finite, check_int, check_positive
-from .backends import BACKENDS, get_backend
-from .backends.state import Recorder, SimState
+from .backends import BACKENDS, CPUBackend, get_backend
+from .backends.state import Recorder
 from .checkpoint import Snapshot, checkpointable
-from .inputs import SpikeGenerator, TimedCurrent
-from .kernels import layout as L
+from .inputs import TimedCurrent
 from .monitors import RateMonitor, SpikeMonitor, StateMonitor
 from .population import Population
 from .projections import Projection
@@ -51,7 +49,7 @@ class Network:
         self.drives: list[TimedCurrent] = []
         self.monitors: list = []
         self.step = 0
-        self.sim: SimState | None = None
+        self.sim: CPUBackend | None = None
         self.build_seconds = 0.0
         self.spike_count = 0  # spikes emitted so far, all populations
         self.syn_events = 0  # synapses reached by those spikes
@@ -91,8 +89,8 @@ class Network:
             self.populations.append(pop)
 
     # --- building -----------------------------------------------------------
-    def build(self) -> SimState:
-        """Turn the objects into arrays (done by the first ``run``); returns them."""
+    def build(self) -> CPUBackend:
+        """Hand the objects to the backend, which builds its arrays (done by the first ``run``); returns it."""
         if self.sim is not None:
             return self.sim
         start = time.perf_counter()
@@ -101,94 +99,17 @@ class Network:
                 self._add_population(view.population)
         if not self.populations:
             raise ValueError("a network needs at least one population")
-        sizes = [p.n for p in self.populations]
-        bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        self._offset = {id(p): int(bounds[k]) for k, p in enumerate(self.populations)}
-        n = int(bounds[-1])
-        state = np.concatenate([p.state for p in self.populations], axis=1)
-        refractory = np.concatenate([p.refractory for p in self.populations])
-        for k, p in enumerate(self.populations):  # variables become views of the network's state
-            p.state, p.refractory = state[:, bounds[k]:bounds[k + 1]], refractory[bounds[k]:bounds[k + 1]]
-        if n * L.N_TARGET_ROWS >= 2**31:
-            raise ValueError(f"networks are limited to {2**31 // L.N_TARGET_ROWS} neurons, got {n}")
-        indptr, dest, weight, delay, ring_rows = self._synapse_table(n)
-        self.sim = SimState(
-            seed=self.seed,
-            state=state,
-            refractory=refractory,
-            pop_bounds=bounds,
-            pop_code=np.array([p.model.code for p in self.populations], np.int64),
-            coef=np.stack([p.model.coefficients(self.dt) for p in self.populations]),
-            indptr=indptr, dest=dest, weight=weight, delay=delay,
-            ring=np.zeros((int(delay.max(initial=0)) + 1, L.N_TARGET_ROWS * n)),
-            ring_rows=ring_rows,
-            **self._generator_events(),
-            **self._drive_table(),
-        )
+        if sum(p.n for p in self.populations) >= 2**31:
+            raise ValueError(f"networks are limited to {2**31 - 1} neurons")
+        sim = get_backend(self.backend)(self)
+        for obj in [*self.populations, *self.projections]:
+            obj.bind(sim)
+        self.sim = sim
         self.build_seconds = time.perf_counter() - start
-        return self.sim
+        return sim
 
     def _global(self, view) -> int:
-        return self._offset[id(view.population)] + view.start
-
-    def _synapse_table(self, n: int):
-        """All projections as one CSR table over global presynaptic neurons.
-
-        Each projection lists its synapses by presynaptic neuron, so when the
-        projections' presynaptic ranges do not overlap, laying them out in
-        range order is already the table; otherwise a stable sort merges them.
-        """
-        projections = sorted(self.projections, key=lambda pr: self._global(pr.pre))
-        degrees = np.zeros(n, np.int64)
-        for proj in projections:
-            first = self._global(proj.pre)
-            degrees[first:first + proj.pre.n] += proj.out_degrees()
-        indptr = np.concatenate([[0], np.cumsum(degrees)])
-        m = int(indptr[-1])
-        dest, weight, delay = np.empty(m, np.int32), np.empty(m), np.zeros(m, np.int32)
-        at = 0
-        for proj in projections:  # written in place: millions of synapses, no temporaries
-            post, w, d = proj.rows()
-            part = slice(at, at + post.size)
-            np.add(post, proj.target_row * n + self._global(proj.post), out=dest[part], casting="unsafe")
-            weight[part] = w
-            if d.any():  # most projections have no delays: no conversion then
-                delay[part] = np.rint(d / self.dt)
-            at += post.size
-        starts = [self._global(pr.pre) for pr in projections]
-        stops = [s + pr.pre.n for s, pr in zip(starts, projections)]
-        if any(a < b for a, b in zip(starts[1:], stops[:-1])):  # overlapping ranges: merge by pre
-            pre = np.concatenate([self._global(pr.pre) + np.repeat(np.arange(pr.pre.n), pr.out_degrees())
-                                  for pr in projections])
-            order = np.argsort(pre, kind="stable")
-            dest, weight, delay = dest[order], weight[order], delay[order]
-        rows = sorted({pr.target_row for pr in self.projections})
-        return indptr, dest, weight, delay, np.array(rows, np.int64)
-
-    def _generator_events(self) -> dict:
-        steps, index, cursor, end = [], [], [], []
-        count = 0
-        for p in self.populations:
-            cursor.append(count)
-            if isinstance(p.model, SpikeGenerator):
-                s, i = p.model.events(self.dt)
-                steps.append(s)
-                index.append(self._offset[id(p)] + i)
-                count += s.size
-            end.append(count)
-        cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)  # noqa: E731
-        return {"gen_step": cat(steps), "gen_index": cat(index),
-                "gen_cursor": np.array(cursor, np.int64), "gen_end": np.array(end, np.int64)}
-
-    def _drive_table(self) -> dict:
-        if not self.drives:
-            return {"drive": np.zeros((1, 0)), "drive_index": np.zeros(0, np.int64)}
-        lengths = [math.ceil(d.values.shape[0] * d.dt / self.dt - 1e-9) for d in self.drives]
-        steps = max(lengths)
-        columns = [d.resampled(self.dt, steps) for d in self.drives]
-        index = [self._global(d.view) + np.arange(d.view.n) for d in self.drives]
-        return {"drive": np.ascontiguousarray(np.concatenate(columns, axis=1)),
-                "drive_index": np.concatenate(index).astype(np.int64)}
+        return int(self.sim.pops.bounds[self.sim.index[id(view.population)]]) + view.start
 
     # --- running --------------------------------------------------------------
     def run(self, duration: float) -> None:
@@ -197,25 +118,27 @@ class Network:
         if duration < 0:
             raise ValueError(f"duration must be >= 0 ms, got {duration}")
         sim = self.build()
-        run = get_backend(self.backend)
+        for p in self.populations:
+            p.model.check_state(p.state, self.dt)
         remaining = int(round(duration / self.dt))
         while remaining:
             chunk = min(remaining, CHUNK_STEPS)
             rec = self._recorder(chunk)
-            done = run(sim, rec, self.step, chunk)
+            done = sim.run(rec, self.step, chunk)
             self._harvest(rec, done)
             self.step += done
             remaining -= done
 
     def _recorder(self, n_steps: int) -> Recorder:
-        n = self.sim.state.shape[1]
+        n = int(self.sim.pops.bounds[-1])
         mask = np.zeros(n, bool)
         for m in self._spike_sources():
             lo = self._global(m.view)
             mask[lo:lo + m.view.n] = True
         state_monitors = [m for m in self.monitors if isinstance(m, StateMonitor)]
+        pops = [np.full(m.indices.size, self.sim.index[id(m.view.population)]) for m in state_monitors]
         rows = [np.full(m.indices.size, m.row) for m in state_monitors]
-        index = [self._global(m.view) + m.indices for m in state_monitors]
+        index = [m.view.start + m.indices for m in state_monitors]
         every = [np.full(m.indices.size, m.every) for m in state_monitors]
         cat = lambda parts: np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)  # noqa: E731
         k = sum(m.indices.size for m in state_monitors)
@@ -225,7 +148,7 @@ class Network:
             spike_step=np.zeros(capacity, np.int64),
             spike_index=np.zeros(capacity, np.int64),
             spike_count=np.zeros(1, np.int64),
-            state_row=cat(rows), state_index=cat(index), state_every=cat(every),
+            state_pop=cat(pops), state_row=cat(rows), state_index=cat(index), state_every=cat(every),
             state_values=np.zeros((k, n_steps // min([m.every for m in state_monitors], default=1) + 1)),
             state_count=np.zeros(k, np.int64),
             pop_counts=np.zeros((n_steps, len(self.populations)), np.int64),

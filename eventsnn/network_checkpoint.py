@@ -1,35 +1,63 @@
-"""A network as a checkpoint Snapshot, and back.
+"""A network as a checkpoint Snapshot, and back (network layout 2).
 
-- ``config``: dt, seed, backend, and the structure: populations (model class
-  and parameters, size, name), projections (endpoints, target, kind),
-  timed currents and monitors, each endpoint as [population, start, stop].
-- ``parameters``: synapse tables (``projections.K.indptr|indices|weight|delay``
-  or ``projections.K.weights|delay``), timed values (``drives.K.values``) and
-  spike-generator events (``populations.K.indices|times``).
-- ``groups["dynamic"]``: the step count, the state matrix (membranes,
-  synaptic variables), refractory counters, the delay ring of pending
-  input, generator cursors; ``groups["monitors"]``: what was recorded so far.
+- ``config``: ``layout`` (2), dt, seed, backend, and the structure:
+  populations (model class, scalar parameters, variable names, size, name),
+  projections (endpoints, target, kind), timed currents and monitors, each
+  endpoint as [population, start, stop].
+- ``parameters``: per-neuron model parameters (``populations.K.NAME``),
+  synapse tables as the simulation holds them now
+  (``projections.K.indptr|indices|weight|delay`` or
+  ``projections.K.weights|delay``: weights changed by a user or a run are
+  saved), timed values (``drives.K.values``) and spike-generator events
+  (``populations.K.indices|times``).
+- ``groups["dynamic"]``: the step count, each population's state
+  (``state.K``: one row per variable) and refractory counters
+  (``refractory.K``), the delay rings of pending input, generator cursors;
+  ``groups["monitors"]``: what was recorded so far.
 
+A model is stored by class name: the built-in ones, or a user-defined class
+whose module is imported before loading (nothing is imported from a file).
 Restoring and running on gives the same spikes as never having stopped.
+Layout 1 (eventsnn 0.1.0: one five-row state matrix, one merged synapse
+table) is refused with a CheckpointError that says so.
 """
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import numpy as np
 
 from .checkpoint import Snapshot, expect_arrays
 from .errors import CheckpointError
 from .inputs import Poisson, SpikeGenerator, TimedCurrent
-from .kernels import layout as L
 from .monitors import RateMonitor, SpikeMonitor, StateMonitor
-from .neurons import ALIF, IF, LIF, CondLIF, Izhikevich
+from .neuron_model import NeuronModel
+from .neurons import ALIF, IF, LIF, AdEx, CondLIF, Izhikevich
 from .population import Population, PopulationView
 from .projections import Dense, Sparse
 
 KIND = "eventsnn.Network"
-MODELS = {cls.__name__: cls for cls in (LIF, IF, ALIF, CondLIF, Izhikevich, Poisson, SpikeGenerator)}
-_ARRAY_FIELDS = {"indices", "times"}  # SpikeGenerator fields stored as parameters
+LAYOUT = 2
+BUILT_IN = {cls.__name__: cls for cls in (LIF, IF, ALIF, CondLIF, Izhikevich, AdEx, Poisson, SpikeGenerator)}
+
+
+def _model_name(model: NeuronModel) -> str:
+    cls = type(model)
+    return cls.__name__ if BUILT_IN.get(cls.__name__) is cls else f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _model_class(k: int, name: str) -> type:
+    if name in BUILT_IN:
+        return BUILT_IN[name]
+    module, _, qualname = name.partition(":")
+    cls = sys.modules.get(module)
+    for part in qualname.split(".") if cls is not None else ():
+        cls = getattr(cls, part, None)
+    if not (isinstance(cls, type) and issubclass(cls, NeuronModel)):
+        raise CheckpointError(f"/config/populations/{k}: neuron model {name!r} is not built in; import the "
+                              f"module {module!r} that defines it before loading")
+    return cls
 
 
 def snapshot(net) -> Snapshot:
@@ -44,10 +72,11 @@ def snapshot(net) -> Snapshot:
     params: dict[str, np.ndarray] = {}
     pop_cfg = []
     for k, p in enumerate(pops):
-        fields = {f.name: getattr(p.model, f.name) for f in dataclasses.fields(p.model)}
-        for name in _ARRAY_FIELDS & fields.keys():
-            params[f"populations.{k}.{name}"] = fields.pop(name)
-        pop_cfg.append({"name": p.name, "n": p.n, "model": type(p.model).__name__, "params": fields})
+        fields = p.model.parameters()
+        for name in [n for n, v in fields.items() if isinstance(v, np.ndarray)]:
+            params[f"populations.{k}.{name}"] = np.asarray(fields.pop(name))
+        pop_cfg.append({"name": p.name, "n": p.n, "model": _model_name(p.model), "params": fields,
+                        "variables": list(p.model.variable_names())})
     proj_cfg = []
     for k, pr in enumerate(net.projections):
         proj_cfg.append({"pre": where(pr.pre), "post": where(pr.post), "target": pr.target,
@@ -56,7 +85,7 @@ def snapshot(net) -> Snapshot:
             params[f"projections.{k}.weights"], params[f"projections.{k}.delay"] = pr.weights, pr.delay
         else:
             for name in ("indptr", "indices", "weight", "delay"):
-                params[f"projections.{k}.{name}"] = getattr(pr, name)
+                params[f"projections.{k}.{name}"] = np.asarray(getattr(pr, name), dtype=None)
     drive_cfg = []
     for k, d in enumerate(net.drives):
         drive_cfg.append({"target": where(d.view), "variable": d.variable, "dt": d.dt})
@@ -72,16 +101,22 @@ def snapshot(net) -> Snapshot:
         else:
             records[str(k)] = {"counts": m.counts, "first_step": -1 if m._first_step is None else m._first_step}
         mon_cfg.append(cfg)
-    config = {"dt": net.dt, "seed": net.seed, "backend": net.backend, "populations": pop_cfg,
+    config = {"layout": LAYOUT, "dt": net.dt, "seed": net.seed, "backend": net.backend, "populations": pop_cfg,
               "projections": proj_cfg, "drives": drive_cfg, "monitors": mon_cfg}
     dynamic = {"step": net.step, "spike_count": net.spike_count, "syn_events": net.syn_events,
-               "state": sim.state, "refractory": sim.refractory, "ring": sim.ring, "gen_cursor": sim.gen_cursor}
+               "ring": sim.syn.ring, "gen_cursor": sim.inputs.gen_cursor}
+    for k, p in enumerate(pops):
+        dynamic[f"state.{k}"], dynamic[f"refractory.{k}"] = p.state, p.refractory
     return Snapshot(KIND, config, params, {"dynamic": dynamic, "monitors": records})
 
 
 def restore(cls, snap: Snapshot):
     """Rebuild the network a snapshot describes (a :class:`CheckpointError` if it does not fit)."""
     cfg, params = snap.config, snap.parameters
+    if cfg.get("layout") != LAYOUT:
+        raise CheckpointError(f"/config: network layout {cfg.get('layout', 1)!r} (written by eventsnn 0.1.0, "
+                              f"checkpoint format_version 1) is not read by this eventsnn, which reads network "
+                              f"layout {LAYOUT}; rebuild the network and run it again")
     try:
         pops = [_population(k, p, params) for k, p in enumerate(cfg["populations"])]
 
@@ -122,16 +157,15 @@ def restore(cls, snap: Snapshot):
 
 
 def _population(k: int, spec: dict, params: dict) -> Population:
-    model_cls = MODELS.get(spec["model"])
-    if model_cls is None:
-        raise CheckpointError(f"/config/populations/{k}: unknown neuron model {spec['model']!r}")
+    model_cls = _model_class(k, spec["model"])
     fields = dict(spec["params"])
-    for name in _ARRAY_FIELDS & {f.name for f in dataclasses.fields(model_cls)}:
-        key = f"populations.{k}.{name}"
-        if key not in params:
-            raise CheckpointError(f"missing /parameters/{key}, which the configuration requires")
-        fields[name] = params[key]
-    return Population(spec["n"], model_cls(**fields), name=spec["name"])
+    prefix = f"populations.{k}."
+    fields.update({name[len(prefix):]: arr for name, arr in params.items() if name.startswith(prefix)})
+    model = model_cls(**fields)
+    if list(model.variable_names()) != list(spec["variables"]):
+        raise CheckpointError(f"/config/populations/{k}: variables {spec['variables']} differ from "
+                              f"{spec['model']}'s {list(model.variable_names())}")
+    return Population(spec["n"], model, name=spec["name"])
 
 
 def _sparse(k: int, pre: PopulationView, post: PopulationView, target: str, params: dict) -> Sparse:
@@ -153,26 +187,27 @@ def _check_parameters_used(cfg: dict, params: dict) -> None:
         names = ("weights", "delay") if pc["kind"] == "dense" else ("indptr", "indices", "weight", "delay")
         known |= {f"projections.{k}.{n}" for n in names}
     known |= {f"drives.{k}.values" for k in range(len(cfg["drives"]))}
-    known |= {f"populations.{k}.{n}" for k, p in enumerate(cfg["populations"]) if p["model"] == "SpikeGenerator"
-              for n in _ARRAY_FIELDS}
+    known |= {n for n in params if n.startswith("populations.")}  # model parameters: the models checked them
     unexpected = sorted(set(params) - known)
     if unexpected:
         raise CheckpointError(f"unexpected /parameters/{unexpected[0]}, which the configuration does not define")
 
 
 def _restore_dynamic(net, sim, dyn: dict) -> None:
-    n, p = sim.state.shape[1], sim.pop_code.size
-    arrays = {k: dyn.get(k) for k in ("state", "refractory", "ring", "gen_cursor")}
-    expect_arrays(arrays, {"state": ((L.N_ROWS, n), np.float64), "refractory": ((n,), np.int32),
-                           "ring": (sim.ring.shape, np.float64), "gen_cursor": ((p,), np.int64)}, "/dynamic")
+    expected = {"ring": (sim.syn.ring.shape, np.float64), "gen_cursor": (sim.inputs.gen_cursor.shape, np.int64)}
+    for k, p in enumerate(net.populations):
+        expected[f"state.{k}"] = (p.state.shape, np.float64)
+        expected[f"refractory.{k}"] = ((p.n,), np.int32)
+    expect_arrays({k: v for k, v in dyn.items() if k in expected or isinstance(v, np.ndarray)}, expected, "/dynamic")
     for name in ("step", "spike_count", "syn_events"):
         value = dyn.get(name)
         if not isinstance(value, int) or value < 0:
             raise CheckpointError(f"/dynamic/{name}: expected a non-negative integer, found {value!r}")
-    sim.state[...] = arrays["state"]
-    sim.refractory[...] = arrays["refractory"]
-    sim.ring[...] = arrays["ring"]
-    sim.gen_cursor[...] = arrays["gen_cursor"]
+    for k, p in enumerate(net.populations):
+        p.state[...] = dyn[f"state.{k}"]
+        p.refractory[...] = dyn[f"refractory.{k}"]
+    sim.syn.ring[...] = dyn["ring"]
+    sim.inputs.gen_cursor[...] = dyn["gen_cursor"]
     net.step, net.spike_count, net.syn_events = dyn["step"], dyn["spike_count"], dyn["syn_events"]
 
 

@@ -1,15 +1,10 @@
-"""Neuron models: immutable, self-validating parameter sets.
+"""The built-in neuron models, each declared as a user would declare one (see ``eventsnn.neuron_model``).
 
-Units throughout: time in ms, potentials in mV, synaptic and injected
-currents in mV (the product R·I of membrane resistance and current, as in
-Brian2's CUBA example), conductances relative to the leak conductance
-(dimensionless), rates in Hz.
-
-A model does not step itself. It hands the backends a coefficient vector
-(``coefficients(dt)``: the exact propagators of its linear ODE for one step)
-and says which row of the state matrix holds each of its variables (see
-``eventsnn.kernels.layout``). The NumPy backend documents the update each
-model code performs; the Numba kernels do the same arithmetic.
+Units: time in ms, potentials in mV; for the LIF family synaptic and injected
+currents in mV (the product R·I, as in Brian2's CUBA example) and
+conductances relative to the leak (dimensionless); for AdEx currents in pA,
+capacitance in pF and conductances in nS. Parameters are numbers or per-neuron
+arrays. Adding a model means adding a class here (or anywhere else).
 """
 from __future__ import annotations
 
@@ -17,25 +12,12 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numpy as np
-
-from ._validation import check_choice, check_finite, check_nonnegative, check_positive
-from .kernels import layout as L
+from .neuron_model import NeuronModel, Variable, choice, elementwise, exp, expm1, parameter, refractory_steps, require
 
 RESETS = ("hard", "subtract")
 
 
-def refractory_steps(t_ref: float, dt: float) -> int:
-    """Number of steps a neuron stays clamped after a spike: round(t_ref / dt)."""
-    return int(round(t_ref / dt))
-
-
-def exp_decay(dt: float, tau: float) -> float:
-    """Exact one-step decay factor exp(-dt/tau) of dx/dt = -x/tau."""
-    return math.exp(-dt / tau)
-
-
-def current_to_leaky_membrane(dt: float, tau_m: float, tau_s: float) -> float:
+def current_to_leaky_membrane(dt: float, tau_m, tau_s):
     """Exact one-step contribution of an exponential current to a leaky membrane.
 
     For dv/dt = (-v + I)/tau_m, dI/dt = -I/tau_s and v(0) = 0, I(0) = 1:
@@ -43,92 +25,64 @@ def current_to_leaky_membrane(dt: float, tau_m: float, tau_s: float) -> float:
     Written as exp(-dt/tau_m)·(dt/tau_m)·expm1(x)/x with
     x = dt·(tau_s - tau_m)/(tau_m·tau_s), which stays accurate as tau_s -> tau_m.
     """
-    x = dt * (tau_s - tau_m) / (tau_m * tau_s)
-    ratio = 1.0 if x == 0.0 else math.expm1(x) / x
-    return math.exp(-dt / tau_m) * (dt / tau_m) * ratio
+    def one(tau_m: float, tau_s: float) -> float:
+        x = dt * (tau_s - tau_m) / (tau_m * tau_s)
+        ratio = 1.0 if x == 0.0 else math.expm1(x) / x
+        return math.exp(-dt / tau_m) * (dt / tau_m) * ratio
+
+    return elementwise(one, tau_m, tau_s)
 
 
-def current_to_perfect_membrane(dt: float, tau_m: float, tau_s: float) -> float:
+def current_to_perfect_membrane(dt: float, tau_m, tau_s):
     """Exact one-step contribution of an exponential current to dv/dt = I/tau_m:
     v(dt) = (tau_s/tau_m)·(1 - exp(-dt/tau_s))."""
-    return -(tau_s / tau_m) * math.expm1(-dt / tau_s)
+    return -(tau_s / tau_m) * expm1(-dt / tau_s)
 
 
-class NeuronModel:
-    """What every population model provides to a network.
-
-    ``code`` selects the kernel branch, ``variables`` maps user-facing names to
-    state rows, ``targets`` maps the names a projection may drive to rows.
-    """
-
-    code: ClassVar[int]
-    variables: ClassVar[dict[str, int]]
-    targets: ClassVar[dict[str, int]] = {}
-
-    def coefficients(self, dt: float) -> np.ndarray:
-        """Coefficient vector (length ``layout.N_COEF``) for time step ``dt`` (ms)."""
-        return np.zeros(L.N_COEF)
-
-    def initial_state(self, n: int) -> np.ndarray:
-        """State matrix block of shape (N_ROWS, n) at rest."""
-        return np.zeros((L.N_ROWS, n))
-
-    def check_size(self, n: int) -> None:
-        """Raise ValueError if a population of ``n`` neurons cannot hold this model."""
-
-    def _check_fields(self, positive: tuple = (), finite: tuple = (), nonnegative: tuple = ()) -> None:
-        """Validate the named fields (ValueError naming the field and value)."""
-        for name in positive:
-            check_positive(name, getattr(self, name))
-        for name in finite:
-            check_finite(name, getattr(self, name))
-        for name in nonnegative:
-            check_nonnegative(name, getattr(self, name))
-        if hasattr(self, "reset"):
-            check_choice("reset", self.reset, RESETS)
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _CurrentBased(NeuronModel):
-    """Shared fields of the current-based integrate-and-fire family."""
+    """Shared part of the current-based integrate-and-fire family (LIF, IF, ALIF)."""
 
-    tau_m: float = 20.0
-    tau_e: float = 5.0
-    tau_i: float = 10.0
-    v_th: float = -50.0
-    v_reset: float = -65.0
-    t_ref: float = 0.0
-    reset: str = "hard"
+    tau_m: float = parameter(20.0, "ms", positive=True)
+    tau_e: float = parameter(5.0, "ms", positive=True)
+    tau_i: float = parameter(10.0, "ms", positive=True)
+    v_th: float = parameter(-50.0, "mV")
+    v_reset: float = parameter(-65.0, "mV")
+    t_ref: float = parameter(0.0, "ms", nonnegative=True)
+    reset: str = choice("hard", RESETS)
 
-    code: ClassVar[int] = L.CODE_LIF
-    variables: ClassVar[dict[str, int]] = {"v": L.ROW_V, "I_e": L.ROW_E, "I_i": L.ROW_I, "I_ext": L.ROW_X}
-    targets: ClassVar[dict[str, int]] = {"exc": L.ROW_E, "inh": L.ROW_I, "I_e": L.ROW_E, "I_i": L.ROW_I, "v": L.ROW_V}
+    variables: ClassVar = (Variable("v", "mV", "v_reset"), Variable("I_e", "mV"), Variable("I_i", "mV"),
+                           Variable("I_ext", "mV"))
+    targets: ClassVar = {"exc": "I_e", "inh": "I_i", "I_e": "I_e", "I_i": "I_i", "v": "v"}
+    clamped: ClassVar = ("v",)
 
-    def __post_init__(self) -> None:
-        self._check_fields(positive=("tau_m", "tau_e", "tau_i"), finite=("v_th", "v_reset"), nonnegative=("t_ref",))
+    def check(self) -> None:
+        require("v_reset", self.v_reset < self.v_th, f"must be below v_th = {self.v_th} mV (or the neuron "
+                "fires every step)", self.v_reset)
 
-    def _membrane(self, dt: float) -> tuple[float, float, float, float, float]:
-        """(c_v, c_0, c_x, p_e, p_i): v' = c_v·v + c_0 + c_x·I_ext + p_e·I_e + p_i·I_i."""
+    def _membrane(self, dt: float) -> dict:
+        """cv, c0, cx, pe, pi of v' = cv·v + c0 + cx·I_ext + pe·I_e + pi·I_i."""
         raise NotImplementedError
 
-    def _adaptation(self, dt: float) -> tuple[float, float]:
-        """(decay of a per step, beta in mV per unit of a); no adaptation by default."""
-        return 1.0, 0.0
+    def constants(self, dt: float) -> dict:
+        return {**self._membrane(dt), "ae": exp(-dt / self.tau_e), "ai": exp(-dt / self.tau_i),
+                "v_th": self.v_th, "v_reset": self.v_reset, "n_ref": refractory_steps(self.t_ref, dt),
+                "subtract": float(self.reset == "subtract")}
 
-    def coefficients(self, dt: float) -> np.ndarray:
-        c = np.zeros(L.N_COEF)
-        c[L.LIF_CV], c[L.LIF_C0], c[L.LIF_CX], c[L.LIF_PE], c[L.LIF_PI] = self._membrane(dt)
-        c[L.LIF_AE] = exp_decay(dt, self.tau_e)
-        c[L.LIF_AI] = exp_decay(dt, self.tau_i)
-        c[L.LIF_AA], c[L.LIF_BETA] = self._adaptation(dt)
-        c[L.LIF_VTH] = self.v_th
-        c[L.LIF_VRESET] = self.v_reset
-        c[L.LIF_NREF] = refractory_steps(self.t_ref, dt)
-        c[L.LIF_SUBTRACT] = self.reset == "subtract"
-        return c
+    @staticmethod
+    def update(v, I_e, I_i, I_ext, cv, c0, cx, pe, pi, ae, ai):
+        return cv * v + c0 + cx * I_ext + pe * I_e + pi * I_i, I_e * ae, I_i * ai, I_ext
+
+    @staticmethod
+    def threshold(v, v_th):
+        return v >= v_th
+
+    @staticmethod
+    def after_spike(v, I_e, I_i, I_ext, v_th, v_reset, subtract):
+        return (v - (v_th - v_reset) if subtract else v_reset), I_e, I_i, I_ext
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LIF(_CurrentBased):
     r"""Leaky integrate-and-fire neuron with exponential current synapses.
 
@@ -145,29 +99,18 @@ class LIF(_CurrentBased):
     their weight (mV) to I_e, I_i or v.
     """
 
-    v_rest: float = -65.0
+    v_rest: float = parameter(-65.0, "mV")
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self._check_fields(finite=("v_rest",))
+    variables: ClassVar = (Variable("v", "mV", "v_rest"),) + _CurrentBased.variables[1:]
 
-    def _membrane(self, dt: float) -> tuple[float, float, float, float, float]:
-        a_m = exp_decay(dt, self.tau_m)
-        return (
-            a_m,
-            self.v_rest * (1.0 - a_m),
-            1.0 - a_m,
-            current_to_leaky_membrane(dt, self.tau_m, self.tau_e),
-            current_to_leaky_membrane(dt, self.tau_m, self.tau_i),
-        )
-
-    def initial_state(self, n: int) -> np.ndarray:
-        s = np.zeros((L.N_ROWS, n))
-        s[L.ROW_V] = self.v_rest
-        return s
+    def _membrane(self, dt: float) -> dict:
+        a_m = exp(-dt / self.tau_m)
+        return {"cv": a_m, "c0": self.v_rest * (1.0 - a_m), "cx": 1.0 - a_m,
+                "pe": current_to_leaky_membrane(dt, self.tau_m, self.tau_e),
+                "pi": current_to_leaky_membrane(dt, self.tau_m, self.tau_i)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class IF(_CurrentBased):
     r"""Non-leaky (perfect) integrate-and-fire neuron with exponential current synapses.
 
@@ -179,22 +122,13 @@ class IF(_CurrentBased):
     membrane starts at v_reset.
     """
 
-    def _membrane(self, dt: float) -> tuple[float, float, float, float, float]:
-        return (
-            1.0,
-            0.0,
-            dt / self.tau_m,
-            current_to_perfect_membrane(dt, self.tau_m, self.tau_e),
-            current_to_perfect_membrane(dt, self.tau_m, self.tau_i),
-        )
-
-    def initial_state(self, n: int) -> np.ndarray:
-        s = np.zeros((L.N_ROWS, n))
-        s[L.ROW_V] = self.v_reset
-        return s
+    def _membrane(self, dt: float) -> dict:
+        return {"cv": 1.0, "c0": 0.0, "cx": dt / self.tau_m,
+                "pe": current_to_perfect_membrane(dt, self.tau_m, self.tau_e),
+                "pi": current_to_perfect_membrane(dt, self.tau_m, self.tau_i)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ALIF(LIF):
     r"""Adaptive LIF: the threshold rises with each spike and relaxes back.
 
@@ -206,20 +140,29 @@ class ALIF(LIF):
     A subtractive reset lowers v by (theta - v_reset).
     """
 
-    tau_a: float = 200.0
-    beta: float = 1.6
+    tau_a: float = parameter(200.0, "ms", positive=True)
+    beta: float = parameter(1.6, "mV")
 
-    variables: ClassVar[dict[str, int]] = {**_CurrentBased.variables, "a": L.ROW_A}
+    variables: ClassVar = LIF.variables[:3] + (Variable("a", "1"),) + LIF.variables[3:]
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self._check_fields(positive=("tau_a",), finite=("beta",))
+    def constants(self, dt: float) -> dict:
+        return {**super().constants(dt), "aa": exp(-dt / self.tau_a), "beta": self.beta}
 
-    def _adaptation(self, dt: float) -> tuple[float, float]:
-        return exp_decay(dt, self.tau_a), self.beta
+    @staticmethod
+    def update(v, I_e, I_i, a, I_ext, cv, c0, cx, pe, pi, ae, ai, aa):
+        return cv * v + c0 + cx * I_ext + pe * I_e + pi * I_i, I_e * ae, I_i * ai, a * aa, I_ext
+
+    @staticmethod
+    def threshold(v, a, v_th, beta):
+        return v >= v_th + beta * a
+
+    @staticmethod
+    def after_spike(v, I_e, I_i, a, I_ext, v_th, v_reset, beta, subtract):
+        theta = v_th + beta * a
+        return (v - (theta - v_reset) if subtract else v_reset), I_e, I_i, a + 1.0, I_ext
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CondLIF(NeuronModel):
     r"""Conductance-based LIF (the COBA model of Brette et al. 2007).
 
@@ -235,43 +178,44 @@ class CondLIF(NeuronModel):
     refractoriness as in :class:`LIF`.
     """
 
-    tau_m: float = 20.0
-    tau_e: float = 5.0
-    tau_i: float = 10.0
-    v_rest: float = -60.0
-    E_e: float = 0.0
-    E_i: float = -80.0
-    v_th: float = -50.0
-    v_reset: float = -60.0
-    t_ref: float = 0.0
-    reset: str = "hard"
+    tau_m: float = parameter(20.0, "ms", positive=True)
+    tau_e: float = parameter(5.0, "ms", positive=True)
+    tau_i: float = parameter(10.0, "ms", positive=True)
+    v_rest: float = parameter(-60.0, "mV")
+    E_e: float = parameter(0.0, "mV")
+    E_i: float = parameter(-80.0, "mV")
+    v_th: float = parameter(-50.0, "mV")
+    v_reset: float = parameter(-60.0, "mV")
+    t_ref: float = parameter(0.0, "ms", nonnegative=True)
+    reset: str = choice("hard", RESETS)
 
-    code: ClassVar[int] = L.CODE_COBA
-    variables: ClassVar[dict[str, int]] = {"v": L.ROW_V, "g_e": L.ROW_E, "g_i": L.ROW_I, "I_ext": L.ROW_X}
-    targets: ClassVar[dict[str, int]] = {"exc": L.ROW_E, "inh": L.ROW_I, "g_e": L.ROW_E, "g_i": L.ROW_I, "v": L.ROW_V}
+    variables: ClassVar = (Variable("v", "mV", "v_rest"), Variable("g_e", "1"), Variable("g_i", "1"),
+                           Variable("I_ext", "mV"))
+    targets: ClassVar = {"exc": "g_e", "inh": "g_i", "g_e": "g_e", "g_i": "g_i", "v": "v"}
+    clamped: ClassVar = ("v",)
 
-    def __post_init__(self) -> None:
-        self._check_fields(positive=("tau_m", "tau_e", "tau_i"), finite=("v_rest", "E_e", "E_i", "v_th", "v_reset"),
-                           nonnegative=("t_ref",))
+    check = _CurrentBased.check
 
-    def coefficients(self, dt: float) -> np.ndarray:
-        c = np.zeros(L.N_COEF)
-        c[L.COBA_DT_TAU] = dt / self.tau_m
-        c[L.COBA_EL], c[L.COBA_EE], c[L.COBA_EI] = self.v_rest, self.E_e, self.E_i
-        c[L.COBA_AE] = exp_decay(dt, self.tau_e)
-        c[L.COBA_AI] = exp_decay(dt, self.tau_i)
-        c[L.COBA_VTH], c[L.COBA_VRESET] = self.v_th, self.v_reset
-        c[L.COBA_NREF] = refractory_steps(self.t_ref, dt)
-        c[L.COBA_SUBTRACT] = self.reset == "subtract"
-        return c
+    def constants(self, dt: float) -> dict:
+        return {"dt_tau": dt / self.tau_m, "E_L": self.v_rest, "E_e": self.E_e, "E_i": self.E_i,
+                "ae": exp(-dt / self.tau_e), "ai": exp(-dt / self.tau_i), "v_th": self.v_th,
+                "v_reset": self.v_reset, "n_ref": refractory_steps(self.t_ref, dt),
+                "subtract": float(self.reset == "subtract")}
 
-    def initial_state(self, n: int) -> np.ndarray:
-        s = np.zeros((L.N_ROWS, n))
-        s[L.ROW_V] = self.v_rest
-        return s
+    @staticmethod
+    def update(v, g_e, g_i, I_ext, dt_tau, E_L, E_e, E_i, ae, ai):
+        g = 1.0 + g_e + g_i
+        v_inf = (E_L + g_e * E_e + g_i * E_i + I_ext) / g
+        return v_inf + (v - v_inf) * math.exp(-g * dt_tau), g_e * ae, g_i * ai, I_ext
+
+    threshold = staticmethod(_CurrentBased.threshold)
+
+    @staticmethod
+    def after_spike(v, g_e, g_i, I_ext, v_th, v_reset, subtract):
+        return (v - (v_th - v_reset) if subtract else v_reset), g_e, g_i, I_ext
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Izhikevich(NeuronModel):
     r"""Izhikevich (2003) neuron with exponential current synapses.
 
@@ -283,31 +227,104 @@ class Izhikevich(NeuronModel):
     When v >= v_peak: v <- c, u <- u + d. Defaults are the regular-spiking cell.
     """
 
-    a: float = 0.02
-    b: float = 0.2
-    c: float = -65.0
-    d: float = 8.0
-    v_peak: float = 30.0
-    tau_e: float = 5.0
-    tau_i: float = 10.0
+    a: float = parameter(0.02, "1/ms")
+    b: float = parameter(0.2, "1/ms")
+    c: float = parameter(-65.0, "mV")
+    d: float = parameter(8.0, "mV/ms")
+    v_peak: float = parameter(30.0, "mV")
+    tau_e: float = parameter(5.0, "ms", positive=True)
+    tau_i: float = parameter(10.0, "ms", positive=True)
 
-    code: ClassVar[int] = L.CODE_IZHIKEVICH
-    variables: ClassVar[dict[str, int]] = {"v": L.ROW_V, "I_e": L.ROW_E, "I_i": L.ROW_I, "u": L.ROW_A, "I_ext": L.ROW_X}
-    targets: ClassVar[dict[str, int]] = {"exc": L.ROW_E, "inh": L.ROW_I, "I_e": L.ROW_E, "I_i": L.ROW_I, "v": L.ROW_V}
+    variables: ClassVar = (Variable("v", "mV", "c"), Variable("I_e", "mV/ms"), Variable("I_i", "mV/ms"),
+                           Variable("u", "mV/ms"), Variable("I_ext", "mV/ms"))
+    targets: ClassVar = {"exc": "I_e", "inh": "I_i", "I_e": "I_e", "I_i": "I_i", "v": "v"}
 
-    def __post_init__(self) -> None:
-        self._check_fields(positive=("tau_e", "tau_i"), finite=("a", "b", "c", "d", "v_peak"))
+    def check(self) -> None:
+        require("c", self.c < self.v_peak, f"(the reset) must be below v_peak = {self.v_peak} mV", self.c)
 
-    def coefficients(self, dt: float) -> np.ndarray:
-        c = np.zeros(L.N_COEF)
-        c[L.IZH_DT], c[L.IZH_A], c[L.IZH_B], c[L.IZH_C], c[L.IZH_D] = dt, self.a, self.b, self.c, self.d
-        c[L.IZH_VPEAK] = self.v_peak
-        c[L.IZH_AE] = exp_decay(dt, self.tau_e)
-        c[L.IZH_AI] = exp_decay(dt, self.tau_i)
-        return c
+    def initial_state(self, n: int):
+        state = super().initial_state(n)
+        state[3] = self.b * self.c  # u at rest
+        return state
 
-    def initial_state(self, n: int) -> np.ndarray:
-        s = np.zeros((L.N_ROWS, n))
-        s[L.ROW_V] = self.c
-        s[L.ROW_A] = self.b * self.c
-        return s
+    def constants(self, dt: float) -> dict:
+        return {"dt": dt, "a": self.a, "b": self.b, "c": self.c, "d": self.d, "v_peak": self.v_peak,
+                "ae": exp(-dt / self.tau_e), "ai": exp(-dt / self.tau_i)}
+
+    @staticmethod
+    def update(v, I_e, I_i, u, I_ext, dt, a, b, ae, ai):
+        current = I_e + I_i + I_ext
+        dv = 0.04 * v * v + 5.0 * v + 140.0 - u + current
+        du = a * (b * v - u)
+        return v + dt * dv, I_e * ae, I_i * ai, u + dt * du, I_ext
+
+    @staticmethod
+    def threshold(v, v_peak):
+        return v >= v_peak
+
+    @staticmethod
+    def after_spike(v, I_e, I_i, u, I_ext, c, d):
+        return c, I_e, I_i, u + d, I_ext
+
+
+@dataclass(frozen=True, eq=False)
+class AdEx(NeuronModel):
+    r"""Adaptive exponential integrate-and-fire neuron (Brette & Gerstner 2005).
+
+    .. math::
+        C \frac{dv}{dt} = -g_L (v - E_L) + g_L \Delta_T e^{(v - V_T)/\Delta_T} - w + I_e + I_i + I_{ext},
+        \quad \tau_w \frac{dw}{dt} = a (v - E_L) - w
+
+    C in pF, g_L and a in nS, potentials in mV, tau_w in ms, w, b and the
+    currents in pA (pA/pF = mV/ms). v and w advance by forward Euler (Brian2's
+    ``method="euler"``); the synaptic currents decay exactly with tau_e and
+    tau_i (ms). When v >= V_peak: v <- V_reset, w <- w + b, and v is clamped
+    for t_ref as in :class:`LIF`. Incoming spikes add their weight in pA to
+    I_e or I_i (targets ``"exc"``, ``"inh"``), in mV to v, or in pA to w.
+    """
+
+    C: float = parameter(281.0, "pF", positive=True)
+    g_L: float = parameter(30.0, "nS", positive=True)
+    E_L: float = parameter(-70.6, "mV")
+    V_T: float = parameter(-50.4, "mV")
+    Delta_T: float = parameter(2.0, "mV", positive=True)
+    tau_w: float = parameter(144.0, "ms", positive=True)
+    a: float = parameter(4.0, "nS")
+    b: float = parameter(80.5, "pA")
+    V_reset: float = parameter(-70.6, "mV")
+    V_peak: float = parameter(20.0, "mV")
+    t_ref: float = parameter(0.0, "ms", nonnegative=True)
+    tau_e: float = parameter(5.0, "ms", positive=True)
+    tau_i: float = parameter(10.0, "ms", positive=True)
+
+    variables: ClassVar = (Variable("v", "mV", "E_L"), Variable("w", "pA"), Variable("I_e", "pA"),
+                           Variable("I_i", "pA"), Variable("I_ext", "pA"))
+    targets: ClassVar = {"exc": "I_e", "inh": "I_i", "I_e": "I_e", "I_i": "I_i", "v": "v", "w": "w"}
+    clamped: ClassVar = ("v",)
+
+    def check(self) -> None:
+        require("V_reset", self.V_reset < self.V_peak, f"must be below V_peak = {self.V_peak} mV", self.V_reset)
+        require("V_T", self.V_T < self.V_peak, f"must be below V_peak = {self.V_peak} mV", self.V_T)
+
+    def constants(self, dt: float) -> dict:
+        return {"dt_C": dt / self.C, "dt_tau_w": dt / self.tau_w, "g_L": self.g_L, "E_L": self.E_L,
+                "V_T": self.V_T, "Delta_T": self.Delta_T, "a": self.a, "b": self.b, "V_reset": self.V_reset,
+                "V_peak": self.V_peak, "ae": exp(-dt / self.tau_e), "ai": exp(-dt / self.tau_i),
+                "n_ref": refractory_steps(self.t_ref, dt)}
+
+    @staticmethod
+    def update(v, w, I_e, I_i, I_ext, dt_C, dt_tau_w, g_L, E_L, V_T, Delta_T, a, ae, ai):
+        # The exponent is capped so that a membrane pushed far above V_peak by an input gives a huge
+        # but finite slope (and a spike) instead of an overflow.
+        spike_current = g_L * Delta_T * math.exp(min((v - V_T) / Delta_T, 500.0))
+        dv = -g_L * (v - E_L) + spike_current - w + I_e + I_i + I_ext
+        dw = a * (v - E_L) - w
+        return v + dt_C * dv, w + dt_tau_w * dw, I_e * ae, I_i * ai, I_ext
+
+    @staticmethod
+    def threshold(v, V_peak):
+        return v >= V_peak
+
+    @staticmethod
+    def after_spike(v, w, I_e, I_i, I_ext, V_reset, b):
+        return V_reset, w + b, I_e, I_i, I_ext

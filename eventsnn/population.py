@@ -4,16 +4,18 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_int
-from .neurons import NeuronModel
+from .neuron_model import NeuronModel
 
 
 class Population:
     """``n`` neurons of one ``model``.
 
-    State variables are read and written by name: ``pop["v"]`` is a view of
-    the membrane potentials, ``pop["v"] = values`` sets them (a scalar or an
-    array of length n). ``pop[a:b]`` is a :class:`PopulationView` for
-    connecting and monitoring a sub-range, as in Brian2.
+    State variables are read and written by name: ``pop["v"]`` is the live
+    array of membrane potentials, ``pop["v"] = values`` sets them (a scalar
+    or an array of length n). ``pop[a:b]`` is a :class:`PopulationView` for
+    connecting and monitoring a sub-range, as in Brian2. Until a network is
+    built the population holds its initial state; from then on the network's
+    backend owns the state and the population reads and writes it there.
     """
 
     def __init__(self, n: int, model: NeuronModel, name: str | None = None) -> None:
@@ -23,18 +25,41 @@ class Population:
         model.check_size(self.n)
         self.model = model
         self.name = name or f"{type(model).__name__.lower()}_{id(self):x}"
-        # Replaced by views into the network's state matrix once it is built.
-        self.state = model.initial_state(self.n)
-        self.refractory = np.zeros(self.n, np.int32)
+        self._state = model.initial_state(self.n)
+        self._refractory = np.zeros(self.n, np.int32)
+        self._backend = None
 
     def __len__(self) -> int:
         return self.n
 
+    def bind(self, backend) -> None:
+        """Hand the state to ``backend`` (done once, by the network that builds this population)."""
+        if self._backend is not None and self._backend is not backend:
+            raise ValueError(f"population {self.name!r} already belongs to another built network")
+        self._backend, self._state, self._refractory = backend, None, None
+
+    def initial_state_block(self) -> np.ndarray:
+        """The (variables, n) state the population holds before it is built."""
+        return self._state
+
+    def initial_refractory(self) -> np.ndarray:
+        return self._refractory
+
+    @property
+    def state(self) -> np.ndarray:
+        """The live (variables, n) state block, rows in ``model.variables`` order."""
+        return self._state if self._backend is None else self._backend.state(self)
+
+    @property
+    def refractory(self) -> np.ndarray:
+        """Steps each neuron stays refractory."""
+        return self._refractory if self._backend is None else self._backend.refractory(self)
+
     def _row(self, name: str) -> int:
-        rows = self.model.variables
-        if name not in rows:
-            raise ValueError(f"variable must be one of {sorted(rows)}, got {name!r}")
-        return rows[name]
+        names = self.model.variable_names()
+        if name not in names:
+            raise ValueError(f"variable must be one of {sorted(names)}, got {name!r}")
+        return names.index(name)
 
     def __getitem__(self, key):
         if isinstance(key, str):
@@ -47,12 +72,16 @@ class Population:
         raise ValueError(f"key must be a variable name or a slice, got {key!r}")
 
     def __setitem__(self, name: str, value) -> None:
-        arr = np.asarray(value, dtype=np.float64)
+        row = self._row(name)
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
         if arr.ndim > 1 or (arr.ndim == 1 and arr.size != self.n):
             raise ValueError(f"{name} must be a scalar or have shape ({self.n},), got shape {arr.shape}")
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} must be finite, got {value!r}")
-        self.state[self._row(name)] = arr
+        self.state[row] = arr
 
     def __repr__(self) -> str:
         return f"Population({self.n}, {self.model!r}, name={self.name!r})"

@@ -1,7 +1,8 @@
 """Projections: weighted, delayed connections from one population to another.
 
 A projection names the state variable it drives (``target``: ``"exc"``,
-``"inh"``, ``"v"``, or a model's own name such as ``"g_e"``). A spike of
+``"inh"``, ``"v"``, or a model's own name such as ``"g_e"``; the model's
+``targets`` maps each to one of its variables). A spike of
 presynaptic neuron i at step t adds ``weight`` to that variable of each
 postsynaptic neuron j at step t + round(delay/dt) (after the update of that
 step, so a delay of 0 acts in the spike's own step, as in Brian2).
@@ -17,7 +18,7 @@ from typing import Callable, Union
 
 import numpy as np
 
-from ._validation import check_array, check_finite, check_int
+from ._validation import check_array, check_finite, check_indices, check_int
 from .kernels.connectivity import bernoulli_csr
 from .population import PopulationView, as_view
 
@@ -47,16 +48,35 @@ def _values(name: str, spec, m: int, rng: np.random.Generator, nonnegative: bool
 
 
 class Projection:
-    """Common part of every projection: endpoints and the variable driven."""
+    """Common part of every projection: endpoints, the variable driven, and its synapses.
+
+    A projection is the one owner of its weights: before its network is built
+    it holds them; from then on ``weight`` is the simulation's live array (the
+    backend's), so after a run it shows what the simulation used, and what a
+    user writes into it between runs is used by the next run and saved with
+    the network.
+    """
 
     def __init__(self, pre, post, target: str) -> None:
         self.pre: PopulationView = as_view(pre, "pre")
         self.post: PopulationView = as_view(post, "post")
-        targets = self.post.population.model.targets
-        if target not in targets:
-            raise ValueError(f"target must be one of {sorted(targets)} for {type(self.post.population.model).__name__}, got {target!r}")
+        model = self.post.population.model
+        if target not in model.targets:
+            raise ValueError(f"target must be one of {sorted(model.targets)} for {type(model).__name__}, "
+                             f"got {target!r}")
         self.target = target
-        self.target_row = targets[target]
+        self.variable = model.targets[target]
+        self._backend = None
+
+    def bind(self, backend) -> None:
+        """Hand the synapses to ``backend`` (done once, by the network that builds this projection)."""
+        if self._backend is not None and self._backend is not backend:
+            raise ValueError("this projection already belongs to another built network")
+        self._backend = backend
+        self._release()
+
+    def _release(self) -> None:
+        """Drop the arrays the backend now owns."""
 
     def synapses(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(pre index, post index, weight, delay in ms), local to the views, ordered by pre."""
@@ -76,6 +96,14 @@ class Projection:
     def n_synapses(self) -> int:
         raise NotImplementedError
 
+    def _live_weight(self) -> np.ndarray:
+        return self._backend.synapse_block(self, "weight")
+
+    def _set_weight(self, current: np.ndarray, value) -> None:
+        arr = check_array("weight", np.broadcast_to(np.asarray(value, dtype=np.float64), current.shape),
+                          shape=current.shape)
+        current[...] = arr
+
 
 class Sparse(Projection):
     """Synapses in compressed sparse rows: row i lists the targets of pre neuron i."""
@@ -86,7 +114,7 @@ class Sparse(Projection):
         m = int(indptr[-1])
         if indptr[0] != 0 or np.any(np.diff(indptr) < 0):
             raise ValueError(f"indptr must start at 0 and not decrease, got {indptr[:8]}...")
-        indices = check_array("indices", indices, shape=(m,), dtype=np.int64)
+        indices = check_indices("indices", indices, shape=(m,))
         if m and (indices.min() < 0 or indices.max() >= self.post.n):
             raise ValueError(f"indices must lie in [0, {self.post.n}), got range [{indices.min()}, {indices.max()}]")
         indices = indices.astype(np.int32)  # post indices fit (networks stay below 2**31 neurons); half the memory
@@ -96,7 +124,23 @@ class Sparse(Projection):
         self._set(indptr, indices, check_array("weight", weight, shape=(m,)), delay)
 
     def _set(self, indptr: np.ndarray, indices: np.ndarray, weight: np.ndarray, delay: np.ndarray) -> None:
-        self.indptr, self.indices, self.weight, self.delay = indptr, indices, weight, delay
+        self.indptr, self.indices, self._weight, self.delay = indptr, indices, weight, delay
+
+    def _release(self) -> None:
+        self._weight = None
+
+    @property
+    def weight(self) -> np.ndarray:
+        """Synaptic weights (in the unit of the target variable), one per synapse in CSR order."""
+        return self._weight if self._backend is None else self._live_weight()
+
+    @weight.setter
+    def weight(self, value) -> None:
+        if self._backend is None:
+            self._weight = check_array("weight", np.broadcast_to(np.asarray(value, dtype=np.float64),
+                                                                 (self.n_synapses,)).copy(), shape=(self.n_synapses,))
+        else:
+            self._set_weight(self._live_weight(), value)
 
     @classmethod
     def _trusted(cls, pre, post, indptr, indices, weight, delay, target: str) -> "Sparse":
@@ -119,8 +163,8 @@ class Sparse(Projection):
     @classmethod
     def from_arrays(cls, pre, post, i, j, weight: ValueSpec, delay: ValueSpec = 0.0, *, target: str = "exc", seed=None) -> "Sparse":
         """Synapses i[k] -> j[k] (indices local to ``pre`` and ``post``)."""
-        i = check_array("i", i, ndim=1, dtype=np.int64)
-        j = check_array("j", j, shape=(i.size,), dtype=np.int64)
+        i = check_indices("i", i, ndim=1)
+        j = check_indices("j", j, shape=(i.size,))
         pre_v, post_v = as_view(pre, "pre"), as_view(post, "post")
         if i.size and (i.min() < 0 or i.max() >= pre_v.n):
             raise ValueError(f"i must lie in [0, {pre_v.n}), got range [{i.min()}, {i.max()}]")
@@ -185,21 +229,35 @@ class Dense(Projection):
     def __init__(self, pre, post, weights, delay: float | np.ndarray = 0.0, *, target: str = "exc") -> None:
         super().__init__(pre, post, target)
         shape = (self.pre.n, self.post.n)
-        self.weights = check_array("weights", weights, shape=shape)
+        self._weights = check_array("weights", weights, shape=shape)
         d = np.asarray(delay, dtype=np.float64)
         self.delay = check_array("delay", np.broadcast_to(d, shape) if d.ndim == 0 else d, shape=shape)
         if self.delay.min() < 0:
             raise ValueError(f"delay must be >= 0 ms, got {self.delay.min()}")
 
+    def _release(self) -> None:
+        self._weights = None
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The (n_pre, n_post) weight matrix; live once the network is built."""
+        if self._backend is None:
+            return self._weights
+        return self._live_weight().reshape(self.pre.n, self.post.n)
+
+    @weights.setter
+    def weights(self, value) -> None:
+        self._set_weight(self.weights, value)
+
     @property
     def n_synapses(self) -> int:
-        return self.weights.size
+        return self.pre.n * self.post.n
 
     def out_degrees(self) -> np.ndarray:
         return np.full(self.pre.n, self.post.n)
 
     def rows(self):
-        return np.tile(np.arange(self.post.n), self.pre.n), self.weights.ravel(), self.delay.ravel()
+        return np.tile(np.arange(self.post.n), self.pre.n), self._weights.ravel(), self.delay.ravel()
 
 
 def _bernoulli_csr(n_pre: int, n_post: int, p: float, shift: int,

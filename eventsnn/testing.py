@@ -16,7 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from hypothesis import strategies as st
+
+try:
+    from hypothesis import strategies as st
+except ImportError as err:
+    raise ImportError("eventsnn.testing needs hypothesis: pip install 'eventsnn[dev]'") from err
 
 from .inputs import Poisson, SpikeGenerator
 from .monitors import SpikeMonitor
@@ -41,7 +45,7 @@ def lif_models(refractory: bool = True) -> st.SearchStrategy[LIF]:
         return LIF(
             tau_m=d(time_constants(2.0, 50.0)), tau_e=d(time_constants(0.5, 20.0)), tau_i=d(time_constants(0.5, 20.0)),
             v_rest=v_rest, v_th=v_rest + d(st.floats(5.0, 30.0)), v_reset=v_rest - d(st.floats(0.0, 10.0)),
-            t_ref=d(st.floats(0.0, 5.0)) if refractory else 0.0, reset=d(st.sampled_from(["hard", "subtract"])),
+            t_ref=d(st.integers(0, 50)) * DT if refractory else 0.0, reset=d(st.sampled_from(["hard", "subtract"])),
         )
     return draw()
 
@@ -51,7 +55,7 @@ def neuron_models() -> st.SearchStrategy[NeuronModel]:
     alif = lif_models().map(lambda m: ALIF(**{**m.__dict__, "tau_a": 100.0, "beta": 2.0}))
     if_ = lif_models().map(lambda m: IF(tau_m=m.tau_m, tau_e=m.tau_e, tau_i=m.tau_i, v_th=m.v_th,
                                         v_reset=m.v_reset, t_ref=m.t_ref, reset=m.reset))
-    coba = st.builds(CondLIF, tau_m=time_constants(5.0, 30.0), t_ref=st.floats(0.0, 3.0),
+    coba = st.builds(CondLIF, tau_m=time_constants(5.0, 30.0), t_ref=st.integers(0, 30).map(lambda k: k * DT),
                      reset=st.sampled_from(["hard", "subtract"]))
     izh = st.builds(Izhikevich, a=st.floats(0.01, 0.1), b=st.floats(0.1, 0.3),
                     c=st.floats(-70.0, -50.0), d=st.floats(0.5, 8.0))
@@ -103,7 +107,8 @@ def build_network(spec: NetworkSpec, backend: str = "numba") -> tuple[Network, l
     pops = [Population(n, m, name=f"p{k}") for k, (n, m) in enumerate(zip(spec.sizes, spec.models))]
     net = Network(*pops, dt=DT, seed=spec.seed, backend=backend)
     for pre, post, p, weight, max_delay, target, seed in spec.projections:
-        delay = (lambda rng, m, hi=max_delay: rng.uniform(0.0, hi, m)) if max_delay else 0.0
+        # Delays on the dt grid: whole steps up to max_delay.
+        delay = (lambda rng, m, hi=max_delay: DT * rng.integers(0, round(hi / DT) + 1, m)) if max_delay else 0.0
         net.add(Sparse.fixed_probability(pops[pre], pops[post], p, weight, delay, target=target, seed=seed))
     monitors = [net.add(SpikeMonitor(p)) for p in pops]
     return net, monitors

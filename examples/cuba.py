@@ -24,7 +24,7 @@ def main(build=cuba, name="CUBA") -> None:
     bench.network.run(args.duration)
     wall = time.perf_counter() - start
     rate = bench.spikes.num_spikes / args.n / (args.duration / 1000.0)
-    print(f"{name}: {args.n} neurons, {bench.network.sim.weight.size} synapses, {args.duration:g} ms simulated")
+    print(f"{name}: {args.n} neurons, {bench.network.sim.syn.weight.size} synapses, {args.duration:g} ms simulated")
     print(f"mean rate {rate:.2f} Hz, {bench.spikes.num_spikes} spikes; "
           f"build {bench.network.build_seconds:.2f} s, run {wall:.2f} s ({args.backend}, first run includes compilation)")
     if args.plot:

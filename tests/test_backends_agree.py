@@ -12,14 +12,16 @@ def test_numpy_and_numba_give_identical_spikes_and_state(spec):
     for backend in ("numpy", "numba"):
         net, monitors = build_network(spec, backend)
         net.run(spec.duration)
-        results[backend] = (spike_record(monitors), net.sim.state.copy(), net.sim.refractory.copy(),
-                            net.sim.ring.copy(), net.syn_events)
+        results[backend] = (spike_record(monitors), [p.state.copy() for p in net.populations],
+                            [p.refractory.copy() for p in net.populations], net.sim.syn.ring.copy(), net.syn_events)
     (spk_a, s_a, r_a, q_a, e_a), (spk_b, s_b, r_b, q_b, e_b) = results["numpy"], results["numba"]
     for (steps_a, i_a), (steps_b, i_b) in zip(spk_a, spk_b):
         np.testing.assert_array_equal(steps_a, steps_b)
         np.testing.assert_array_equal(i_a, i_b)
-    np.testing.assert_array_equal(s_a, s_b)
-    np.testing.assert_array_equal(r_a, r_b)
+    for a, b in zip(s_a, s_b):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(r_a, r_b):
+        np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(q_a, q_b)
     assert e_a == e_b
 

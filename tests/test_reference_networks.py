@@ -7,7 +7,7 @@ from eventsnn.reference_networks import coba, cuba
 def test_cuba_rate_matches_brian2_and_nest():
     bench = cuba(4000, seed=4)
     bench.network.run(2000.0)
-    synapses = bench.network.sim.weight.size
+    synapses = bench.network.sim.syn.weight.size
     assert abs(synapses - 320_000) < 5 * 566  # 4000² · 0.02 ± 5 s.d.
     rate = bench.spikes.num_spikes / 4000 / 2.0
     assert 5.0 < rate < 6.2  # Brian2 and NEST: 5.5-5.7 Hz; seeds vary by about ±0.2 Hz

@@ -1,22 +1,20 @@
 """Backends: interchangeable implementations of one operation inventory.
 
 ``numpy`` is the readable reference; ``numba`` (the default) compiles the
-same operations. See ``eventsnn.backends.state`` for the inventory.
+same operations. A backend owns a built network's arrays
+(:class:`~eventsnn.backends.base.CPUBackend`); see
+``eventsnn.backends.state`` for the inventory.
 """
 from __future__ import annotations
 
-from typing import Callable
-
 from .._validation import check_choice
-from . import numba_backend, numpy_backend
-from .state import Recorder, SimState
+from .base import CPUBackend
+from .numba_backend import NumbaBackend
+from .numpy_backend import NumpyBackend
 
-BACKENDS: dict[str, Callable[[SimState, Recorder, int, int], int]] = {
-    "numpy": numpy_backend.run,
-    "numba": numba_backend.run,
-}
+BACKENDS: dict[str, type[CPUBackend]] = {"numpy": NumpyBackend, "numba": NumbaBackend}
 
 
-def get_backend(name: str) -> Callable[[SimState, Recorder, int, int], int]:
-    """The ``run`` function of backend ``name``."""
+def get_backend(name: str) -> type[CPUBackend]:
+    """The backend class called ``name``."""
     return BACKENDS[check_choice("backend", name, tuple(BACKENDS))]

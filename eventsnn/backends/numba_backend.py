@@ -1,16 +1,19 @@
 """The Numba CPU backend: the whole step loop in one compiled call."""
 from __future__ import annotations
 
-from ..kernels.cpu import run_network
-from .state import Recorder, SimState
+from ..kernels import codegen
+from ..kernels.cpu import no_dynamics, run_network
+from .base import CPUBackend
+from .state import Recorder
 
 
-def run(sim: SimState, rec: Recorder, t0: int, n_steps: int) -> int:
-    """Advance ``n_steps`` steps from step ``t0``; see ``backends.state`` for the order."""
-    return int(run_network(
-        sim.seed, sim.state, sim.refractory, sim.pop_bounds, sim.pop_code, sim.coef,
-        sim.indptr, sim.dest, sim.weight, sim.delay, sim.ring, sim.ring_rows,
-        sim.gen_step, sim.gen_index, sim.gen_cursor, sim.gen_end, sim.drive, sim.drive_index,
-        rec.spike_mask, rec.spike_step, rec.spike_index, rec.spike_count,
-        rec.state_row, rec.state_index, rec.state_every, rec.state_values, rec.state_count,
-        rec.pop_counts, rec.syn_events, t0, n_steps))
+class NumbaBackend(CPUBackend):
+    """The default: each population's model compiled into a kernel, the step loop compiled around them."""
+
+    name = "numba"
+
+    def kernel(self, plan: codegen.Plan, model):
+        return no_dynamics if model is None else codegen.population_kernel(plan, model)
+
+    def run(self, rec: Recorder, t0: int, n_steps: int) -> int:
+        return int(run_network(self.pops, self.syn, self.inputs, rec, self.seed, t0, n_steps))

@@ -1,66 +1,95 @@
-"""The plain arrays a backend advances: a built network, and what it records.
+"""The arrays a CPU backend advances, grouped into a few named structures.
 
-Every backend implements one function, ``run(sim, rec, t0, n_steps) -> int``,
-out of the same per-step operations, in this order:
+Every backend implements the same per-step operations, in this order:
 
-1. drive        time-varying inputs overwrite their variable (row X)
-2. update       each population advances its state by one step (per model)
-3. threshold    each population emits the indices that fired, and resets them
-4. propagate    each spike adds its synapses' weights to the state (delay 0)
-                or into the delay ring slot of its arrival step
-5. deliver      the ring slot of this step is added to the state and cleared
-6. record       spikes, population counts; sampled state before step 1
+1. record       sampled state, before the step changes it
+2. drive        time-varying inputs overwrite their variable
+3. neurons      each population updates its neurons, tests the threshold,
+                resets those that fired and emits their indices
+                (one generated kernel per model, ``kernels.codegen``)
+4. propagate    each projection adds the weights of its synapses from the
+                neurons that fired to their target variable now (delay 0) or
+                into the delay ring of that variable (slot of the arrival step)
+5. deliver      each delayed target adds this step's ring slot and clears it
+6. record       spikes and spike counts
 
-``run`` returns the number of steps done, fewer than ``n_steps`` only when
-the spike record is too full for another step (the caller empties it and
-calls again).
+A run returns the number of steps done, fewer than asked only when the spike
+record is too full for another step (the caller empties it and calls again).
+
+Indices: a neuron's global index is its population's offset plus its local
+index; spikes are recorded as global indices. A projection's synapses form
+its own CSR block (``ptr``/``syn`` offsets into the concatenated arrays), its
+post indices local to the first neuron it reaches (``post_lo``). A target
+is one variable of one population, with a delay ring of ``depth`` slots.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 
-@dataclass
-class SimState:
-    """A network as arrays. Global neuron index = population offset + local index."""
+class Populations(NamedTuple):
+    """One entry per population, in network order."""
 
-    seed: int
-    state: np.ndarray  # (N_ROWS, N) float64, see kernels.layout
-    refractory: np.ndarray  # (N,) int32: steps left clamped
-    pop_bounds: np.ndarray  # (P+1,) int64: population p holds neurons pop_bounds[p]:pop_bounds[p+1]
-    pop_code: np.ndarray  # (P,) int64: model code
-    coef: np.ndarray  # (P, N_COEF) float64: model coefficients
-    indptr: np.ndarray  # (N+1,) int64: synapses of pre neuron i are indptr[i]:indptr[i+1]
-    dest: np.ndarray  # (M,) int32: target_row * N + post neuron
+    kernels: tuple  # compiled population kernels (first-class functions); numpy: model plans
+    state: tuple  # (variables, n) float64 each
+    refractory: tuple  # (n,) int32 each: steps left clamped
+    scalars: tuple  # (k,) float64 each: constants shared by the population
+    arrays: tuple  # (k', n) float64 each: per-neuron constants
+    bounds: np.ndarray  # (P+1,) int64: global index of each population's first neuron
+    generator: np.ndarray  # (P,) bool: emits the events of a spike generator instead of running a kernel
+
+
+class Synapses(NamedTuple):
+    """All projections (index k) and the variables they drive (index g)."""
+
+    pre_pop: np.ndarray  # (K,) int64
+    pre_lo: np.ndarray  # (K,) int64: the projection's presynaptic neurons are pre_lo..pre_hi-1 (local)
+    pre_hi: np.ndarray  # (K,) int64
+    post_lo: np.ndarray  # (K,) int64: local index of post index 0
+    target: np.ndarray  # (K,) int64: the target g each projection drives
+    ptr: np.ndarray  # (K+1,) int64: projection k's row pointers are indptr[ptr[k]:ptr[k+1]]
+    syn: np.ndarray  # (K+1,) int64: its synapses are syn[k]:syn[k+1] (indptr is local to the block)
+    indptr: np.ndarray  # int64
+    post: np.ndarray  # (M,) int32
     weight: np.ndarray  # (M,) float64
-    delay: np.ndarray  # (M,) int32: delay in steps
-    ring: np.ndarray  # (D, N_TARGET_ROWS * N) float64: pending input, slot = step % D
-    ring_rows: np.ndarray  # (R,) int64: the state rows some synapse targets (the rows deliver adds)
-    gen_step: np.ndarray  # (G,) int64: spike-generator events, by population then step
-    gen_index: np.ndarray  # (G,) int64: global neuron of each event
+    delay: np.ndarray  # (M,) int32, in steps
+    target_pop: np.ndarray  # (G,) int64
+    target_row: np.ndarray  # (G,) int64: row of the variable in the population's state
+    depth: np.ndarray  # (G,) int64: ring slots (1: nothing is ever delayed)
+    ring_off: np.ndarray  # (G+1,) int64: target g's ring is ring[ring_off[g]:ring_off[g+1]], slot-major
+    ring: np.ndarray  # float64: pending input
+
+
+class Inputs(NamedTuple):
+    """Spike-generator events and timed drives."""
+
+    gen_step: np.ndarray  # (E,) int64: events by population, then step
+    gen_index: np.ndarray  # (E,) int64: global neuron of each event
     gen_cursor: np.ndarray  # (P,) int64: population p's next event not yet emitted
-    gen_end: np.ndarray  # (P,) int64: end of population p's events
-    drive: np.ndarray  # (T, C) float64: timed values per step (last row holds)
-    drive_index: np.ndarray  # (C,) int64: global neuron of each drive column
+    gen_end: np.ndarray  # (P,) int64
+    drive: np.ndarray  # (T, C) float64: timed values per step (the last row holds)
+    drive_pop: np.ndarray  # (C,) int64
+    drive_row: np.ndarray  # (C,) int64
+    drive_index: np.ndarray  # (C,) int64 local neuron
 
 
-@dataclass
-class Recorder:
-    """Buffers one ``run`` call writes into; the network empties them after it."""
+class Recorder(NamedTuple):
+    """Buffers one run call writes into; the network empties them after it."""
 
     spike_mask: np.ndarray  # (N,) bool: record this neuron's spikes
     spike_step: np.ndarray  # (capacity,) int64
     spike_index: np.ndarray  # (capacity,) int64 global neuron
     spike_count: np.ndarray  # (1,) int64
-    state_row: np.ndarray  # (K,) int64: sampled variable's row
-    state_index: np.ndarray  # (K,) int64: sampled global neuron
-    state_every: np.ndarray  # (K,) int64: sample when step % every == 0
-    state_values: np.ndarray  # (K, cap) float64
-    state_count: np.ndarray  # (K,) int64
+    state_pop: np.ndarray  # (S,) int64: sampled population
+    state_row: np.ndarray  # (S,) int64: sampled variable's row
+    state_index: np.ndarray  # (S,) int64: sampled local neuron
+    state_every: np.ndarray  # (S,) int64: sample when step % every == 0
+    state_values: np.ndarray  # (S, cap) float64
+    state_count: np.ndarray  # (S,) int64
     pop_counts: np.ndarray  # (n_steps, P) int64: spikes per population per step
-    syn_events: np.ndarray  # (1,) int64: synapses reached by spikes so far
+    syn_events: np.ndarray  # (1,) int64: synapses reached by spikes
 
     @property
     def max_spikes_per_step(self) -> int:

@@ -2,243 +2,130 @@
 
 Each kernel performs the arithmetic of its twin in
 ``eventsnn.backends.numpy_backend`` in the same order (so results are
-bit-identical), looping over neurons instead of vectorising. ``run_network``
-runs the whole step loop in compiled code, so a step costs no Python.
+bit-identical), looping instead of vectorising. ``run_network`` runs the
+whole step loop in compiled code; it calls each population's generated
+kernel (``kernels.codegen``) through a tuple of first-class functions, so it
+is compiled once per number of populations, whatever the models.
 """
-import math
-
 import numpy as np
 from numba import njit
 
-from . import layout as L
-from .random import uniform
+from .codegen import SIGNATURE
 
 
-@njit(cache=True)
-def apply_drive(S, drive, drive_index, t):
-    if drive_index.size:
-        row = min(t, drive.shape[0] - 1)
-        for col in range(drive_index.size):
-            S[L.ROW_X, drive_index[col]] = drive[row, col]
-
-
-# Loops run over row slices with range(n) so that LLVM can prove indices are
-# non-negative and vectorise; clamping is a select rather than a branch.
-
-
-@njit(cache=True)
-def update_lif(S, refractory, lo, hi, c):
-    cv, c0, cx, pe, pi = c[L.LIF_CV], c[L.LIF_C0], c[L.LIF_CX], c[L.LIF_PE], c[L.LIF_PI]
-    ae, ai, aa = c[L.LIF_AE], c[L.LIF_AI], c[L.LIF_AA]
-    v, i_e, i_i, a, x = S[L.ROW_V, lo:hi], S[L.ROW_E, lo:hi], S[L.ROW_I, lo:hi], S[L.ROW_A, lo:hi], S[L.ROW_X, lo:hi]
-    ref = refractory[lo:hi]
-    for k in range(hi - lo):
-        ref[k] -= ref[k] > 0
-        v_new = cv * v[k] + c0 + cx * x[k] + pe * i_e[k] + pi * i_i[k]
-        v[k] = v[k] if ref[k] > 0 else v_new
-        i_e[k] *= ae
-        i_i[k] *= ai
-    if c[L.LIF_BETA] != 0.0:  # adaptation is active (ALIF) only when beta != 0
-        for k in range(hi - lo):
-            a[k] *= aa
-
-
-@njit(cache=True)
-def threshold_lif(S, refractory, lo, hi, c, spikes, n):
-    vth, beta, vreset = c[L.LIF_VTH], c[L.LIF_BETA], c[L.LIF_VRESET]
-    subtract, nref, adaptive = c[L.LIF_SUBTRACT] != 0.0, int(c[L.LIF_NREF]), beta != 0.0
-    v, a, ref = S[L.ROW_V, lo:hi], S[L.ROW_A, lo:hi], refractory[lo:hi]
-    for k in range(hi - lo):
-        theta = vth + beta * a[k]
-        if ref[k] == 0 and v[k] >= theta:
-            if subtract:
-                v[k] -= theta - vreset
-            else:
-                v[k] = vreset
-            if adaptive:
-                a[k] += 1.0
-            ref[k] = nref
-            spikes[n] = lo + k
-            n += 1
+@njit(SIGNATURE, cache=True)
+def no_dynamics(S, ref, cs, ca, spikes, n, lo, step, seed):
+    """The kernel of a population without dynamics (a spike generator's events are emitted elsewhere)."""
     return n
 
 
 @njit(cache=True)
-def update_coba(S, refractory, lo, hi, c):
-    dt_tau, el, ee, ei = c[L.COBA_DT_TAU], c[L.COBA_EL], c[L.COBA_EE], c[L.COBA_EI]
-    ae, ai = c[L.COBA_AE], c[L.COBA_AI]
-    v, g_e, g_i, x, ref = S[L.ROW_V, lo:hi], S[L.ROW_E, lo:hi], S[L.ROW_I, lo:hi], S[L.ROW_X, lo:hi], refractory[lo:hi]
-    for k in range(hi - lo):
-        ref[k] -= ref[k] > 0
-        g = 1.0 + g_e[k] + g_i[k]
-        v_inf = (el + g_e[k] * ee + g_i[k] * ei + x[k]) / g
-        v_new = v_inf + (v[k] - v_inf) * math.exp(-g * dt_tau)
-        v[k] = v[k] if ref[k] > 0 else v_new
-        g_e[k] *= ae
-        g_i[k] *= ai
+def apply_drive(state, inputs, t):
+    if inputs.drive_index.size:
+        row = inputs.drive[min(t, inputs.drive.shape[0] - 1)]
+        for c in range(inputs.drive_index.size):
+            state[inputs.drive_pop[c]][inputs.drive_row[c], inputs.drive_index[c]] = row[c]
 
 
 @njit(cache=True)
-def threshold_coba(S, refractory, lo, hi, c, spikes, n):
-    vth, vreset = c[L.COBA_VTH], c[L.COBA_VRESET]
-    subtract, nref = c[L.COBA_SUBTRACT] != 0.0, int(c[L.COBA_NREF])
-    v, ref = S[L.ROW_V, lo:hi], refractory[lo:hi]
-    for k in range(hi - lo):
-        if ref[k] == 0 and v[k] >= vth:
-            if subtract:
-                v[k] -= vth - vreset
-            else:
-                v[k] = vreset
-            ref[k] = nref
-            spikes[n] = lo + k
-            n += 1
-    return n
-
-
-@njit(cache=True)
-def update_izhikevich(S, lo, hi, c):
-    dt, a, b = c[L.IZH_DT], c[L.IZH_A], c[L.IZH_B]
-    ae, ai = c[L.IZH_AE], c[L.IZH_AI]
-    v, i_e, i_i, u, x = S[L.ROW_V, lo:hi], S[L.ROW_E, lo:hi], S[L.ROW_I, lo:hi], S[L.ROW_A, lo:hi], S[L.ROW_X, lo:hi]
-    for k in range(hi - lo):
-        current = i_e[k] + i_i[k] + x[k]
-        dv = 0.04 * v[k] * v[k] + 5.0 * v[k] + 140.0 - u[k] + current
-        du = a * (b * v[k] - u[k])
-        v[k] += dt * dv
-        u[k] += dt * du
-        i_e[k] *= ae
-        i_i[k] *= ai
-
-
-@njit(cache=True)
-def threshold_izhikevich(S, lo, hi, c, spikes, n):
-    vpeak, reset_v, d = c[L.IZH_VPEAK], c[L.IZH_C], c[L.IZH_D]
-    v, u = S[L.ROW_V, lo:hi], S[L.ROW_A, lo:hi]
-    for k in range(hi - lo):
-        if v[k] >= vpeak:
-            v[k] = reset_v
-            u[k] += d
-            spikes[n] = lo + k
-            n += 1
-    return n
-
-
-@njit(cache=True)
-def threshold_poisson(S, lo, hi, c, seed, t, spikes, n):
-    dt_s = c[L.POISSON_DT_S]
-    useed, ut = np.uint64(seed), np.uint64(t)
-    for k in range(lo, hi):
-        if uniform(useed, ut, np.uint64(k)) < S[L.ROW_X, k] * dt_s:
-            spikes[n] = k
-            n += 1
-    return n
-
-
-@njit(cache=True)
-def emit_generated(gen_step, gen_index, gen_cursor, gen_end, p, t, spikes, n):
-    e = gen_cursor[p]
-    while e < gen_end[p] and gen_step[e] <= t:
-        spikes[n] = gen_index[e]
+def emit_generated(inputs, p, t, spikes, n):
+    e = inputs.gen_cursor[p]
+    while e < inputs.gen_end[p] and inputs.gen_step[e] <= t:
+        spikes[n] = inputs.gen_index[e]
         n += 1
         e += 1
-    gen_cursor[p] = e
+    inputs.gen_cursor[p] = e
     return n
 
 
 @njit(cache=True)
-def propagate(spikes, n, indptr, dest, weight, delay, S, ring, t):
-    """Add each spike's weights to the state (delay 0) or to ring slot (t + delay) % D.
-
-    Returns the number of synapses reached.
-    """
-    depth = ring.shape[0]
-    now = S.reshape(-1)  # dest = row * N + neuron indexes the state matrix directly
+def propagate(state, bounds, syn, spikes, first, t):
+    """Each projection adds the weights of the synapses of the neurons that fired to its target
+    variable (delay 0) or to the ring slot of step t + delay. Returns the synapses reached."""
     reached = 0
-    for s in range(n):
-        pre = spikes[s]
-        lo, hi = indptr[pre], indptr[pre + 1]
-        reached += hi - lo
-        if depth == 1:  # no delays in this network
-            for syn in range(lo, hi):
-                now[dest[syn]] += weight[syn]
-        else:
-            for syn in range(lo, hi):
-                d = delay[syn]
-                if d == 0:
-                    now[dest[syn]] += weight[syn]
-                else:
-                    ring[(t + d) % depth, dest[syn]] += weight[syn]
+    for k in range(syn.pre_pop.size):
+        p, g = syn.pre_pop[k], syn.target[k]
+        lo, hi = bounds[p] + syn.pre_lo[k], bounds[p] + syn.pre_hi[k]
+        target = state[syn.target_pop[g]][syn.target_row[g]]
+        depth, size, ring0 = syn.depth[g], target.size, syn.ring_off[g]
+        indptr = syn.indptr[syn.ptr[k]:syn.ptr[k + 1]]
+        base, post_lo = syn.syn[k], syn.post_lo[k]
+        for s in range(first[p], first[p + 1]):
+            i = spikes[s]
+            if i < lo or i >= hi:
+                continue
+            a, b = base + indptr[i - lo], base + indptr[i - lo + 1]
+            reached += b - a
+            if depth == 1:  # nothing into this variable is delayed
+                for q in range(a, b):
+                    target[post_lo + syn.post[q]] += syn.weight[q]
+            else:
+                for q in range(a, b):
+                    d = syn.delay[q]
+                    if d == 0:
+                        target[post_lo + syn.post[q]] += syn.weight[q]
+                    else:
+                        syn.ring[ring0 + ((t + d) % depth) * size + post_lo + syn.post[q]] += syn.weight[q]
     return reached
 
 
 @njit(cache=True)
-def deliver(S, ring, ring_rows, t):
-    if ring.shape[0] == 1:  # without delays nothing is ever pending
-        return
-    slot = ring[t % ring.shape[0]]
-    n = S.shape[1]
-    for r in ring_rows:
-        row, pending = S[r], slot[r * n:(r + 1) * n]
-        for k in range(n):
-            row[k] += pending[k]
-            pending[k] = 0.0
+def deliver(state, syn, t):
+    for g in range(syn.target_pop.size):
+        depth = syn.depth[g]
+        if depth == 1:
+            continue
+        row = state[syn.target_pop[g]][syn.target_row[g]]
+        start = syn.ring_off[g] + (t % depth) * row.size
+        for j in range(row.size):
+            row[j] += syn.ring[start + j]
+            syn.ring[start + j] = 0.0
 
 
 @njit(cache=True)
-def record_state(S, state_row, state_index, state_every, state_values, state_count, t):
-    for m in range(state_row.size):
-        if t % state_every[m] == 0:
-            state_values[m, state_count[m]] = S[state_row[m], state_index[m]]
-            state_count[m] += 1
+def record_state(state, rec, t):
+    for m in range(rec.state_row.size):
+        if t % rec.state_every[m] == 0:
+            rec.state_values[m, rec.state_count[m]] = state[rec.state_pop[m]][rec.state_row[m], rec.state_index[m]]
+            rec.state_count[m] += 1
 
 
 @njit(cache=True)
-def record_spikes(spikes, n, spike_mask, spike_step, spike_index, spike_count, t):
-    c = spike_count[0]
+def record_spikes(rec, spikes, n, t):
+    c = rec.spike_count[0]
     for s in range(n):
-        if spike_mask[spikes[s]]:
-            spike_index[c] = spikes[s]
-            spike_step[c] = t
+        if rec.spike_mask[spikes[s]]:
+            rec.spike_index[c] = spikes[s]
+            rec.spike_step[c] = t
             c += 1
-    spike_count[0] = c
+    rec.spike_count[0] = c
 
 
 @njit(cache=True)
-def run_network(seed, S, refractory, pop_bounds, pop_code, coef, indptr, dest, weight, delay, ring, ring_rows,
-                gen_step, gen_index, gen_cursor, gen_end, drive, drive_index,
-                spike_mask, spike_step, spike_index, spike_count,
-                state_row, state_index, state_every, state_values, state_count,
-                pop_counts, syn_events, t0, n_steps):
+def run_network(pops, syn, inputs, rec, seed, t0, n_steps):
     """Advance ``n_steps`` from step ``t0``; returns the steps done (see backends.state)."""
-    spikes = np.empty(S.shape[1], np.int64)
+    spikes = np.empty(pops.bounds[-1], np.int64)
+    first = np.zeros(pops.bounds.size, np.int64)  # population p's spikes are spikes[first[p]:first[p + 1]]
     worst = 0
-    for k in range(spike_mask.size):
-        worst += spike_mask[k]
+    for k in range(rec.spike_mask.size):
+        worst += rec.spike_mask[k]
     for s in range(n_steps):
-        if spike_count[0] + worst > spike_step.size:
+        if rec.spike_count[0] + worst > rec.spike_step.size:
             return s
         t = t0 + s
-        record_state(S, state_row, state_index, state_every, state_values, state_count, t)
-        apply_drive(S, drive, drive_index, t)
+        record_state(pops.state, rec, t)
+        apply_drive(pops.state, inputs, t)
         n = 0
-        for p in range(pop_code.size):
-            lo, hi, code, c = pop_bounds[p], pop_bounds[p + 1], pop_code[p], coef[p]
-            first = n
-            if code == L.CODE_LIF:
-                update_lif(S, refractory, lo, hi, c)
-                n = threshold_lif(S, refractory, lo, hi, c, spikes, n)
-            elif code == L.CODE_COBA:
-                update_coba(S, refractory, lo, hi, c)
-                n = threshold_coba(S, refractory, lo, hi, c, spikes, n)
-            elif code == L.CODE_IZHIKEVICH:
-                update_izhikevich(S, lo, hi, c)
-                n = threshold_izhikevich(S, lo, hi, c, spikes, n)
-            elif code == L.CODE_POISSON:
-                n = threshold_poisson(S, lo, hi, c, seed, t, spikes, n)
+        for p in range(pops.generator.size):
+            first[p] = n
+            if pops.generator[p]:
+                n = emit_generated(inputs, p, t, spikes, n)
             else:
-                n = emit_generated(gen_step, gen_index, gen_cursor, gen_end, p, t, spikes, n)
-            pop_counts[s, p] = n - first
-        syn_events[0] += propagate(spikes, n, indptr, dest, weight, delay, S, ring, t)
-        deliver(S, ring, ring_rows, t)
-        record_spikes(spikes, n, spike_mask, spike_step, spike_index, spike_count, t)
+                n = pops.kernels[p](pops.state[p], pops.refractory[p], pops.scalars[p], pops.arrays[p],
+                                    spikes, n, pops.bounds[p], t, seed)
+            rec.pop_counts[s, p] = n - first[p]
+        first[pops.generator.size] = n
+        rec.syn_events[0] += propagate(pops.state, pops.bounds, syn, spikes, first, t)
+        deliver(pops.state, syn, t)
+        record_spikes(rec, spikes, n, t)
     return n_steps

@@ -1,0 +1,181 @@
+"""Compile a neuron model's plain functions into one Numba kernel per population.
+
+Every population kernel has the same signature (:data:`SIGNATURE`), so the
+simulation loop (``kernels.cpu.run_network``) calls them through a tuple of
+first-class functions and is compiled once, whatever the models. A kernel
+updates each neuron of its population, applies the refractory clamp, tests
+the threshold, resets the neurons that fired and appends their global
+indices to ``spikes``: the arithmetic of ``backends.numpy_backend.step_population``
+in the same order.
+
+The kernel source is generated per model class and per set of per-neuron
+constants, written to a cache directory and imported from there, so Numba's
+on-disk cache serves it to later processes (``EVENTSNN_KERNEL_DIR``, default
+``~/.cache/eventsnn/kernels``).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import os
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from numba import njit, types
+from numba.core.errors import NumbaExperimentalFeatureWarning
+
+from ..neuron_model import SPECIAL_ARGUMENTS, NeuronModel, function_arguments
+
+warnings.filterwarnings("ignore", category=NumbaExperimentalFeatureWarning)  # first-class functions
+
+SIGNATURE = types.int64(
+    types.float64[:, ::1],  # state: one row per variable, one column per neuron
+    types.int32[::1],  # refractory steps left
+    types.float64[::1],  # constants shared by all neurons
+    types.float64[:, ::1],  # per-neuron constants, one row each
+    types.int64[::1],  # spike buffer (global indices)
+    types.int64,  # spikes already in the buffer
+    types.int64,  # global index of the population's first neuron
+    types.int64,  # step
+    types.int64,  # seed
+)
+TEMPLATE_VERSION = "1"  # bump when the generated source changes shape
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where each argument of a model's functions comes from, for one population."""
+
+    model: type
+    variables: tuple[str, ...]
+    scalar_constants: tuple[str, ...]
+    array_constants: tuple[str, ...]
+    refractory: bool  # has the constant n_ref
+    clamped: tuple[str, ...]
+
+    @classmethod
+    def of(cls, model: NeuronModel, constants: dict) -> "Plan":
+        names = model.variable_names()
+        for fn_name in ("update", "threshold", "after_spike"):
+            fn = getattr(model, fn_name)
+            if fn is None:
+                continue
+            for arg in function_arguments(fn):
+                if arg not in names and arg not in constants and arg not in SPECIAL_ARGUMENTS:
+                    raise ValueError(f"{type(model).__name__}.{fn_name}: argument {arg!r} is neither a variable "
+                                     f"{names}, a constant {tuple(constants)} nor one of {SPECIAL_ARGUMENTS}")
+        unknown = set(model.clamped) - set(names)
+        if unknown:
+            raise ValueError(f"{type(model).__name__}.clamped names unknown variables {sorted(unknown)}")
+        return cls(type(model), names,
+                   tuple(k for k, v in constants.items() if np.ndim(v) == 0),
+                   tuple(k for k, v in constants.items() if np.ndim(v) != 0),
+                   "n_ref" in constants, tuple(model.clamped))
+
+    def pack(self, constants: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scalar constants, per-neuron constants (k, n)) as the kernel takes them."""
+        scalars = np.array([constants[k] for k in self.scalar_constants], np.float64)
+        arrays = np.zeros((len(self.array_constants), n))
+        for row, k in enumerate(self.array_constants):
+            arrays[row] = constants[k]
+        return scalars, arrays
+
+
+def _source(plan: Plan, functions: dict[str, Callable | None]) -> str:
+    """The kernel's Python source (see the module docstring)."""
+    def call(fn_name: str) -> str:
+        parts = []
+        for arg in function_arguments(functions[fn_name]):
+            if arg in plan.variables:
+                parts.append(f"{arg}[k]")
+            elif arg in plan.array_constants:
+                parts.append(f"c_{arg}[k]")
+            elif arg in plan.scalar_constants:
+                parts.append(f"c_{arg}")
+            elif arg == "index":
+                parts.append("np.uint64(lo + k)")
+            else:
+                parts.append(f"u_{arg}")
+        return f"_{fn_name}({', '.join(parts)})"
+
+    new = ", ".join(f"new_{v}" for v in plan.variables) + ","
+    lines = ["def kernel(S, ref, cs, ca, spikes, n, lo, step, seed):",
+             "    u_step, u_seed = np.uint64(step), np.uint64(seed)"]
+    lines += [f"    {v} = S[{row}]" for row, v in enumerate(plan.variables)]
+    lines += [f"    c_{c} = cs[{row}]" for row, c in enumerate(plan.scalar_constants)]
+    lines += [f"    c_{c} = ca[{row}]" for row, c in enumerate(plan.array_constants)]
+    if plan.refractory or functions["update"] is not None:
+        lines.append("    for k in range(S.shape[1]):")
+    if plan.refractory:
+        lines.append("        ref[k] -= ref[k] > 0")
+    if functions["update"] is not None:
+        lines.append(f"        {new} = {call('update')}")
+        for v in plan.variables:
+            held = plan.refractory and v in plan.clamped
+            lines.append(f"        {v}[k] = {v}[k] if ref[k] > 0 else new_{v}" if held else f"        {v}[k] = new_{v}")
+    if functions["threshold"] is not None:
+        lines.append("    for k in range(S.shape[1]):")
+        gate = "ref[k] == 0 and " if plan.refractory else ""
+        lines.append(f"        if {gate}{call('threshold')}:")
+        if functions["after_spike"] is not None:
+            lines.append(f"            {new} = {call('after_spike')}")
+            lines += [f"            {v}[k] = new_{v}" for v in plan.variables]
+        if plan.refractory:
+            n_ref = "c_n_ref[k]" if "n_ref" in plan.array_constants else "c_n_ref"
+            lines.append(f"            ref[k] = int({n_ref})")
+        lines += ["            spikes[n] = lo + k", "            n += 1"]
+    lines.append("    return n")
+    return "\n".join(lines) + "\n"
+
+
+def _kernel_dir() -> Path:
+    chosen = os.environ.get("EVENTSNN_KERNEL_DIR")
+    candidates = [Path(chosen)] if chosen else [Path.home() / ".cache" / "eventsnn" / "kernels",
+                                                Path(tempfile.gettempdir()) / f"eventsnn-kernels-{os.getuid()}"]
+    for path in candidates:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            if os.access(path, os.W_OK):
+                return path
+        except OSError:
+            continue
+    raise OSError(f"no writable directory for compiled kernels among {[str(c) for c in candidates]}; "
+                  "set EVENTSNN_KERNEL_DIR")
+
+
+_compiled: dict[str, Callable] = {}
+
+
+def population_kernel(plan: Plan, model: NeuronModel) -> Callable:
+    """The compiled kernel of ``plan`` (generated, written and imported on first use)."""
+    functions = {name: getattr(model, name) for name in ("update", "threshold", "after_spike")}
+    body = _source(plan, functions)
+    key_parts = [TEMPLATE_VERSION, body] + [inspect.getsource(f) for f in functions.values() if f is not None]
+    digest = hashlib.sha256("\n".join(key_parts).encode()).hexdigest()[:20]
+    if digest in _compiled:
+        return _compiled[digest]
+    header = ("# Generated by eventsnn.kernels.codegen for "
+              f"{plan.model.__module__}.{plan.model.__qualname__}; safe to delete.\n"
+              "import numpy as np\nfrom numba import njit\n\n\n")
+    source = header + body.replace("def kernel", "@njit(SIGNATURE, cache=True)\ndef kernel", 1)
+    path = _kernel_dir() / f"{plan.model.__name__}_{digest}.py"
+    if not path.exists() or path.read_text() != source:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(source)
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(f"eventsnn_kernel_{digest}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # Numba's cache finds the function's module by name
+    module.SIGNATURE = SIGNATURE
+    for name, fn in functions.items():
+        if fn is not None:
+            setattr(module, f"_{name}", njit(fn))
+    spec.loader.exec_module(module)
+    _compiled[digest] = module.kernel
+    return module.kernel
