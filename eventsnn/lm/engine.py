@@ -23,17 +23,23 @@ s_i = max_j |W[i, j]| / 127, so a spike reads a quarter of the bytes.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._validation import check_array, check_choice, check_int
-from ..checkpoint import Snapshot, checkpointable, expect_arrays, load, resolve_checkpoint
+from ..checkpoint import Snapshot, checkpointable, expect_arrays, load_snapshot, resolve_checkpoint
 from ..errors import CheckpointError
 from ..kernels.inference import token_steps
-from .model import LMConfig, SpikingLM
+from .config import TRAINER_KIND, LMConfig
 from .tokenizer import Tokenizer, tokenizer_from_dict
+from .topology import EMBED_WEIGHT, EMBEDDING, LOGITS, MEMORY, NORM, NORM_EPS, READOUT, Topology, block
 
+if TYPE_CHECKING:  # inference needs no training code
+    from .model import SpikingLM
+
+KIND = "eventsnn.lm.InferenceLM"
 ENGINES = ("event", "dense")
 PRECISIONS = ("float32", "int8")
 
@@ -76,24 +82,28 @@ class Population:
         return self.beta.size
 
 
-@checkpointable("eventsnn.lm.InferenceLM")
+POPULATION_FIELDS = tuple(f.name for f in fields(Population))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@checkpointable(KIND)
 @dataclass
 class InferenceLM:
     """Exported weights of a SpikingLM (see the module docstring), with its tokenizer.
 
-    ``eventsnn.save(lm, path)`` writes an inference-only checkpoint: no
-    optimizer, no training state, int8 or float32 weights.
+    Arrays are named and laid out by the model's :class:`~eventsnn.lm.topology.Topology`
+    (``topology``). ``eventsnn.save(lm, path)`` writes an inference-only
+    checkpoint: no optimizer, no training state, int8 or float32 weights.
     """
 
     config: LMConfig
     precision: str
     tables: list[np.ndarray]  # block l: E W_l + b_l, [vocab, hidden]
+    spiking: dict[str, SpikeProjection]  # every spike-driven projection by its topology key, gates folded in
     memory_bias: np.ndarray  # [memory]
-    memory_in: SpikeProjection  # block.0 -> memory
-    spikes_in: list[SpikeProjection]  # block.(l-1) -> block.l, l >= 1
-    memory_to_block: list[SpikeProjection]  # memory -> block.l (gate folded), l >= 1
-    readout_spikes: SpikeProjection  # last block -> readout
-    readout_memory: SpikeProjection  # memory -> readout
     norm_gamma: np.ndarray
     norm_beta: np.ndarray
     norm_eps: float
@@ -101,57 +111,75 @@ class InferenceLM:
     head_bias: np.ndarray
     populations: dict[str, Population]
     tokenizer: Tokenizer | None = None
+    topology: Topology = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.topology = Topology.of(self.config)
 
     @classmethod
     def from_model(cls, model: SpikingLM, precision: str = "float32",
                    tokenizer: Tokenizer | None = None) -> "InferenceLM":
         """Export ``model`` (and the ``tokenizer`` it was trained with) for inference in float32 or int8."""
-        check_choice("precision", precision, PRECISIONS)
+        from .model import SpikingLM  # loaded already when a model is given: inference alone never imports it
+
         if not isinstance(model, SpikingLM):
             raise ValueError(f"model must be a SpikingLM, got {model!r}")
-        f32 = lambda t: np.asarray(t.data if hasattr(t, "data") else t, np.float32)  # noqa: E731
-        embed = f32(model.embed.weight)
-        tables = [f32(embed @ f32(b.embed_in.weight) + f32(b.embed_in.bias)) for b in model.blocks]
-        later = list(model.blocks)[1:]
-        gates = [1.0 / (1.0 + np.exp(-f32(b.gate_logit))) for b in later]
-        proj = lambda w: SpikeProjection.from_weight(w, precision)  # noqa: E731
-        pops = {}
-        for name, pop in model.populations.items():
-            n = pop.size
-            full = lambda v: np.full(n, v, np.float32)  # noqa: E731
-            pops[name] = Population(f32(1.0 / (1.0 + np.exp(-pop.beta_logit.data))), full(pop.threshold),
-                                    full(pop.rho), full(pop.gamma))
-        r = model.readout
+        return cls.from_parameters(model.config, model.state_dict(), precision, tokenizer)
+
+    @classmethod
+    def from_parameters(cls, config: LMConfig, parameters: dict[str, np.ndarray], precision: str = "float32",
+                        tokenizer: Tokenizer | None = None) -> "InferenceLM":
+        """Export the SpikingLM of ``config`` whose ``parameters`` (its ``state_dict``, as a training
+        checkpoint stores them) are given, in float32 or int8. Raises CheckpointError naming a
+        missing or misshapen parameter."""
+        check_choice("precision", precision, PRECISIONS)
+        topology = Topology.of(config)
+        expect_arrays(parameters, {name: (p.shape, np.float32) for name, p in topology.parameters().items()})
+        a = parameters
+        tables, spiking = [], {}
+        for p in topology.projections:
+            w = a[f"{p.module}.weight"]
+            if p.source == EMBEDDING:  # a one-hot token picks one row of E W + b
+                tables.append(a[EMBED_WEIGHT] @ w + a[f"{p.module}.bias"])
+            elif p.spiking:  # g * (m U) = m (U diag(g))
+                gated = w if p.gate is None else w * _sigmoid(a[p.gate])[None, :]
+                spiking[p.key] = SpikeProjection.from_weight(gated, precision)
+        rho, gamma = config.adaptation
+        populations = {
+            pop.name: Population(_sigmoid(a[f"{pop.module}.beta_logit"]),
+                                 *(np.full(pop.size, v, np.float32) for v in (config.threshold, rho, gamma)))
+            for pop in topology.populations
+        }
+        head = topology.projection(READOUT, LOGITS).module
         return cls(
-            config=model.config, precision=precision, tables=tables,
-            memory_bias=f32(model.memory.spikes_in.bias), memory_in=proj(f32(model.memory.spikes_in.weight)),
-            spikes_in=[proj(f32(b.spikes_in.weight)) for b in later],
-            memory_to_block=[proj(f32(b.memory_in.weight) * g[None, :]) for b, g in zip(later, gates)],
-            readout_spikes=proj(f32(r.spikes_in.weight)), readout_memory=proj(f32(r.memory_in.weight)),
-            norm_gamma=f32(r.norm.gamma), norm_beta=f32(r.norm.beta), norm_eps=float(r.norm.eps),
-            head_weight=f32(r.head.weight), head_bias=f32(r.head.bias), populations=pops, tokenizer=tokenizer,
+            config=config, precision=precision, tables=tables, spiking=spiking,
+            memory_bias=a[f"{topology.projection(block(0), MEMORY).module}.bias"],
+            norm_gamma=a[f"{NORM}.gamma"], norm_beta=a[f"{NORM}.beta"], norm_eps=NORM_EPS,
+            head_weight=a[f"{head}.weight"], head_bias=a[f"{head}.bias"], populations=populations, tokenizer=tokenizer,
         )
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        """Every array by its checkpoint name."""
-        arrays = {f"tables.{l}": t for l, t in enumerate(self.tables)}
-        arrays.update({"memory.bias": self.memory_bias, "norm.gamma": self.norm_gamma, "norm.beta": self.norm_beta,
-                       "head.weight": self.head_weight, "head.bias": self.head_bias})
-        named = [("memory_in", self.memory_in), ("readout_spikes", self.readout_spikes),
-                 ("readout_memory", self.readout_memory)]
-        named += [(f"spikes_in.{l + 1}", p) for l, p in enumerate(self.spikes_in)]
-        named += [(f"memory_to_block.{l + 1}", p) for l, p in enumerate(self.memory_to_block)]
-        for name, p in named:
-            arrays[f"{name}.weight"], arrays[f"{name}.scale"] = p.weight, p.scale
+        """Every array by its checkpoint name: projections by their topology keys."""
+        arrays = {}
+        tables = iter(self.tables)
+        for p in self.topology.projections:
+            if p.source == EMBEDDING:
+                arrays[p.key] = next(tables)
+            elif p.spiking:
+                projection = self.spiking[p.key]
+                arrays[f"{p.key}.weight"], arrays[f"{p.key}.scale"] = projection.weight, projection.scale
+        head = self.topology.projection(READOUT, LOGITS).key
+        arrays.update({f"{MEMORY}.bias": self.memory_bias, "norm.gamma": self.norm_gamma, "norm.beta": self.norm_beta,
+                       f"{head}.weight": self.head_weight, f"{head}.bias": self.head_bias})
         for name, pop in self.populations.items():
-            for field in ("beta", "thr", "rho", "gamma"):
-                arrays[f"populations.{name}.{field}"] = getattr(pop, field)
+            for f in POPULATION_FIELDS:
+                arrays[f"populations.{name}.{f}"] = getattr(pop, f)
         return arrays
 
     def checkpoint_state(self) -> Snapshot:
         groups = {"tokenizer": self.tokenizer.to_dict()} if self.tokenizer is not None else {}
         config = {"model": self.config.to_dict(), "precision": self.precision, "norm_eps": self.norm_eps}
-        return Snapshot("eventsnn.lm.InferenceLM", config, self._arrays(), groups)
+        return Snapshot(KIND, config, self._arrays(), groups)
 
     @classmethod
     def from_checkpoint(cls, snap: Snapshot) -> "InferenceLM":
@@ -161,35 +189,58 @@ class InferenceLM:
             eps = float(snap.config["norm_eps"])
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"/config: not an inference model configuration ({err})") from err
-        # Shapes follow from the configuration: export a random model of it and compare.
-        template = cls.from_model(SpikingLM(config), precision)
-        expected = {k: (a.shape, a.dtype) for k, a in template._arrays().items()}
-        expect_arrays(snap.parameters, expected)
+        # Shapes and dtypes follow from the configuration: those of an export of zero parameters.
+        zeros = {name: np.zeros(p.shape, np.float32) for name, p in Topology.of(config).parameters().items()}
+        template = cls.from_parameters(config, zeros, precision)
+        expect_arrays(snap.parameters, {k: (a.shape, a.dtype) for k, a in template._arrays().items()})
         a = snap.parameters
-        proj = lambda name: SpikeProjection(a[f"{name}.weight"], a[f"{name}.scale"])  # noqa: E731
-        n = config.n_layers
-        tokenizer = snap.groups.get("tokenizer")
+        topology, tokenizer = template.topology, snap.groups.get("tokenizer")
+        head = topology.projection(READOUT, LOGITS).key
         return cls(
-            config=config, precision=precision, tables=[a[f"tables.{l}"] for l in range(n)],
-            memory_bias=a["memory.bias"], memory_in=proj("memory_in"),
-            spikes_in=[proj(f"spikes_in.{l}") for l in range(1, n)],
-            memory_to_block=[proj(f"memory_to_block.{l}") for l in range(1, n)],
-            readout_spikes=proj("readout_spikes"), readout_memory=proj("readout_memory"),
-            norm_gamma=a["norm.gamma"], norm_beta=a["norm.beta"], norm_eps=eps,
-            head_weight=a["head.weight"], head_bias=a["head.bias"],
-            populations={name: Population(*(a[f"populations.{name}.{f}"] for f in ("beta", "thr", "rho", "gamma")))
-                         for name in template.populations},
+            config=config, precision=precision,
+            tables=[a[p.key] for p in topology.projections if p.source == EMBEDDING],
+            spiking={p.key: SpikeProjection(a[f"{p.key}.weight"], a[f"{p.key}.scale"])
+                     for p in topology.projections if p.spiking},
+            memory_bias=a[f"{MEMORY}.bias"], norm_gamma=a["norm.gamma"], norm_beta=a["norm.beta"], norm_eps=eps,
+            head_weight=a[f"{head}.weight"], head_bias=a[f"{head}.bias"],
+            populations={pop.name: Population(*(a[f"populations.{pop.name}.{f}"] for f in POPULATION_FIELDS))
+                         for pop in topology.populations},
             tokenizer=tokenizer_from_dict(tokenizer) if tokenizer is not None else None,
         )
 
+    def projection(self, source: str, target: str) -> SpikeProjection:
+        """The spike-driven projection from population ``source`` to ``target`` (a population or ``"readout"``)."""
+        return self.spiking[self.topology.projection(source, target).key]
+
+    # The projections by their role in the network, as the engines take them.
+    @property
+    def memory_in(self) -> SpikeProjection:
+        """block.0 -> memory."""
+        return self.projection(block(0), MEMORY)
+
+    @property
+    def spikes_in(self) -> list[SpikeProjection]:
+        """block.(l-1) -> block.l for l = 1..L-1."""
+        return [self.projection(block(l - 1), block(l)) for l in range(1, self.config.n_layers)]
+
+    @property
+    def memory_to_block(self) -> list[SpikeProjection]:
+        """memory -> block.l for l = 1..L-1, the gate folded in."""
+        return [self.projection(MEMORY, block(l)) for l in range(1, self.config.n_layers)]
+
+    @property
+    def readout_spikes(self) -> SpikeProjection:
+        """The last block -> readout."""
+        return self.projection(block(self.config.n_layers - 1), READOUT)
+
+    @property
+    def readout_memory(self) -> SpikeProjection:
+        """memory -> readout."""
+        return self.projection(MEMORY, READOUT)
+
     def projections(self) -> list[tuple[str, str, SpikeProjection]]:
         """(source, target, projection) of every spike-driven projection."""
-        n = self.config.n_layers
-        out = [("block.0", "memory", self.memory_in)]
-        for l in range(1, n):
-            out += [(f"block.{l - 1}", f"block.{l}", self.spikes_in[l - 1]),
-                    ("memory", f"block.{l}", self.memory_to_block[l - 1])]
-        return out + [(f"block.{n - 1}", "readout", self.readout_spikes), ("memory", "readout", self.readout_memory)]
+        return [(p.source, p.target, self.spiking[p.key]) for p in self.topology.projections if p.spiking]
 
     def weight_bytes(self) -> int:
         """Bytes of all weights (tables, projections, head)."""
@@ -233,25 +284,25 @@ class Engine:
             """beta, threshold, rho, gamma of a population: [4, n]."""
             return np.stack([pop.beta, pop.thr, pop.rho, pop.gamma])
 
-        blocks = [lm.populations[f"block.{l}"] for l in range(cfg.n_layers)]
+        blocks = [block(l) for l in range(cfg.n_layers)]
         self._weights = (
             np.stack(lm.tables), lm.memory_bias, *single(lm.memory_in),
             *stacked(lm.spikes_in, cfg.hidden, cfg.hidden), *stacked(lm.memory_to_block, cfg.memory, cfg.hidden),
             *single(lm.readout_spikes), *single(lm.readout_memory),
             np.stack([lm.norm_gamma, lm.norm_beta]), np.float32(lm.norm_eps), lm.head_weight, lm.head_bias,
-            np.stack([constants(p) for p in blocks]), constants(lm.populations["memory"]),
+            np.stack([constants(lm.populations[name]) for name in blocks]), constants(lm.populations[MEMORY]),
         )
         self._dense = None if engine == "event" else True  # selects the kernel's projection at compile time
         self.block_state = np.zeros((cfg.n_layers, 3, self.batch, cfg.hidden), np.float32)
         self.memory_state = np.zeros((3, self.batch, cfg.memory), np.float32)
-        self._spikes = np.zeros(cfg.n_layers + 1, np.int64)  # blocks, then memory
+        self._spike_names = blocks + [MEMORY]  # the kernel counts the blocks' spikes, then the memory's
+        self._spikes = np.zeros(len(self._spike_names), np.int64)
         self.neuron_steps = 0  # sub-steps run, per stream
 
     @property
     def spike_count(self) -> dict[str, int]:
         """Spikes per population since creation."""
-        names = [f"block.{l}" for l in range(self.lm.config.n_layers)] + ["memory"]
-        return dict(zip(names, self._spikes.tolist()))
+        return dict(zip(self._spike_names, self._spikes.tolist()))
 
     def reset(self, stream: int | None = None) -> None:
         """Return ``stream`` (or every stream) to rest."""
@@ -316,17 +367,31 @@ def load_inference(path: str | os.PathLike, precision: str | None = None) -> Inf
     """An inference model from an export, a training checkpoint or a run directory.
 
     A training run is exported on the fly (float32 unless ``precision`` says
-    otherwise); an export keeps its own precision, and asking for another is
-    an error (re-export from the training run instead).
+    otherwise) from its model's arrays, without importing the training code;
+    an export keeps its own precision, and asking for another is an error
+    (re-export from the training run instead).
     """
-    from .train import Trainer
-
     path = resolve_checkpoint(path)
-    obj = load(path)
-    if isinstance(obj, Trainer):
-        return InferenceLM.from_model(obj.model, precision or "float32", obj.tokenizer)
-    if not isinstance(obj, InferenceLM):
-        raise ValueError(f"checkpoint {str(path)!r} holds a {type(obj).__name__}, not a language model")
-    if precision not in (None, obj.precision):
-        raise ValueError(f"precision: the export {str(path)!r} is {obj.precision}; re-export the run as {precision}")
-    return obj
+    snap = load_snapshot(path)
+    try:
+        if snap.kind == TRAINER_KIND:
+            return _export_run(snap, precision or "float32")
+        if snap.kind != KIND:
+            raise ValueError(f"checkpoint {str(path)!r} holds a {snap.kind}, not a language model")
+        lm = InferenceLM.from_checkpoint(snap)
+    except CheckpointError as err:
+        raise CheckpointError(f"{path}: {err}") from err
+    if precision not in (None, lm.precision):
+        raise ValueError(f"precision: the export {str(path)!r} is {lm.precision}; re-export the run as {precision}")
+    return lm
+
+
+def _export_run(snap: Snapshot, precision: str) -> InferenceLM:
+    """The model of a training run's snapshot (``/config/model``, ``/parameters``, ``/tokenizer``),
+    exported without the training code."""
+    try:
+        config = LMConfig(**snap.config["model"])
+        tokenizer = tokenizer_from_dict(snap.groups["tokenizer"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"/config: does not describe a language-model run ({err})") from err
+    return InferenceLM.from_parameters(config, snap.parameters, precision, tokenizer)

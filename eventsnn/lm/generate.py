@@ -15,14 +15,16 @@ generation stops at ``<|endoftext|>`` or after ``max_tokens``.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
 from .._validation import check_finite, check_int, check_nonnegative
 from .engine import Engine, InferenceLM
-from .model import SpikingLM
 from .tokenizer import Tokenizer
+
+if TYPE_CHECKING:  # generating needs no training code
+    from .model import SpikingLM
 
 
 def check_sampling(temperature: float, top_k: int | None, top_p: float | None) -> None:

@@ -1,5 +1,8 @@
 """Activity and quality metrics of a :class:`~eventsnn.lm.model.SpikingLM`: one definition, used everywhere.
 
+Neurons, fan-outs, MACs and the parameter split are read from the model's
+:class:`~eventsnn.lm.topology.Topology`.
+
 Over the evaluated tokens (B streams x L tokens x K sub-steps each):
 
 - firing rate of population p:   r_p = spikes_p / (n_p * steps),   steps = tokens * K
@@ -29,7 +32,7 @@ import numpy as np
 from .. import autodiff as ad
 from .._validation import check_int
 from .data import Streams
-from .model import LMOutput, SpikingLM, is_dense_parameter
+from .model import LMOutput, SpikingLM
 from .tokenizer import Tokenizer
 
 
@@ -39,7 +42,7 @@ class Activity:
 
     steps_per_token: int
     neurons: dict[str, int]
-    fan_out: dict[str, int]  # per population: sum of out_features of the projections it drives
+    fan_out: dict[str, int]  # per population: summed fan-out of the projections it drives
     tokens: int = 0
     spikes: dict[str, float] = field(default_factory=dict)
     readout_spikes: float = 0.0  # sum |n_t R_s|
@@ -47,11 +50,9 @@ class Activity:
 
     @classmethod
     def of(cls, model: SpikingLM) -> "Activity":
-        neurons = {name: pop.size for name, pop in model.populations.items()}
-        fan_out = dict.fromkeys(neurons, 0)
-        for source, layer, _ in model.projections():
-            if source in fan_out:
-                fan_out[source] += layer.weight.shape[1]
+        topology = model.topology
+        neurons = {pop.name: pop.size for pop in topology.populations}
+        fan_out = {name: topology.fan_out(name) for name in neurons}
         return cls(model.config.steps_per_token, neurons, fan_out, spikes=dict.fromkeys(neurons, 0.0))
 
     def add(self, out: LMOutput) -> None:
@@ -91,18 +92,20 @@ class Activity:
 def dense_macs_per_token(model: SpikingLM) -> int:
     """MACs per token of the same network with every projection run densely."""
     k = model.config.steps_per_token
-    return sum(layer.weight.size * (k if per_substep else 1) for _, layer, per_substep in model.projections())
+    return sum(p.fan_in * p.fan_out * (k if p.per_substep else 1) for p in model.topology.projections)
 
 
 def dense_part_macs_per_token(model: SpikingLM) -> int:
     """MACs per token the model does densely: projections of the embedding and the head."""
-    return sum(layer.weight.size for source, layer, _ in model.projections() if source in ("embedding", "readout"))
+    return sum(p.fan_in * p.fan_out for p in model.topology.projections if not p.spiking)
 
 
 def parameter_split(model: SpikingLM) -> tuple[int, int]:
-    """(spiking, dense) parameter counts (see :func:`~eventsnn.lm.model.is_dense_parameter`)."""
-    dense = sum(p.size for name, p in model.named_parameters() if is_dense_parameter(name))
-    return model.num_parameters() - dense, dense
+    """(spiking, dense) parameter counts (see :meth:`~eventsnn.lm.topology.Topology.parameters`)."""
+    sizes = {dense: 0 for dense in (False, True)}
+    for shape, dense in model.topology.parameters().values():
+        sizes[dense] += math.prod(shape)
+    return sizes[False], sizes[True]
 
 
 @dataclass(frozen=True)

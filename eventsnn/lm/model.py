@@ -25,7 +25,8 @@ Every hidden-to-hidden projection (M, V_l, U_l, R_s, R_m) takes binary spikes
 is the dense projection e_t W_l of the embedding into every block, so depth
 never has to carry the token identity through spikes. Dense parameters:
 E, W_l, b_l, the LayerNorm and W_out, b_out; everything else is spiking
-(:func:`is_dense_parameter`).
+(:meth:`.topology.Topology.parameters`). The populations and projections
+are named and listed once, in :mod:`.topology`.
 
 Everything is feed-forward in depth within a sub-step, so each population's
 whole time loop is one fused kernel call, and the state carried between
@@ -34,69 +35,19 @@ generating a token costs the same at any context length.
 """
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from functools import reduce
+from typing import NamedTuple
 
 import numpy as np
 
 from .. import autodiff as ad
-from .._validation import check_choice, check_finite, check_int, check_positive
+from .._validation import check_int
 from ..autodiff import NeuronState, Surrogate, Tensor
 from ..nn import Embedding, LayerNorm, Linear, Module, ModuleList
+from .config import SURROGATE_NAMES, LMConfig
+from .topology import NORM_EPS, Topology
 
-SURROGATES = {"fast_sigmoid": ad.FastSigmoid, "atan": ad.ATan, "sigmoid": ad.Sigmoid, "triangle": ad.Triangle}
-
-PRESETS: dict[str, dict[str, Any]] = {
-    "tiny": dict(d_embed=64, hidden=256, n_layers=2, memory=128, readout=256),
-    "small": dict(d_embed=192, hidden=512, n_layers=3, memory=256, readout=384),
-    "base": dict(d_embed=384, hidden=1024, n_layers=4, memory=512, readout=768, steps_per_token=2),
-}
-
-
-@dataclass(frozen=True)
-class LMConfig:
-    """Shape and neuron settings of a :class:`SpikingLM` (JSON-able, stored in checkpoints)."""
-
-    vocab_size: int
-    d_embed: int = 64
-    hidden: int = 256  # neurons per block
-    n_layers: int = 2
-    memory: int = 128  # neurons of the persistent-memory population
-    readout: int = 256  # width of the readout before the head
-    steps_per_token: int = 1
-    neuron: str = "lif"  # "lif" or "alif"
-    threshold: float = 1.0
-    beta_min: float = 0.5  # block betas start spread evenly over [beta_min, beta_max]
-    beta_max: float = 0.95
-    memory_beta: float = 0.98
-    rho: float = 0.97  # ALIF adaptation decay
-    gamma: float = 0.2  # ALIF threshold increase per spike
-    surrogate: str = "fast_sigmoid"
-    slope: float = 5.0
-
-    def __post_init__(self) -> None:
-        for name in ("vocab_size", "d_embed", "hidden", "n_layers", "memory", "readout", "steps_per_token"):
-            check_int(name, getattr(self, name), 2 if name == "vocab_size" else 1)
-        check_choice("neuron", self.neuron, ("lif", "alif"))
-        check_choice("surrogate", self.surrogate, tuple(SURROGATES))
-        for name in ("threshold", "slope", "gamma"):
-            check_positive(name, getattr(self, name))
-        for name in ("beta_min", "beta_max", "memory_beta", "rho"):
-            value = check_finite(name, getattr(self, name))
-            if not 0 < value < 1:
-                raise ValueError(f"{name} must lie in (0, 1), got {value!r}")
-        if self.beta_min > self.beta_max:
-            raise ValueError(f"beta_min must be <= beta_max, got {self.beta_min!r} > {self.beta_max!r}")
-
-    @classmethod
-    def preset(cls, name: str, vocab_size: int, **overrides: Any) -> "LMConfig":
-        """The named preset (``tiny``, ``small``, ``base``) with ``overrides``."""
-        check_choice("preset", name, tuple(PRESETS))
-        return cls(vocab_size=vocab_size, **{**PRESETS[name], **overrides})
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+SURROGATES = dict(zip(SURROGATE_NAMES, (ad.FastSigmoid, ad.ATan, ad.Sigmoid, ad.Triangle)))
 
 
 LMState = dict[str, NeuronState]
@@ -119,7 +70,7 @@ class Neurons(Module):
         self.size = len(beta)
         self.beta_logit = Tensor(np.log(beta / (1 - beta)), requires_grad=True)
         self.threshold = config.threshold
-        self.rho, self.gamma = (config.rho, config.gamma) if config.neuron == "alif" else (0.0, 0.0)
+        self.rho, self.gamma = config.adaptation
         self.surrogate: Surrogate = SURROGATES[config.surrogate](config.slope)
 
     def forward(self, current: Tensor, state: NeuronState) -> tuple[Tensor, NeuronState]:
@@ -154,13 +105,8 @@ class Readout(Module):
     def __init__(self, config: LMConfig, rng: np.random.Generator):
         self.spikes_in = Linear(config.hidden, config.readout, bias=False, event=True, seed=rng)
         self.memory_in = Linear(config.memory, config.readout, bias=False, event=True, seed=rng)
-        self.norm = LayerNorm(config.readout)
+        self.norm = LayerNorm(config.readout, NORM_EPS)
         self.head = Linear(config.readout, config.vocab_size, seed=rng)
-
-
-def is_dense_parameter(name: str) -> bool:
-    """True for the dense part: embedding, embedding projections, readout norm and head."""
-    return name.startswith(("embed.", "readout.norm.", "readout.head.")) or ".embed_in." in name
 
 
 class SpikingLM(Module):
@@ -170,6 +116,7 @@ class SpikingLM(Module):
         if not isinstance(config, LMConfig):
             raise ValueError(f"config must be an LMConfig, got {config!r}")
         self.config = config
+        self.topology = Topology.of(config)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         self.embed = Embedding(config.vocab_size, config.d_embed, seed=rng)
         self.blocks = ModuleList(Block(config, l == 0, rng) for l in range(config.n_layers))
@@ -180,24 +127,8 @@ class SpikingLM(Module):
 
     @property
     def populations(self) -> dict[str, Neurons]:
-        """The spiking populations in the order they run: block.0, memory, block.1, ..."""
-        pops = {"block.0": self.blocks[0].neurons, "memory": self.memory.neurons}
-        pops.update((f"block.{l}", b.neurons) for l, b in enumerate(self.blocks) if l > 0)
-        return pops
-
-    def projections(self) -> list[tuple[str, Linear, bool]]:
-        """Every projection as (source, layer, per_substep): source is a population name or
-        ``"embedding"`` / ``"readout"`` for the dense ones; per_substep is False where the
-        projection runs once per token (embedding inputs, readout)."""
-        last = f"block.{len(self.blocks) - 1}"
-        proj = [("embedding", b.embed_in, False) for b in self.blocks]
-        proj.append(("block.0", self.memory.spikes_in, True))
-        for l, b in enumerate(self.blocks):
-            if l > 0:
-                proj += [(f"block.{l - 1}", b.spikes_in, True), ("memory", b.memory_in, True)]
-        proj += [(last, self.readout.spikes_in, False), ("memory", self.readout.memory_in, False),
-                 ("readout", self.readout.head, False)]
-        return proj
+        """The spiking populations in the order they run (see :mod:`.topology`): block.0, memory, block.1, ..."""
+        return {pop.name: reduce(getattr, pop.module.split("."), self) for pop in self.topology.populations}
 
     def initial_state(self, batch: int) -> LMState:
         """Every population at rest for ``batch`` streams."""

@@ -35,12 +35,11 @@ from ..checkpoint import (Snapshot, checkpointable, expect_arrays, load, pack_rn
                          unpack_rng)
 from ..errors import CheckpointError
 from ..nn import AdamW, clip_grad_norm, firing_rate_loss, warmup_cosine
+from .config import PRESETS, TRAINER_KIND, LMConfig
 from .data import Streams, corpus_digest, encode_corpus, load_corpus, split
 from .metrics import Evaluation, evaluate
-from .model import PRESETS, LMConfig, LMState, SpikingLM
+from .model import LMState, SpikingLM
 from .tokenizer import Tokenizer, tokenizer_from_dict, train_tokenizer
-
-KIND = "eventsnn.lm.Trainer"
 
 TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     "tiny": dict(batch=32, seq_len=64, lr=3e-3, steps=4000),
@@ -107,7 +106,7 @@ class StepResult:
     tokens: int
 
 
-@checkpointable(KIND)
+@checkpointable(TRAINER_KIND)
 class Trainer:
     """Model, tokenizer, optimiser, data streams and history of one training run."""
 
@@ -257,7 +256,7 @@ class Trainer:
                                  for name, st in self.state.items()}
         config = {"model": self.model.config.to_dict(), "train": dataclasses.asdict(self.config),
                   "corpus_sha256": self.digest}
-        return Snapshot(KIND, config, self.model.state_dict(), groups)
+        return Snapshot(TRAINER_KIND, config, self.model.state_dict(), groups)
 
     @classmethod
     def from_checkpoint(cls, snap: Snapshot) -> "Trainer":
