@@ -2,8 +2,12 @@
 
 Simulate (``Network``), train (``eventsnn.autodiff``, ``eventsnn.nn``) and
 deploy spiking networks without a deep-learning framework. Units: ms, mV, Hz.
+The training stack and the language model (``eventsnn.lm``) load on first
+use, so ``import eventsnn`` brings in the simulator only.
 """
+import importlib
 import os
+from typing import TYPE_CHECKING, Any
 
 # OpenBLAS worker threads busy-wait about 0.1 s after each call (2**28 cycles)
 # before sleeping; the Numba kernels that follow a matmul then share both cores
@@ -13,7 +17,6 @@ import os
 # set it in the environment otherwise. A value the user set is kept.
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "10")
 
-from . import autodiff, lm, nn
 from .checkpoint import inspect, latest_checkpoint, load, save, save_step
 from .errors import CheckpointError
 from .inputs import Poisson, SpikeGenerator, TimedCurrent
@@ -23,10 +26,22 @@ from .neurons import ALIF, IF, LIF, CondLIF, Izhikevich, NeuronModel
 from .population import Population, PopulationView
 from .projections import Dense, Projection, Sparse
 
+if TYPE_CHECKING:
+    from . import autodiff, lm, nn
+
 __version__ = "0.1.0"
+
+_LAZY_SUBPACKAGES = ("autodiff", "lm", "nn")
 
 __all__ = [
     "ALIF", "IF", "LIF", "CheckpointError", "CondLIF", "Dense", "Izhikevich", "Network", "NeuronModel",
     "Poisson", "Population", "PopulationView", "Projection", "RateMonitor", "Sparse", "SpikeGenerator",
     "SpikeMonitor", "StateMonitor", "TimedCurrent", "__version__", "autodiff", "inspect", "latest_checkpoint", "lm", "load", "nn", "save", "save_step",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import ``eventsnn.autodiff``, ``eventsnn.nn`` and ``eventsnn.lm`` on first use (PEP 562)."""
+    if name not in _LAZY_SUBPACKAGES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return importlib.import_module(f"{__name__}.{name}")

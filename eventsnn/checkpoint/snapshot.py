@@ -1,6 +1,7 @@
 """What a checkpoint holds, independent of the file, and who can rebuild it."""
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol, Self, TypeVar
 
@@ -36,6 +37,9 @@ class Checkpointable(Protocol):
 
 
 _REGISTRY: dict[str, type] = {}
+# Kinds whose modules ``import eventsnn`` does not load (the language model's): the module that
+# registers each is imported when the kind is first looked up. A fixed table, not read from a file.
+_LAZY_KINDS = {"eventsnn.lm.Trainer": "eventsnn.lm.train", "eventsnn.lm.InferenceLM": "eventsnn.lm.engine"}
 T = TypeVar("T", bound=type)
 
 
@@ -64,12 +68,14 @@ def checkpointable(kind: str) -> Callable[[T], T]:
 
 def registered_class(kind: str) -> type | None:
     """The class registered for ``kind``, or None."""
+    if kind not in _REGISTRY and kind in _LAZY_KINDS:
+        importlib.import_module(_LAZY_KINDS[kind])
     return _REGISTRY.get(kind)
 
 
 def registered_kinds() -> list[str]:
     """All registered kinds, sorted (for error messages)."""
-    return sorted(_REGISTRY)
+    return sorted(_REGISTRY.keys() | _LAZY_KINDS.keys())
 
 
 def _qualified(cls: type) -> str:
