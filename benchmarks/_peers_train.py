@@ -1,8 +1,11 @@
-"""Peer implementations (snnTorch, SpikingJelly, Norse) of the two training benchmarks.
+"""The two training benchmarks' workload, and the peers (snnTorch, SpikingJelly, Norse) that run it.
 
+:func:`tasks` builds one peer's tasks in its own worker process
+(``_workers.Worker("_peers_train:tasks", name=...)``); this module imports
+neither eventsnn nor torch at the top, so that process holds only the peer.
 Each ``build_*`` returns a callable running the timed work, or None when the
 library is not importable. All use float32 on the CPU with the thread count
-set by the caller through ``torch.set_num_threads``.
+set through ``torch.set_num_threads``.
 """
 from __future__ import annotations
 
@@ -12,6 +15,25 @@ from typing import Callable
 import numpy as np
 
 PEERS = ("snntorch", "spikingjelly", "norse")
+BETA = 0.9
+
+
+def workload(layer_n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(a)'s spike input [25, 128, 784] and labels [128], (b)'s dense input [500, 16, layer_n]; the same for every side."""
+    rng = np.random.default_rng(0)
+    x_mlp = (rng.random((25, 128, 784)) < 0.2).astype(np.float32)
+    y_mlp = rng.integers(0, 10, 128)
+    return x_mlp, y_mlp, rng.random((500, 16, layer_n), dtype=np.float32)
+
+
+def tasks(name: str, layer_n: int, threads: int) -> dict[str, Callable[[], None]]:
+    """The peer ``name``'s timed tasks: "mlp_step", "layer_forward", "layer_backward"."""
+    import torch
+
+    torch.set_num_threads(threads)
+    x_mlp, y_mlp, x_layer = workload(layer_n)
+    forward, backward = build_layer(name, x_layer, BETA)
+    return {"mlp_step": build_mlp_step(name, x_mlp, y_mlp, BETA), "layer_forward": forward, "layer_backward": backward}
 
 
 def available(name: str) -> bool:

@@ -1,15 +1,22 @@
 """Training-step time of eventsnn against snnTorch, SpikingJelly and Norse.
 
 (a) 784-512-10 LIF MLP, T = 25, batch 128, Adam, Bernoulli(0.2) input:
-    full step (forward + backward + optimizer), median of ``--repeats`` after warm-up.
+    full step (forward + backward + optimizer), ``--repeats`` steps per measurement after 2 warm-up steps.
 (b) Open-neuromorphic layer Linear(n, n) + LIF, batch 16, T = 500, n = 4096,
-    dense uniform input: forward and backward timed separately (median of ``--layer-repeats``).
+    dense uniform input: forward and backward timed separately, ``--layer-repeats`` of each per measurement.
 
 eventsnn runs float32; its 784 -> 512 Linear layer is event-driven (spike input), the readout dense.
 
-This shared VM's speed drifts by up to 20 % within minutes, so eventsnn's MLP
-step is timed both before and after the peers, and ``mlp_step_s`` (against
-which the ratios are taken) is the median of both sets; the JSON keeps each.
+Each side runs in its own process (benchmarks/_workers.py), each with
+``--threads`` threads, and the measurements alternate: eventsnn, snnTorch,
+eventsnn, SpikingJelly, eventsnn, Norse, eventsnn, ... for ``--rounds``
+(``--layer-rounds``) rounds. A peer inside eventsnn's process shares its
+thread pools and was slowed (SpikingJelly's step 55-66 ms there, 33 ms on
+its own), and this shared VM's speed drifts by up to 20 % within minutes;
+each ratio is a peer's time over the mean of eventsnn's just before and
+after it, and the JSON keeps every measurement's median (``log``). Peers not
+installed are skipped and listed (``missing_peers``): without torch eventsnn
+runs alone.
 
     NUMBA_NUM_THREADS=2 python benchmarks/train_step.py --json results/train_step.json
 """
@@ -18,10 +25,10 @@ from __future__ import annotations
 import eventsnn  # noqa: F401  (first: it sets OpenBLAS's thread wait before NumPy loads it; see eventsnn/__init__.py)
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
-import time
 from typing import Callable
 
 import numpy as np
@@ -30,19 +37,11 @@ from eventsnn import autodiff as ad
 from eventsnn import nn
 
 import _peers_train as peers
+from _workers import MachineLoad, Worker, compare, interleave
 
-BETA = 0.9
-
-
-def step_times(fn: Callable[[], None], repeats: int, warmup: int = 2) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return times
+BETA = peers.BETA
+MLP, LAYER = ["mlp_step"], ["layer_forward", "layer_backward"]
+KEYS = {"mlp_step_s": "mlp_step", "layer_forward_s": "layer_forward", "layer_backward_s": "layer_backward"}
 
 
 def ours_mlp_step(x: np.ndarray, y: np.ndarray) -> Callable[[], None]:
@@ -77,70 +76,72 @@ def ours_layer(x: np.ndarray) -> tuple[Callable, Callable]:
     return forward, backward
 
 
-def timed_layer(pair: tuple[Callable, Callable], repeats: int) -> tuple[float, float]:
-    forward, backward = pair
-    fwd, bwd = [], []
-    for i in range(repeats + 1):  # the first round is warm-up
-        t0 = time.perf_counter()
-        forward()
-        t1 = time.perf_counter()
-        backward()
-        t2 = time.perf_counter()
-        if i:
-            fwd.append(t1 - t0)
-            bwd.append(t2 - t1)
-    return statistics.median(fwd), statistics.median(bwd)
+def ours_tasks(layer_n: int) -> dict[str, Callable[[], None]]:
+    """eventsnn's timed tasks, built in its own worker process (threads: NUMBA_NUM_THREADS)."""
+    x_mlp, y_mlp, x_layer = peers.workload(layer_n)
+    forward, backward = ours_layer(x_layer)
+    return {"mlp_step": ours_mlp_step(x_mlp, y_mlp), "layer_forward": forward, "layer_backward": backward}
+
+
+def measure(worker: Worker, tasks: list[str], repeats: int, warmup: int) -> Callable[[], dict[str, list[float]]]:
+    return lambda: worker.time(tasks, repeats, warmup)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="write results to this JSON file")
-    parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--layer-repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=10, help="MLP steps per measurement")
+    parser.add_argument("--rounds", type=int, default=5, help="MLP measurements of each peer")
+    parser.add_argument("--layer-repeats", type=int, default=1, help="layer forward+backward per measurement")
+    parser.add_argument("--layer-rounds", type=int, default=2, help="layer measurements of each peer")
     parser.add_argument("--layer-n", type=int, default=4096)
     parser.add_argument("--threads", type=int, default=int(os.environ.get("NUMBA_NUM_THREADS", 2)))
     parser.add_argument("--peers", default=",".join(peers.PEERS), help="comma-separated, or empty for none")
     args = parser.parse_args()
 
-    rng = np.random.default_rng(0)
-    x_mlp = (rng.random((25, 128, 784)) < 0.2).astype(np.float32)
-    y_mlp = rng.integers(0, 10, 128)
-    x_layer = rng.random((500, 16, args.layer_n), dtype=np.float32)
-
-    ours_step = ours_mlp_step(x_mlp, y_mlp)
-    first = step_times(ours_step, args.repeats)
-    results = {"mlp_step_s": statistics.median(first)}
-    results["layer_forward_s"], results["layer_backward_s"] = timed_layer(ours_layer(x_layer), args.layer_repeats)
-    results["peers"] = {}
-    if args.peers:
-        import torch
-        torch.set_num_threads(args.threads)
-    for name in filter(None, args.peers.split(",")):
-        step = peers.build_mlp_step(name, x_mlp, y_mlp, BETA)
-        if step is None:
-            print(f"{name}: not importable, skipped")
-            continue
-        entry = {"mlp_step_s": statistics.median(step_times(step, args.repeats))}
-        entry["layer_forward_s"], entry["layer_backward_s"] = timed_layer(
-            peers.build_layer(name, x_layer, BETA), args.layer_repeats)
-        results["peers"][name] = entry
-    if results["peers"]:
-        last = step_times(ours_step, args.repeats)
-        results["mlp_step_s_before_peers"] = statistics.median(first)
-        results["mlp_step_s_after_peers"] = statistics.median(last)
-        results["mlp_step_s"] = statistics.median(first + last)
-    results["config"] = {"threads": args.threads, "repeats": args.repeats, "layer_repeats": args.layer_repeats,
+    names = list(filter(None, args.peers.split(",")))
+    missing = [name for name in names if not peers.available(name)]
+    for name in missing:
+        print(f"{name}: not installed (the bench extra), skipped")
+    load = MachineLoad()
+    with contextlib.ExitStack() as stack:
+        ours = stack.enter_context(Worker("train_step:ours_tasks", env={"NUMBA_NUM_THREADS": str(args.threads)},
+                                          layer_n=args.layer_n))
+        others = {name: stack.enter_context(Worker("_peers_train:tasks", name=name, layer_n=args.layer_n,
+                                                   threads=args.threads)) for name in names if name not in missing}
+        for worker in (ours, *others.values()):  # warm-up: compilation, first touch of every buffer
+            worker.time(MLP + LAYER, 1)
+        logs = {MLP[0]: interleave(measure(ours, MLP, args.repeats, 2),
+                                   {name: measure(w, MLP, args.repeats, 2) for name, w in others.items()}, args.rounds)}
+        logs["layer"] = interleave(measure(ours, LAYER, args.layer_repeats, 0),
+                                   {name: measure(w, LAYER, args.layer_repeats, 0) for name, w in others.items()},
+                                   args.layer_rounds)
+    by_task = {task: compare(logs["layer" if task in LAYER else task], lambda r, t=task: statistics.median(r[t]))
+               for task in KEYS.values()}
+    results = {key: by_task[task]["ours"]["median"] for key, task in KEYS.items()}
+    results["peers"] = {name: {key: by_task[task][name]["median"] for key, task in KEYS.items()} for name in others}
+    for name, entry in results["peers"].items():
+        entry["ratios"] = {task: {k: by_task[task][name][k] for k in ("ratio", "ratio_min", "ratio_max", "ratios")}
+                           for task in KEYS.values()}
+    results["missing_peers"] = missing
+    results["scheme"] = ("each side in its own process; measurements interleaved (ours, peer, ours, ...); "
+                         "ratio = peer / mean of ours just before and after, median over rounds")
+    results["log"] = {task: [[name, {t: statistics.median(v) for t, v in r.items()}] for name, r in log]
+                      for task, log in logs.items()}
+    results["machine_load"] = load.result()
+    results["config"] = {"threads": args.threads, "repeats": args.repeats, "rounds": args.rounds,
+                         "layer_repeats": args.layer_repeats, "layer_rounds": args.layer_rounds,
                          "layer_n": args.layer_n, "dtype": "float32"}
 
-    keys = ("mlp_step_s", "layer_forward_s", "layer_backward_s")
-    print(f"{'':14}" + "".join(f"{k:>22}" for k in keys))
-    print(f"{'eventsnn':14}" + "".join(f"{results[k] * 1e3:>19.1f} ms" for k in keys))
+    print(f"{'':14}" + "".join(f"{k:>30}" for k in KEYS))
+    print(f"{'eventsnn':14}" + "".join(f"{results[k] * 1e3:>27.1f} ms" for k in KEYS))
     for name, entry in results["peers"].items():
-        print(f"{name:14}" + "".join(f"{entry[k] * 1e3:>12.1f} ms ({entry[k] / results[k]:4.1f}x)" for k in keys))
+        cells = [(entry[k] * 1e3, entry["ratios"][t]) for k, t in KEYS.items()]
+        print(f"{name:14}" + "".join(f"{ms:>10.1f} ms {r['ratio']:4.1f}x ({r['ratio_min']:.1f}-{r['ratio_max']:.1f})"
+                                     for ms, r in cells))
     if results["peers"]:
-        print("(x = peer time / eventsnn time; > 1 means eventsnn is faster)")
-        print(f"eventsnn's MLP step before / after the peers: {results['mlp_step_s_before_peers'] * 1e3:.1f} / "
-              f"{results['mlp_step_s_after_peers'] * 1e3:.1f} ms (the median of both is the one compared)")
+        print("x = peer time / eventsnn's just before and after it: median (range) over the rounds; > 1: eventsnn is faster")
+    print(f"other processes kept {results['machine_load']['other_busy_cores']:.2f} of {os.cpu_count()} cores busy")
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
