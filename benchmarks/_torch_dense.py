@@ -6,10 +6,12 @@ the same float32 matrices (``SpikeProjection.dense``, shared through
 ``torch.from_numpy``), the same neuron update, projection order, LayerNorm
 and head, so its logits agree with the dense engine's to float32 rounding
 (tests/test_torch_dense.py). :func:`dense_layer` is the sweep's ``x @ W + b``.
-The caller sets the thread count (``torch.set_num_threads``).
+The caller sets the thread count (``torch.set_num_threads``), except in
+:func:`tasks`, which builds both in a worker process of their own (one thread).
 """
 from __future__ import annotations
 
+import itertools
 from typing import Callable
 
 import numpy as np
@@ -95,3 +97,23 @@ class TorchDenseEngine:
         centred = z - z.mean(dim=1, keepdim=True)
         inv = 1.0 / torch.sqrt((centred * centred).mean(dim=1, keepdim=True) + self.norm_eps)
         return ((centred * inv * self.norm_gamma + self.norm_beta) @ self.head_weight + self.head_bias).numpy()
+
+
+def tasks(checkpoint: str | None, steps: int, sweep_args: dict) -> dict[str, Callable[[], object]]:
+    """sparse_vs_dense.py's PyTorch side, one thread: "layer@<activity>" computes ``x @ W + b`` on the
+    next of that activity's sweep inputs, in turn; "tokens@<batch>", given a checkpoint, runs ``steps``
+    token steps of :class:`TorchDenseEngine` (warmed up as the benchmark's engines are)."""
+    from sparse_vs_dense import load_lm, sweep_inputs, token_rows
+
+    torch.set_num_threads(1)
+    weight, bias, inputs = sweep_inputs(**sweep_args)
+    forward = dense_layer(weight, bias)
+    out = {f"layer@{a}": (lambda xs=itertools.cycle(xs): forward(next(xs))) for a, xs in inputs.items()}
+    if checkpoint:
+        run, lm = load_lm(checkpoint)
+        for batch in (1, 16):
+            engine, rows = TorchDenseEngine(lm, batch), token_rows(run.validation, batch, steps)
+            for row in rows[:20]:
+                engine.step(row)
+            out[f"tokens@{batch}"] = lambda engine=engine, rows=rows[20:]: [engine.step(row) for row in rows]
+    return out

@@ -6,18 +6,23 @@
 Mean out-degree 80 at every size (p = 80/n). Timed separately:
 ``build_s`` (connectivity generation and building the arrays), ``wall_s``
 (the simulation loop only), ``compile_s`` (first-call Numba compilation,
-measured in a fresh process with an empty cache). ``--compare`` runs the
-same network in peers in the same run, one thread each, each measurement in
+measured in a fresh process with an empty cache). ``--compare`` runs
+the same network in peers in the same run, one thread each, each measurement in
 a fresh process: ``brian2`` (cpp_standalone and cython targets,
 ``_brian2_peer.py``), ``nest`` (``iaf_psc_exp``, ``_nest_peer.py``; the
 same model except that spikes arrive one 0.1 ms step later, NEST's minimum
-delay, and the refractory clamp lasts one step longer). Their rows and the
-ratios of their times to eventsnn's are printed and written to the JSON
-(``peers``, ``ratios``).
+delay, and the refractory clamp lasts one step longer). eventsnn runs in
+this process, which loads no peer, and the measurements alternate (ours,
+cpp_standalone, ours, cython, ours, NEST, ours, ... for ``--rounds``
+rounds; benchmarks/_workers.py): each ratio is a peer's time over the mean
+of ours just before and after it, the median over the rounds (``ratios``;
+``loop_range`` and ``build_and_loop_range`` the extremes). The rows shown
+are each side's run of median loop time; ``wall_s_runs`` keeps them all.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -30,6 +35,8 @@ import eventsnn
 from eventsnn.reference_networks import cuba
 
 sys.path.insert(0, str(Path(__file__).parent))  # the peer modules, also when imported from elsewhere
+from _workers import MachineLoad, compare, interleave  # noqa: E402
+
 OUT_DEGREE = 80.0
 COLD_COMPILE = """
 import time
@@ -53,7 +60,7 @@ def measure_ours(n: int, duration_s: float, backend: str, seed: int) -> dict:
     return {
         "simulator": f"eventsnn-{eventsnn.__version__}", "n": n, "duration_s": duration_s, "backend": backend,
         "wall_s": wall_s, "build_s": build_s, "spikes": net.spike_count,
-        "rate_hz": net.spike_count / n / duration_s, "synapses": int(net.sim.weight.size),
+        "rate_hz": net.spike_count / n / duration_s, "synapses": int(net.sim.syn.weight.size),
         "syn_events": net.syn_events, "syn_events_per_s": net.syn_events / wall_s,
     }
 
@@ -66,21 +73,44 @@ def cold_compile_seconds() -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def measure_brian2(n: int, duration_s: float, seed: int) -> dict:
-    """Brian2's cpp_standalone and cython targets: {"brian2_<target>": result of run_brian2_cuba}."""
+def brian2_peers(n: int, duration_s: float, seed: int) -> dict:
+    """Brian2's cpp_standalone and cython targets: {"brian2_<target>": measurement, a fresh process per call}."""
     from _brian2_peer import run_brian2_cuba
 
-    return {f"brian2_{t}": run_brian2_cuba(n, duration_s, t, OUT_DEGREE, seed) for t in ("cpp_standalone", "cython")}
+    return {f"brian2_{t}": functools.partial(run_brian2_cuba, n, duration_s, t, OUT_DEGREE, seed)
+            for t in ("cpp_standalone", "cython")}
 
 
-def measure_nest(n: int, duration_s: float, seed: int) -> dict:
-    """NEST's iaf_psc_exp: {"nest": result of run_nest_cuba}."""
+def nest_peers(n: int, duration_s: float, seed: int) -> dict:
+    """NEST's iaf_psc_exp: {"nest": measurement, a fresh process per call}."""
     from _nest_peer import run_nest_cuba
 
-    return {"nest": run_nest_cuba(n, duration_s, OUT_DEGREE, seed)}
+    return {"nest": functools.partial(run_nest_cuba, n, duration_s, OUT_DEGREE, seed)}
 
 
-PEERS = {"brian2": measure_brian2, "nest": measure_nest}
+PEERS = {"brian2": brian2_peers, "nest": nest_peers}
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The run of median loop time (the lower middle one of an even count), with every run's loop time."""
+    runs = sorted(runs, key=lambda r: r["wall_s"])
+    return {**runs[(len(runs) - 1) // 2], "wall_s_runs": [r["wall_s"] for r in runs]}
+
+
+def measure_with_peers(n: int, args: argparse.Namespace) -> dict:
+    """eventsnn's record with its peers' (``peers``) and the paired ratios (``ratios``)."""
+    peers = {key: measure for name in dict.fromkeys(args.compare)
+             for key, measure in PEERS[name](n, args.duration, args.seed).items()}
+    log = interleave(lambda: measure_ours(n, args.duration, args.backend, args.seed), peers, args.rounds)
+    loop = compare(log, lambda r: r["wall_s"])
+    total = compare(log, lambda r: r["wall_s"] + r["build_s"])
+    rec = median_run([r for name, r in log if name == "ours"])
+    rec["peers"] = {key: median_run([r for name, r in log if name == key]) for key in peers}
+    rec["ratios"] = {key: {"loop": loop[key]["ratio"], "loop_range": [loop[key]["ratio_min"], loop[key]["ratio_max"]],
+                           "build_and_loop": total[key]["ratio"],
+                           "build_and_loop_range": [total[key]["ratio_min"], total[key]["ratio_max"]]}
+                     for key in peers}
+    return rec
 
 
 def print_table(records: list[dict]) -> None:
@@ -90,10 +120,11 @@ def print_table(records: list[dict]) -> None:
     for rec in records:
         rows = [(rec["simulator"] + f" ({rec['backend']})", rec)] + list(rec.get("peers", {}).items())
         for name, r in rows:
-            ratio = r["wall_s"] / rec["wall_s"]
+            ratio = rec["ratios"][name]["loop"] if name in rec.get("ratios", {}) else 1.0
             print(f"{name:<26}{r['n']:>7}{r['duration_s']:>7g}{r['build_s']:>9.3f}{r['wall_s']:>8.3f}"
                   f"{r['rate_hz']:>9.2f}{r['synapses']:>11}{r['syn_events_per_s'] / 1e6:>8.1f}{ratio:>8.2f}")
-    print("x ours: the simulator's loop time divided by eventsnn's (above 1: eventsnn is faster)")
+    print("x ours: the simulator's loop time over eventsnn's just before and after it, median over the rounds "
+          "(above 1: eventsnn is faster)")
 
 
 def main() -> None:
@@ -103,26 +134,25 @@ def main() -> None:
     parser.add_argument("--backend", default="numba", choices=["numba", "numpy"])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--compare", nargs="+", choices=list(PEERS), default=[], help="also run these peers in the same run")
+    parser.add_argument("--rounds", type=int, default=2, help="measurements of each peer, interleaved with ours")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
 
+    load = MachineLoad()
     compile_s = cold_compile_seconds() if args.backend == "numba" else 0.0
     records = []
     for n in args.n:
-        rec = measure_ours(n, args.duration, args.backend, args.seed)
+        rec = measure_with_peers(n, args) if args.compare else measure_ours(n, args.duration, args.backend, args.seed)
         rec["compile_s"] = compile_s
-        if args.compare:
-            rec["peers"] = {key: res for name in dict.fromkeys(args.compare)
-                            for key, res in PEERS[name](n, args.duration, args.seed).items()}
-            rec["ratios"] = {k: {"loop": p["wall_s"] / rec["wall_s"],
-                                 "build_and_loop": (p["wall_s"] + p["build_s"]) / (rec["wall_s"] + rec["build_s"])}
-                             for k, p in rec["peers"].items()}
         records.append(rec)
+    machine_load = load.result()
     print_table(records)
     print(f"first-call compile time (fresh process, empty cache): {compile_s:.2f} s")
+    print(f"other processes kept {machine_load['other_busy_cores']:.2f} of {machine_load['cpus']} cores busy")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(records[0] if len(records) == 1 else {"runs": records}, indent=2))
+        Path(args.json).write_text(json.dumps({**records[0], "machine_load": machine_load} if len(records) == 1
+                                              else {"runs": records, "machine_load": machine_load}, indent=2))
 
 
 if __name__ == "__main__":

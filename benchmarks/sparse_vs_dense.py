@@ -18,7 +18,11 @@ the dense engine is BLAS ``x @ W``. One thread each.
 
 With the ``bench`` extra (torch installed), PyTorch CPU dense inference of
 the same weights joins both tables (benchmarks/_torch_dense.py): ``x @ W + b``
-in the sweep, the dense engine's token step in the model part.
+in the sweep, the dense engine's token step in the model part. PyTorch runs
+in a worker process of its own (this one never loads it) and its
+measurements alternate with eventsnn's (ours, PyTorch, ours, ... for
+``--rounds`` rounds; benchmarks/_workers.py); its ratios are its time over
+the mean of ours just before and after it, the median over the rounds.
 
 The bound: the dense product streams all n_in·n_out·4 bytes of W, so its
 time gives the machine's effective memory bandwidth; the event engine reads
@@ -27,9 +31,12 @@ activity·n_in rows, so its floor is (active rows · row bytes) / bandwidth.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
+import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,15 +47,9 @@ import numpy as np  # noqa: E402
 
 from eventsnn.kernels.inference import accumulate_rows, active_indices  # noqa: E402
 
-if importlib.util.find_spec("torch") is not None:  # the bench extra: PyTorch dense inference of the same weights
-    import torch
+from _workers import Worker, compare, interleave  # noqa: E402
 
-    import _torch_dense
-
-    torch.set_num_threads(1)
-else:
-    _torch_dense = None
-
+HAS_TORCH = importlib.util.find_spec("torch") is not None  # the bench extra: PyTorch dense inference, in a worker
 ACTIVITIES = (0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5)
 
 
@@ -62,21 +63,37 @@ def median_time(fn, inputs) -> float:
     return float(np.median(times))
 
 
-def sweep(n: int = 4096, repeats: int = 41, seed: int = 0) -> dict:
+def sweep_inputs(n: int, repeats: int, seed: int) -> tuple[np.ndarray, np.ndarray, dict[float, list[np.ndarray]]]:
+    """The sweep's weight [n, n], bias [n] and, per activity, ``repeats`` random spike vectors (the same in every process)."""
     rng = np.random.default_rng(seed)
     weight = rng.standard_normal((n, n), dtype=np.float32)
-    scale, bias, out = np.ones(n, np.float32), np.zeros(n, np.float32), np.empty(n, np.float32)
-    torch_dense = _torch_dense.dense_layer(weight, bias) if _torch_dense else None
+    inputs = {a: [(rng.random(n) < a).astype(np.float32) for _ in range(repeats)] for a in ACTIVITIES}
+    return weight, np.zeros(n, np.float32), inputs
+
+
+SWEEP = {"n": 4096, "repeats": 41, "seed": 0}
+
+
+def sweep(torch_worker: Worker | None, rounds: int, n: int, repeats: int, seed: int) -> dict:
+    weight, bias, inputs = sweep_inputs(n, repeats, seed)
+    scale, out = np.ones(n, np.float32), np.empty(n, np.float32)
     rows = []
-    for activity in ACTIVITIES:
-        inputs = [(rng.random(n) < activity).astype(np.float32) for _ in range(repeats)]
-        event_s = median_time(lambda x: accumulate_rows(active_indices(x), weight, scale, bias, out), inputs)
-        dense_s = median_time(lambda x: x @ weight + bias, inputs)
-        row = {"activity": activity, "event_s": event_s, "dense_s": dense_s, "speedup": dense_s / event_s,
-               "speedup_over_inverse_activity": dense_s / event_s * activity}
-        if torch_dense:
-            row["torch_dense_s"] = median_time(torch_dense, inputs)
-            row["torch_speedup"] = row["torch_dense_s"] / event_s
+    for activity, xs in inputs.items():
+        def ours() -> dict[str, float]:
+            return {"event_s": median_time(lambda x: accumulate_rows(active_indices(x), weight, scale, bias, out), xs),
+                    "dense_s": median_time(lambda x: x @ weight + bias, xs)}
+        peers = {}
+        if torch_worker:  # the same warm-up call and median of the rest as median_time
+            task = f"layer@{activity}"
+            peers["torch"] = lambda: {"torch_dense_s": statistics.median(torch_worker.time([task], repeats - 1, 1)[task])}
+        log = interleave(ours, peers, rounds)
+        row = {"activity": activity, **{k: statistics.median(r[k] for name, r in log if name == "ours")
+                                        for k in ("event_s", "dense_s")}}
+        row.update(speedup=row["dense_s"] / row["event_s"], speedup_over_inverse_activity=row["dense_s"] / row["event_s"] * activity)
+        if torch_worker:
+            peer = compare(log, lambda r: r["torch_dense_s"], ours_value=lambda r: r["event_s"])["torch"]
+            row.update(torch_dense_s=peer["median"], torch_speedup=peer["ratio"],
+                       torch_speedup_range=[peer["ratio_min"], peer["ratio_max"]])
         rows.append(row)
     bandwidth = weight.nbytes / float(np.median([r["dense_s"] for r in rows]))
     for r in rows:
@@ -84,15 +101,19 @@ def sweep(n: int = 4096, repeats: int = 41, seed: int = 0) -> dict:
     return {"n": n, "weight_bytes": weight.nbytes, "bandwidth_bytes_per_s": bandwidth, "sweep": rows}
 
 
-def _throughput(eng, tokens: np.ndarray, steps: int, feed: bool = False) -> float:
-    """Tokens/s of ``eng`` (an Engine or its PyTorch peer) feeding its streams ``tokens`` for ``steps`` steps.
+def token_rows(tokens: np.ndarray, batch: int, steps: int) -> np.ndarray:
+    """[20 + steps, batch] tokens: ``batch`` streams reading ``tokens`` from evenly spaced starts (20 to warm up)."""
+    return tokens[np.arange(20 + steps)[:, None] + np.arange(batch) * (tokens.size // batch)]
 
-    The streams read ``tokens`` from evenly spaced starts; the timed steps
-    follow a warm-up. ``feed``: ``Engine.feed`` calls of 256 steps each
-    (the compiled loop: no Python per token) instead of one ``step`` call each.
+
+def _throughput(eng, tokens: np.ndarray, steps: int, feed: bool = False) -> float:
+    """Tokens/s of engine ``eng`` feeding its streams ``token_rows(tokens, eng.batch, steps)``.
+
+    The timed steps follow a warm-up. ``feed``: ``Engine.feed`` calls of 256
+    steps each (the compiled loop: no Python per token) instead of one
+    ``step`` call each.
     """
-    batch = eng.batch
-    rows = tokens[np.arange(20 + steps)[:, None] + np.arange(batch) * (tokens.size // batch)]
+    rows = token_rows(tokens, eng.batch, steps)
     for row in rows[:20]:  # warm-up: kernels loaded, state away from rest
         eng.step(row)
     start = time.perf_counter()
@@ -102,7 +123,7 @@ def _throughput(eng, tokens: np.ndarray, steps: int, feed: bool = False) -> floa
     else:
         for row in rows[20:]:
             eng.step(row)
-    return steps * batch / (time.perf_counter() - start)
+    return steps * eng.batch / (time.perf_counter() - start)
 
 
 def _bytes_per_token(lm, eng) -> tuple[float, float]:
@@ -116,38 +137,46 @@ def _bytes_per_token(lm, eng) -> tuple[float, float]:
     return event, dense + sum(t.itemsize * t.shape[1] for t in lm.tables) + lm.head_weight.nbytes
 
 
-def model_benchmark(checkpoint: str | None, train_minutes: float, steps: int, bandwidth: float) -> dict:
-    """Event vs dense generation throughput of a trained small spiking LM."""
+def load_lm(checkpoint: str):
+    """(training run, its float32 InferenceLM) of ``checkpoint``."""
+    from eventsnn.lm.engine import InferenceLM
+    from eventsnn.lm.train import load_trainer
+
+    run = load_trainer(checkpoint)
+    return run, InferenceLM.from_model(run.model, "float32", run.tokenizer)
+
+
+def model_benchmark(checkpoint: str, steps: int, bandwidth: float, torch_worker: Worker | None, rounds: int) -> dict:
+    """Event vs dense generation throughput of a trained small spiking LM (and PyTorch's, in ``torch_worker``)."""
     import resource
 
     from eventsnn.lm.engine import Engine, InferenceLM, mean_cross_entropy
-    from eventsnn.lm.train import TrainConfig, Trainer, load_trainer
 
-    if checkpoint:
-        run = load_trainer(checkpoint)
-    else:
-        print(f"no checkpoint given: training the small preset for {train_minutes:g} minutes")
-        run = Trainer.create(TrainConfig.preset_config("small"))
-        run.fit(minutes=train_minutes, progress=False)
-    lm = InferenceLM.from_model(run.model, "float32", run.tokenizer)
+    run, lm = load_lm(checkpoint)
     data = run.validation
     result = {"preset": run.config.preset, "train_step": run.step, "parameters": run.model.num_parameters()}
     for batch in (1, 16):
-        eng = Engine(lm, batch, "event")
-        event_tps = _throughput(eng, data, steps)
-        dense_tps = _throughput(Engine(lm, batch, "dense"), data, steps)
-        event_feed = _throughput(Engine(lm, batch, "event"), data, steps, feed=True)
-        dense_feed = _throughput(Engine(lm, batch, "dense"), data, steps, feed=True)
-        result[f"batch{batch}"] = {"event_tokens_per_s": event_tps, "dense_tokens_per_s": dense_tps,
-                                   "speedup": event_tps / dense_tps,
-                                   "event_feed_tokens_per_s": event_feed, "dense_feed_tokens_per_s": dense_feed,
-                                   "feed_speedup": event_feed / dense_feed}
-        if _torch_dense:
-            result[f"batch{batch}"]["torch_dense_tokens_per_s"] = _throughput(
-                _torch_dense.TorchDenseEngine(lm, batch), data, steps)
-        if batch == 1:
-            result["firing_rate"] = eng.firing_rate()
-            event_bytes, dense_bytes = _bytes_per_token(lm, eng)
+        def ours() -> dict[str, float]:
+            return {f"{kind}{'_feed' if feed else ''}_tokens_per_s": _throughput(Engine(lm, batch, kind), data, steps, feed)
+                    for feed in (False, True) for kind in ("event", "dense")}
+        peers = {}
+        if torch_worker:
+            task = f"tokens@{batch}"
+            peers["torch"] = lambda: {"torch_dense_tokens_per_s": steps * batch / torch_worker.time([task], 1)[task][0]}
+        log = interleave(ours, peers, rounds)
+        r = {k: statistics.median(m[k] for name, m in log if name == "ours") for k in log[0][1]}
+        r.update(speedup=r["event_tokens_per_s"] / r["dense_tokens_per_s"],
+                 feed_speedup=r["event_feed_tokens_per_s"] / r["dense_feed_tokens_per_s"])
+        if torch_worker:  # seconds per token: PyTorch's over the dense engine's step
+            peer = compare(log, lambda m: 1 / m["torch_dense_tokens_per_s"],
+                           ours_value=lambda m: 1 / m["dense_tokens_per_s"])["torch"]
+            r.update(torch_dense_tokens_per_s=1 / peer["median"], dense_over_torch=peer["ratio"],
+                     dense_over_torch_range=[peer["ratio_min"], peer["ratio_max"]])
+        result[f"batch{batch}"] = r
+    eng = Engine(lm, 1, "event")
+    _throughput(eng, data, steps)
+    result["firing_rate"] = eng.firing_rate()
+    event_bytes, dense_bytes = _bytes_per_token(lm, eng)
     result["bytes_per_token"] = {"event": event_bytes, "dense": dense_bytes,
                                  "event_bound_tokens_per_s": bandwidth / event_bytes,
                                  "dense_bound_tokens_per_s": bandwidth / dense_bytes}
@@ -156,8 +185,7 @@ def model_benchmark(checkpoint: str | None, train_minutes: float, steps: int, ba
     sample = data[:20001]
     loss32, loss8 = mean_cross_entropy(lm, sample), mean_cross_entropy(q8, sample)
     result["int8"].update(val_loss_nats=loss8, float32_val_loss_nats=loss32, val_loss_change=loss8 - loss32)
-    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result["peak_rss_includes_torch"] = _torch_dense is not None  # importing torch alone adds about 500 MiB
+    result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # without torch: it has its own process
     return result
 
 
@@ -179,8 +207,7 @@ def print_model(m: dict) -> None:
     q = m["int8"]
     print(f"int8: {q['event_tokens_per_s_batch1']:.0f} tokens/s (event, batch 1); validation loss "
           f"{q['val_loss_nats']:.4f} vs {q['float32_val_loss_nats']:.4f} nats ({q['val_loss_change']:+.4f})")
-    print(f"peak resident memory {m['peak_rss_mib']:.0f} MiB"
-          + (" (with torch's libraries loaded)" if m["peak_rss_includes_torch"] else ""))
+    print(f"peak resident memory {m['peak_rss_mib']:.0f} MiB")
 
 
 def print_sweep(result: dict) -> None:
@@ -226,16 +253,27 @@ def main() -> None:
     parser.add_argument("--train-minutes", type=float, default=10.0, help="training time when no checkpoint is given")
     parser.add_argument("--steps", type=int, default=3000, help="generation steps timed per engine and batch")
     parser.add_argument("--skip-model", action="store_true", help="only the single-layer sweep")
+    parser.add_argument("--rounds", type=int, default=3, help="PyTorch measurements, interleaved with ours")
     args = parser.parse_args()
-    if _torch_dense is None:
+    if not HAS_TORCH:
         print("torch not installed (the bench extra): no PyTorch dense rows")
-    result = sweep()
-    print_sweep(result)
-    plot_sweep(result, args.plot)
-    if not args.skip_model:
-        result["model"] = model_benchmark(args.checkpoint, args.train_minutes, args.steps,
-                                          result["bandwidth_bytes_per_s"])
-        print_model(result["model"])
+    with contextlib.ExitStack() as stack:
+        checkpoint = None if args.skip_model else args.checkpoint
+        if not args.skip_model and not checkpoint:
+            from eventsnn.lm.train import TrainConfig, Trainer
+
+            print(f"no checkpoint given: training the small preset for {args.train_minutes:g} minutes")
+            checkpoint = stack.enter_context(tempfile.TemporaryDirectory())
+            Trainer.create(TrainConfig.preset_config("small")).fit(minutes=args.train_minutes, run_dir=checkpoint)
+        torch_worker = stack.enter_context(Worker("_torch_dense:tasks", checkpoint=checkpoint, steps=args.steps,
+                                                  sweep_args=SWEEP)) if HAS_TORCH else None
+        result = sweep(torch_worker, args.rounds, **SWEEP)
+        print_sweep(result)
+        plot_sweep(result, args.plot)
+        if not args.skip_model:
+            result["model"] = model_benchmark(checkpoint, args.steps, result["bandwidth_bytes_per_s"], torch_worker,
+                                              args.rounds)
+            print_model(result["model"])
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2))
