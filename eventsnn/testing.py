@@ -25,7 +25,8 @@ except ImportError as err:
 from .inputs import Poisson, SpikeGenerator
 from .monitors import SpikeMonitor
 from .network import Network
-from .neurons import ALIF, IF, LIF, CondLIF, Izhikevich, NeuronModel
+from .neuron_model import NeuronModel
+from .neurons import ALIF, IF, LIF, AdEx, CondLIF, Izhikevich
 from .population import Population
 from .projections import Sparse
 
@@ -59,7 +60,11 @@ def neuron_models() -> st.SearchStrategy[NeuronModel]:
                      reset=st.sampled_from(["hard", "subtract"]))
     izh = st.builds(Izhikevich, a=st.floats(0.01, 0.1), b=st.floats(0.1, 0.3),
                     c=st.floats(-70.0, -50.0), d=st.floats(0.5, 8.0))
-    return st.one_of(lif_models(), alif, if_, coba, izh)
+    # A small, leaky AdEx cell, so that synaptic weights of a few pA make it fire.
+    adex = st.builds(AdEx, C=st.floats(5.0, 30.0), g_L=st.floats(1.0, 5.0), a=st.floats(-1.0, 4.0),
+                     b=st.floats(0.0, 20.0), tau_w=time_constants(20.0, 200.0), V_T=st.floats(-55.0, -50.0),
+                     t_ref=st.integers(0, 20).map(lambda k: k * DT))
+    return st.one_of(lif_models(), alif, if_, coba, izh, adex)
 
 
 def spike_trains(n: int, steps: int, dt: float = DT, max_spikes: int = 50) -> st.SearchStrategy[SpikeGenerator]:
