@@ -22,7 +22,8 @@ from .errors import CheckpointError
 from .inputs import Poisson, SpikeGenerator, TimedCurrent
 from .monitors import RateMonitor, SpikeMonitor, StateMonitor
 from .network import Network
-from .neurons import ALIF, IF, LIF, CondLIF, Izhikevich, NeuronModel
+from .neuron_model import NeuronModel, Variable, choice, parameter
+from .neurons import ALIF, IF, LIF, AdEx, CondLIF, Izhikevich
 from .population import Population, PopulationView
 from .projections import Dense, Projection, Sparse
 
@@ -34,7 +35,8 @@ __version__ = "0.1.0"
 _LAZY_SUBPACKAGES = ("autodiff", "lm", "nn")
 
 __all__ = [
-    "ALIF", "IF", "LIF", "CheckpointError", "CondLIF", "Dense", "Izhikevich", "Network", "NeuronModel",
+    "ALIF", "AdEx", "IF", "LIF", "CheckpointError", "CondLIF", "Dense", "Izhikevich", "Network", "NeuronModel",
+    "Variable", "choice", "parameter",
     "Poisson", "Population", "PopulationView", "Projection", "RateMonitor", "Sparse", "SpikeGenerator",
     "SpikeMonitor", "StateMonitor", "TimedCurrent", "__version__", "autodiff", "inspect", "latest_checkpoint", "lm", "load", "nn", "save", "save_step",
 ]
