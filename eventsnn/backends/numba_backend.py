@@ -1,6 +1,10 @@
 """The Numba CPU backend: the whole step loop in one compiled call."""
 from __future__ import annotations
 
+import warnings
+
+from numba.core.errors import NumbaExperimentalFeatureWarning
+
 from ..kernels import codegen
 from ..kernels.cpu import no_dynamics, run_network
 from .base import CPUBackend
@@ -16,4 +20,6 @@ class NumbaBackend(CPUBackend):
         return no_dynamics if model is None else codegen.population_kernel(plan, model)
 
     def run(self, rec: Recorder, t0: int, n_steps: int) -> int:
-        return int(run_network(self.pops, self.syn, self.inputs, rec, self.seed, t0, n_steps))
+        with warnings.catch_warnings():  # the kernels are passed as first-class functions, "experimental" in Numba
+            warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
+            return int(run_network(self.pops, self.syn, self.inputs, rec, self.seed, t0, n_steps))

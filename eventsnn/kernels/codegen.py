@@ -21,18 +21,13 @@ import inspect
 import os
 import sys
 import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 from numba import njit, types
-from numba.core.errors import NumbaExperimentalFeatureWarning
-
 from ..neuron_model import SPECIAL_ARGUMENTS, NeuronModel, function_arguments
-
-warnings.filterwarnings("ignore", category=NumbaExperimentalFeatureWarning)  # first-class functions
 
 SIGNATURE = types.int64(
     types.float64[:, ::1],  # state: one row per variable, one column per neuron
