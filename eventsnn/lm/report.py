@@ -2,7 +2,8 @@
 
 All numbers come from :mod:`eventsnn.lm.metrics` on the validation split
 (the run's ``eval_tokens`` first tokens); the plots show per-population
-firing rates and a spike raster of the prompt.
+firing rates and a spike raster of a prompt (by default the start of the
+validation text, which any corpus's tokenizer can encode).
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import Any
 import numpy as np
 
 from .. import autodiff as ad
+from .._extras import require
+from .._validation import check_int
 from .metrics import dense_macs_per_token, dense_part_macs_per_token, parameter_split
 from .train import Trainer
 
@@ -66,6 +69,12 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
+def default_prompt(run: Trainer, tokens: int = 48) -> str:
+    """The first ``tokens`` tokens of the validation text: a prompt the run's tokenizer can always encode."""
+    tokens = check_int("tokens", tokens, 1)
+    return run.tokenizer.decode(run.validation[:tokens])
+
+
 def prompt_spikes(run: Trainer, prompt: str) -> dict[str, np.ndarray]:
     """Spikes [steps, neurons] of every population while reading ``<|endoftext|> prompt``."""
     context = np.concatenate([[run.tokenizer.eot_id], run.tokenizer.encode(prompt, "prompt")]).astype(np.int64)
@@ -76,10 +85,7 @@ def prompt_spikes(run: Trainer, prompt: str) -> dict[str, np.ndarray]:
 
 def write_plots(report: dict[str, Any], spikes: dict[str, np.ndarray], directory: str | os.PathLike) -> list[Path]:
     """Write ``firing_rates.png`` (bar per population) and ``raster.png`` (prompt spikes) into ``directory``."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise ImportError("plots need matplotlib: pip install 'eventsnn[plot]'") from None
+    matplotlib = require("matplotlib", "plots")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .._extras import require
 from .._validation import check_int
 
 EOT = "<|endoftext|>"
@@ -141,8 +142,4 @@ def _ids(ids: Any, vocab_size: int) -> np.ndarray:
 
 def _tokenizers():
     """The optional ``tokenizers`` package, imported only when BPE is used."""
-    try:
-        import tokenizers
-    except ImportError:
-        raise ImportError("the BPE tokenizer needs the 'tokenizers' package: pip install 'eventsnn[bpe]'") from None
-    return tokenizers
+    return require("tokenizers", "the BPE tokenizer")
