@@ -2,30 +2,53 @@
 
     eventsnn inspect CKPT     summary of a checkpoint (verifies every dataset)
     eventsnn simulate cuba|coba [--n N] [--duration MS] [--save CKPT]
-    eventsnn train --preset tiny|small|base [--corpus PATH] [--tokenizer char|bpe] [--minutes M | --steps N]
-                   [--out DIR] [--resume CKPT] [--seed S]
-    eventsnn generate --checkpoint CKPT [--prompt TEXT] [--max-tokens N] [--temperature T] [--top-k K]
+    eventsnn presets          the language-model presets, their sizes and training settings
+    eventsnn train [--preset tiny|small|base] [--corpus PATH] [--tokenizer char|bpe] [--minutes M] [--steps N]
+                   [--out DIR] [--resume CKPT] [--seed S] [--force]
+    eventsnn generate CKPT [--prompt TEXT] [--max-tokens N] [--temperature T] [--top-k K]
                       [--top-p P] [--seed S] [--engine event|dense] [--precision float32|int8]
-    eventsnn export CKPT OUT [--precision float32|int8] [--eval-tokens N]
-    eventsnn report CKPT [--prompt TEXT] [--json PATH] [--plots DIR]
+    eventsnn export CKPT OUT [--precision float32|int8] [--eval-tokens N] [--corpus PATH]
+    eventsnn report CKPT [--prompt TEXT] [--json PATH] [--plots DIR] [--corpus PATH]
 
-CKPT may be a checkpoint file or a run directory (its latest checkpoint).
-The language-model commands import :mod:`eventsnn.lm` only when they run.
+CKPT may be a checkpoint file or a run directory (its latest checkpoint),
+given as the positional argument or as ``--checkpoint CKPT``. Errors print
+one line ``eventsnn COMMAND: ...`` and exit with status 2; an interrupted
+training run saves itself and exits with 128 + the signal number (130 for
+Ctrl-C, 143 for SIGTERM). The language-model commands import
+:mod:`eventsnn.lm` only when they run.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import shlex
+import signal
 import sys
 import time
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .checkpoint import inspect, resolve_checkpoint, save
-from .errors import CheckpointError
+from . import __version__
+from ._extras import require
+from .checkpoint import RunLock, inspect, latest_checkpoint, resolve_checkpoint, save, step_checkpoints
+from .errors import CheckpointError, MissingDependencyError, RunDirectoryError
 from .reference_networks import coba, cuba
+
+if TYPE_CHECKING:  # the language model is imported only by the commands that use it
+    from .lm.train import Trainer
+
+# What a fresh run uses when an option is not given. The parser's defaults are
+# None so that a resumed run can tell an option given from one left out.
+TRAIN_DEFAULTS = {"preset": "tiny", "tokenizer": "char", "bpe_vocab": 1024, "seed": 0}
+
+
+class _Usage(Exception):
+    """A command line that contradicts itself or the run it names (exit status 2)."""
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    print(inspect(resolve_checkpoint(args.checkpoint)))
+    print(inspect(resolve_checkpoint(_checkpoint(args))))
     return 0
 
 
@@ -39,24 +62,108 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _presets(args: argparse.Namespace) -> int:
+    from .lm import PRESETS, LMConfig, SpikingLM
+    from .lm.data import load_corpus
+    from .lm.train import TRAIN_PRESETS
+
+    chars = len(set(load_corpus())) + 1  # the bundled corpus's characters and <|endoftext|>
+    rows = []
+    for name, shape in PRESETS.items():
+        counts = [SpikingLM(LMConfig.preset(name, vocab), seed=0).num_parameters() for vocab in (chars, 1024)]
+        train = TRAIN_PRESETS[name]
+        rows.append((name, f"{counts[0]:,}", f"{counts[1]:,}", " ".join(f"{k}={v}" for k, v in shape.items()),
+                     " ".join(f"{k}={train[k]:g}" for k in ("batch", "seq_len", "lr", "steps"))))
+    header = ("preset", "parameters (char)", "parameters (bpe)", "model", "training")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        cells = (f"{cell:>{w}}" if i in (1, 2) else f"{cell:<{w}}" for i, (cell, w) in enumerate(zip(row, widths)))
+        print("  ".join(cells).rstrip())
+    print(f"parameters: with the bundled corpus's {chars} characters (char) or a 1024-token BPE vocabulary (bpe)")
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
+    if args.tokenizer == "bpe":
+        require("tokenizers", "--tokenizer bpe")  # before any work: the vocabulary is learned first
+    source = resolve_checkpoint(args.resume) if args.resume else None
+    if source is not None:
+        out = Path(args.out) if args.out else source.parent
+    else:
+        out = Path(args.out or f"runs/{args.preset or TRAIN_DEFAULTS['preset']}")
+    # The lock also proves --out creatable and writable before any training time is spent.
+    try:
+        lock = RunLock(out)
+    except OSError as err:
+        raise RunDirectoryError(f"cannot use {out} as the run directory: {err.strerror or err}") from err
+    with lock:
+        _claim_run_dir(out, source, args.force)
+        run, until = _start_run(args, source)
+        return _fit(run, until, out, args)
+
+
+def _claim_run_dir(out: Path, source: Path | None, force: bool) -> None:
+    """Refuse (or with ``force`` clear) a run directory that holds another run's checkpoints."""
+    existing = step_checkpoints(out)
+    if not existing and not (out / "latest").exists():
+        return
+    if source is not None and source.parent.resolve() == out.resolve():
+        return  # the resumed run's own directory
+    if not force:
+        what = "the run being resumed" if source is not None else "a fresh run"
+        raise RunDirectoryError(f"{out} holds another run's checkpoints ({', '.join(p.name for p in existing)}); "
+                                f"refusing to write {what} there: resume it with --resume {_quote(out)}, choose "
+                                f"another --out, or pass --force to delete them")
+    for path in existing:
+        path.unlink()
+    (out / "latest").unlink(missing_ok=True)
+    print(f"--force: deleted {len(existing)} checkpoint(s) of another run from {out}")
+
+
+def _start_run(args: argparse.Namespace, source: Path | None) -> tuple[Trainer, int]:
+    """The run to train (fresh or resumed) and the global step to train until."""
     from .lm.train import TrainConfig, Trainer, load_trainer
 
-    if args.resume:
-        run = load_trainer(args.resume)
-        if args.corpus:
-            run.use_corpus(args.corpus)
-    else:
+    if source is None:
+        settings = {k: default if getattr(args, k) is None else getattr(args, k) for k, default in TRAIN_DEFAULTS.items()}
         overrides = {"steps": args.steps} if args.steps else {}
-        config = TrainConfig.preset_config(args.preset, corpus=args.corpus, tokenizer=args.tokenizer,
-                                           bpe_vocab=args.bpe_vocab, seed=args.seed, **overrides)
-        run = Trainer.create(config)
-    out = args.out or f"runs/{run.config.preset}"
-    print(f"training {run.config.preset} ({run.model.num_parameters():,} parameters, {run.tokenizer.kind} "
-          f"tokenizer, {run.tokenizer.vocab_size} tokens) from step {run.step}; checkpoints in {out}")
-    ev = run.fit(until=args.steps, minutes=args.minutes, run_dir=out, progress=True)
+        config = TrainConfig.preset_config(settings.pop("preset"), corpus=args.corpus, **settings, **overrides)
+        return Trainer.create(config), config.steps
+    run = load_trainer(source)
+    for option in ("preset", "tokenizer", "bpe_vocab", "seed"):
+        given, stored = getattr(args, option), getattr(run.config, option)
+        if given is not None and given != stored:
+            raise _Usage(f"--{option.replace('_', '-')} {given} conflicts with the resumed run's {option} {stored!r}: "
+                         "a resumed run keeps its preset, tokenizer and seed (leave the option out, or start a "
+                         "fresh run)")
+    if args.corpus:
+        run.use_corpus(args.corpus)
+    until = args.steps or run.config.steps
+    if until <= run.step:
+        reason = (f"--steps {args.steps} is not beyond" if args.steps else
+                  f"its {run.config.steps}-step schedule has ended at")
+        raise _Usage(f"nothing to train: the run in {source} is at step {run.step} and {reason} it; pass --steps N "
+                     f"with N > {run.step} to train further (past the schedule's end at its final learning rate)")
+    return run, until
+
+
+def _fit(run: Trainer, until: int, out: Path, args: argparse.Namespace) -> int:
+    from .lm.train import TrainingInterrupted
+
+    limit = f" or for {args.minutes:g} min" if args.minutes else ""
+    print(f"training {run.config.preset} ({run.model.num_parameters():,} parameters, {run.tokenizer.kind} tokenizer, "
+          f"{run.tokenizer.vocab_size} tokens) from step {run.step} to step {until}{limit}; checkpoints in {out}")
+    resume = f"eventsnn train --resume {_quote(out)}" + (f" --steps {until}" if until != run.config.steps else "")
+    try:
+        ev = run.fit(until=until, minutes=args.minutes, run_dir=out, progress=True, handle_signals=True)
+    except TrainingInterrupted as stop:
+        print(f"{signal.Signals(stop.signum).name}: stopped after step {stop.step}, saved {stop.checkpoint}\n"
+              f"resume with: {resume}", file=sys.stderr)
+        return 128 + stop.signum
     print(f"step {run.step}: val loss {ev.loss_nats:.4f} nats ({ev.bits_per_char:.4f} bits/char), "
-          f"firing rate {ev.activity.firing_rate:.4f}; saved {out}")
+          f"firing rate {ev.activity.firing_rate:.4f}; saved {latest_checkpoint(out)}")
+    if run.step < until:
+        print(f"stopped at step {run.step} of {until} after --minutes {args.minutes:g}; continue with: {resume}")
     return 0
 
 
@@ -64,9 +171,10 @@ def _generate(args: argparse.Namespace) -> int:
     from .lm.engine import load_inference
     from .lm.generate import generate
 
-    lm = load_inference(args.checkpoint, args.precision)
+    checkpoint = _checkpoint(args)
+    lm = load_inference(checkpoint, args.precision)
     if lm.tokenizer is None:
-        raise ValueError(f"checkpoint {args.checkpoint!r} holds no tokenizer")
+        raise ValueError(f"checkpoint {checkpoint!r} holds no tokenizer")
     sys.stdout.write(args.prompt)
     pieces, first = 0, None
     for piece in generate(lm, lm.tokenizer, args.prompt, args.max_tokens, args.temperature, args.top_k,
@@ -85,9 +193,18 @@ def _export(args: argparse.Namespace) -> int:
     from .lm.engine import InferenceLM, mean_cross_entropy
     from .lm.train import load_trainer
 
-    run = load_trainer(args.checkpoint)
+    positional = [p for p in (args.checkpoint, args.out) if p is not None]
+    if args.checkpoint_option is not None:
+        positional.insert(0, args.checkpoint_option)
+    if len(positional) != 2:
+        raise _Usage("export needs a checkpoint and an output file: eventsnn export CKPT OUT "
+                     "(or eventsnn export --checkpoint CKPT OUT)")
+    checkpoint, out = positional
+    run = load_trainer(checkpoint)
+    if args.corpus:
+        run.use_corpus(args.corpus)
     lm = InferenceLM.from_model(run.model, args.precision, run.tokenizer)
-    print(f"saved {save(lm, args.out)} ({lm.precision}, {lm.weight_bytes() / 2**20:.2f} MiB of weights)")
+    print(f"saved {save(lm, out)} ({lm.precision}, {lm.weight_bytes() / 2**20:.2f} MiB of weights)")
     if args.eval_tokens:
         tokens = run.validation[:args.eval_tokens + 1]
         reference = mean_cross_entropy(InferenceLM.from_model(run.model), tokens)
@@ -98,10 +215,16 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .lm.report import build_report, format_report, prompt_spikes, write_plots
+    if args.plots:
+        require("matplotlib", "--plots")  # before the evaluation, which takes a while
+    from .lm.report import build_report, default_prompt, format_report, prompt_spikes, write_plots
     from .lm.train import load_trainer
 
-    run = load_trainer(args.checkpoint)
+    run = load_trainer(_checkpoint(args))
+    if args.corpus:
+        run.use_corpus(args.corpus)
+    if args.prompt is not None:
+        run.tokenizer.encode(args.prompt, "--prompt")  # refuse an unencodable prompt before the evaluation
     report = build_report(run)
     print(format_report(report))
     if args.json:
@@ -109,66 +232,160 @@ def _report(args: argparse.Namespace) -> int:
             json.dump(report, f, indent=2)
         print(f"wrote {args.json}")
     if args.plots:
-        for path in write_plots(report, prompt_spikes(run, args.prompt), args.plots):
+        prompt = default_prompt(run) if args.prompt is None else args.prompt
+        for path in write_plots(report, prompt_spikes(run, prompt), args.plots):
             print(f"wrote {path}")
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="eventsnn", description="Event-driven spiking neural networks.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("inspect", help="summarise a checkpoint")
-    p.add_argument("checkpoint")
-    p.set_defaults(run=_inspect)
-    p = sub.add_parser("simulate", help="run a Brette et al. (2007) benchmark network")
-    p.add_argument("network", choices=["cuba", "coba"])
-    p.add_argument("--n", type=int, default=4000)
-    p.add_argument("--duration", type=float, default=1000.0, help="ms")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--save", help="write the network, with its state, to this HDF5 file")
-    p.set_defaults(run=_simulate)
-    p = sub.add_parser("train", help="train the spiking language model")
-    p.add_argument("--preset", choices=["tiny", "small", "base"], default="tiny")
-    p.add_argument("--corpus", help="UTF-8 text file (default: the bundled Tiny Shakespeare)")
-    p.add_argument("--tokenizer", choices=["char", "bpe"], default="char")
-    p.add_argument("--bpe-vocab", type=int, default=1024, help="BPE vocabulary size")
-    p.add_argument("--minutes", type=float, help="stop after this much wall time")
-    p.add_argument("--steps", type=int, help="train until this global step (default: the preset's schedule)")
-    p.add_argument("--out", help="run directory for checkpoints (default: runs/PRESET)")
-    p.add_argument("--resume", help="checkpoint or run directory to continue")
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(run=_train)
-    p = sub.add_parser("generate", help="sample text from a trained language model")
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--prompt", default="")
-    p.add_argument("--max-tokens", type=int, default=500)
-    p.add_argument("--temperature", type=float, default=0.8)
-    p.add_argument("--top-k", type=int)
-    p.add_argument("--top-p", type=float)
-    p.add_argument("--seed", type=int, default=0)
+def _checkpoint(args: argparse.Namespace) -> str:
+    """The checkpoint given positionally or as ``--checkpoint`` (once)."""
+    given = {p for p in (args.checkpoint, args.checkpoint_option) if p is not None}
+    if len(given) != 1:
+        raise _Usage(f"give one checkpoint, as CKPT or --checkpoint CKPT (got {len(given)})")
+    return given.pop()
+
+
+def _quote(path: Path) -> str:
+    return shlex.quote(str(path))
+
+
+# ---------------------------------------------------------------- the parser
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends "(default: ...)" to an option's help unless the default is None, False or "" (said in words)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or action.default is False or action.default == "":
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
+def _number(kind: type, minimum: float, inclusive: bool = True):
+    """An argparse type: a finite ``kind`` >= ``minimum`` (> when not ``inclusive``)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {'an integer' if kind is int else 'a number'}, got {text!r}")
+        if not math.isfinite(value) or value < minimum or (value == minimum and not inclusive):
+            raise argparse.ArgumentTypeError(f"must be {'>=' if inclusive else '>'} {minimum:g}, got {text}")
+        return value
+
+    return parse
+
+
+def _checkpoint_arguments(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("checkpoint", nargs="?", metavar="CKPT",
+                   help=f"{what}: a checkpoint file or a run directory (its latest checkpoint)")
+    p.add_argument("--checkpoint", dest="checkpoint_option", metavar="CKPT", help="the same, as an option")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``eventsnn`` argument parser, every subcommand and option with its help."""
+    parser = argparse.ArgumentParser(prog="eventsnn", description="Event-driven spiking neural networks.",
+                                     formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"eventsnn {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str, run) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help, formatter_class=_HelpFormatter)
+        p.set_defaults(run=run)
+        return p
+
+    p = command("inspect", "summarise a checkpoint and verify every dataset in it", _inspect)
+    _checkpoint_arguments(p, "what to inspect")
+
+    p = command("simulate", "run a Brette et al. (2007) benchmark network", _simulate)
+    p.add_argument("network", choices=["cuba", "coba"], help="cuba: current-based; coba: conductance-based")
+    p.add_argument("--n", type=_number(int, 1), default=4000, help="number of neurons (80%% excitatory)")
+    p.add_argument("--duration", type=_number(float, 0, inclusive=False), default=1000.0,
+                   help="simulated time in ms (> 0)")
+    p.add_argument("--seed", type=_number(int, 0), default=1, help="seed of the connectivity and initial state")
+    p.add_argument("--save", metavar="CKPT", help="write the network, with its state, to this HDF5 file")
+
+    command("presets", "list the language-model presets with their parameter counts and training settings",
+            _presets)
+
+    p = command("train", "train the spiking language model (Ctrl-C or SIGTERM saves the run and says how to "
+                         "resume it)", _train)
+    p.add_argument("--preset", choices=["tiny", "small", "base"],
+                   help="model size and training settings, see 'eventsnn presets' (default: tiny; a resumed "
+                        "run keeps its own)")
+    p.add_argument("--corpus", metavar="PATH",
+                   help="UTF-8 text file (default: the bundled Tiny Shakespeare; a resumed run reads the one it "
+                        "stored, or this one if it holds the same text)")
+    p.add_argument("--tokenizer", choices=["char", "bpe"],
+                   help="char: one token per character; bpe: byte-level BPE, needs eventsnn[bpe] (default: char)")
+    p.add_argument("--bpe-vocab", type=_number(int, 258), metavar="N", help="BPE vocabulary size (default: 1024)")
+    p.add_argument("--minutes", type=_number(float, 0, inclusive=False), metavar="M",
+                   help="stop after this much wall time (and a checkpoint), even before --steps")
+    p.add_argument("--steps", type=_number(int, 1), metavar="N",
+                   help="a fresh run: the schedule's length and where training stops (default: the preset's); "
+                        "--resume: train until this global step, which must lie beyond the run's current one "
+                        "(default: the end of the run's schedule)")
+    p.add_argument("--out", metavar="DIR",
+                   help="run directory for checkpoints, locked while training (default: runs/PRESET; with "
+                        "--resume: the resumed run's own directory)")
+    p.add_argument("--resume", metavar="CKPT", help="checkpoint or run directory to continue")
+    p.add_argument("--seed", type=_number(int, 0), metavar="S",
+                   help="seed of the initial weights and the data order (default: 0; a resumed run keeps its own)")
+    p.add_argument("--force", action="store_true",
+                   help="start even if --out holds another run's checkpoints, deleting them")
+
+    p = command("generate", "sample text from a trained language model", _generate)
+    _checkpoint_arguments(p, "training run or export to sample from")
+    p.add_argument("--prompt", default="", help="text to continue")
+    p.add_argument("--max-tokens", type=_number(int, 0), default=500, metavar="N",
+                   help="stop after this many tokens (or at <|endoftext|>)")
+    p.add_argument("--temperature", type=_number(float, 0), default=0.8, metavar="T",
+                   help="sampling temperature; 0 is greedy (always the most likely token)")
+    p.add_argument("--top-k", type=_number(int, 1), metavar="K", help="sample only among the K most likely tokens "
+                                                                       "(default: all)")
+    p.add_argument("--top-p", type=_number(float, 0, inclusive=False), metavar="P",
+                   help="sample only among the most likely tokens whose probability sums to P, in (0, 1] "
+                        "(default: all)")
+    p.add_argument("--seed", type=_number(int, 0), default=0, help="seed of the sampling (same seed, same text)")
     p.add_argument("--engine", choices=["event", "dense"], default="event",
-                   help="event: only active spikes do work (default); dense: BLAS over all neurons")
-    p.add_argument("--precision", choices=["float32", "int8"], help="weights when CKPT is a training run")
-    p.set_defaults(run=_generate)
-    p = sub.add_parser("export", help="write an inference-only checkpoint (no optimizer), float32 or int8")
-    p.add_argument("checkpoint", help="training checkpoint or run directory")
-    p.add_argument("out", help="HDF5 file to write")
-    p.add_argument("--precision", choices=["float32", "int8"], default="float32")
-    p.add_argument("--eval-tokens", type=int, default=20000,
+                   help="event: only the neurons that spiked do work; dense: BLAS over all neurons (same text)")
+    p.add_argument("--precision", choices=["float32", "int8"],
+                   help="weights when CKPT is a training run (default: float32; an export keeps its own)")
+
+    p = command("export", "write an inference-only checkpoint (no optimizer state), float32 or int8", _export)
+    _checkpoint_arguments(p, "training checkpoint or run directory")
+    p.add_argument("out", nargs="?", metavar="OUT", help="HDF5 file to write")
+    p.add_argument("--precision", choices=["float32", "int8"], default="float32", help="weight precision")
+    p.add_argument("--eval-tokens", type=_number(int, 0), default=20000, metavar="N",
                    help="validation tokens to compare the export's loss with float32 on (0: skip)")
-    p.set_defaults(run=_export)
-    p = sub.add_parser("report", help="sparsity, cost and quality of a trained language model")
-    p.add_argument("checkpoint")
-    p.add_argument("--prompt", default="ROMEO:\n", help="text whose spike raster is plotted")
-    p.add_argument("--json", help="also write the report as JSON here")
-    p.add_argument("--plots", help="write firing_rates.png and raster.png into this directory")
-    p.set_defaults(run=_report)
-    args = parser.parse_args(argv)
+    p.add_argument("--corpus", metavar="PATH", help="the run's corpus, if not at its stored path")
+
+    p = command("report", "sparsity, cost and quality of a trained language model", _report)
+    _checkpoint_arguments(p, "training checkpoint or run directory")
+    p.add_argument("--prompt", help="text whose spike raster is plotted (default: the start of the validation text)")
+    p.add_argument("--json", metavar="PATH", help="also write the report as JSON here")
+    p.add_argument("--plots", metavar="DIR",
+                   help="write firing_rates.png and raster.png into this directory (needs eventsnn[plot])")
+    p.add_argument("--corpus", metavar="PATH", help="the run's corpus, if not at its stored path")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (CheckpointError, ValueError, OSError) as err:
-        print(f"eventsnn {args.command}: {err}", file=sys.stderr)
+    except (_Usage, CheckpointError, RunDirectoryError, MissingDependencyError, ValueError, OSError) as err:
+        message = str(err).replace("\n", " ")
+        print(f"eventsnn {args.command}: {message}", file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, SystemError) as err:
+        # Ctrl-C inside a Numba kernel surfaces as a SystemError chained to the KeyboardInterrupt.
+        if isinstance(err, SystemError) and not isinstance(err.__context__, KeyboardInterrupt):
+            raise
+        print(f"eventsnn {args.command}: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
 
 
 if __name__ == "__main__":

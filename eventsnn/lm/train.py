@@ -15,15 +15,20 @@ moments, the data RNG, the stream position, the carried neuron state
 (``/dynamic``), the history and the tokenizer, so that N steps, save, load
 and M more steps give exactly the parameters of N + M steps at once (with
 the same number of threads). The corpus itself is not stored; its SHA-256 is,
-and a resumed run refuses a different text.
+and a resumed run refuses a different text. A new run stores the corpus's
+absolute path, so that it is found from any working directory.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
 from tqdm import tqdm
@@ -106,6 +111,20 @@ class StepResult:
     tokens: int
 
 
+class TrainingInterrupted(Exception):
+    """Training stopped on SIGINT or SIGTERM after finishing its current step.
+
+    ``signum`` is the signal, ``step`` the global step reached and
+    ``checkpoint`` the file that holds the run at that step (None when
+    ``fit`` had no run directory).
+    """
+
+    def __init__(self, signum: int, step: int, checkpoint: Path | None):
+        where = f"saved to {checkpoint}" if checkpoint else "not saved (no run directory)"
+        super().__init__(f"{signal.Signals(signum).name} at step {step}; {where}")
+        self.signum, self.step, self.checkpoint = signum, step, checkpoint
+
+
 @checkpointable(TRAINER_KIND)
 class Trainer:
     """Model, tokenizer, optimiser, data streams and history of one training run."""
@@ -124,6 +143,8 @@ class Trainer:
     @classmethod
     def create(cls, config: TrainConfig, **model_overrides: Any) -> "Trainer":
         """A fresh run: read the corpus, learn the tokenizer, build the preset's model."""
+        if config.corpus is not None:
+            config = dataclasses.replace(config, corpus=os.path.abspath(config.corpus))
         text = load_corpus(config.corpus)
         tokenizer = train_tokenizer(config.tokenizer, text, config.bpe_vocab)
         model = SpikingLM(LMConfig.preset(config.preset, tokenizer.vocab_size, **model_overrides), config.seed)
@@ -144,17 +165,25 @@ class Trainer:
         self._train = Streams(train, self.config.batch, self.config.seq_len)
         self._train.load_state_dict(self._data_state)
 
-    def use_corpus(self, path: str | None) -> None:
-        """Read the training data from ``path`` (it must hold the text the run started with)."""
+    def use_corpus(self, path: str | os.PathLike | None) -> None:
+        """Read the training data from ``path`` (it must hold the text the run started with; None: the
+        bundled corpus); later checkpoints store its absolute path."""
         if self._train is not None:
             self._data_state = self._train.state_dict()
-        self.config = dataclasses.replace(self.config, corpus=path)
+        self.config = dataclasses.replace(self.config, corpus=None if path is None else os.path.abspath(path))
         self._train = None
 
     @property
     def streams(self) -> Streams:
         if self._train is None:
-            self._attach(load_corpus(self.config.corpus))
+            try:
+                text = load_corpus(self.config.corpus)
+            except FileNotFoundError:
+                # Runs saved before paths were made absolute hold them relative to where training started.
+                raise FileNotFoundError(
+                    f"this run's corpus {self.config.corpus!r} is not found (a relative path is taken from the "
+                    f"current directory); give its location with --corpus PATH or Trainer.use_corpus") from None
+            self._attach(text)
         return self._train
 
     @property
@@ -191,35 +220,51 @@ class Trainer:
                         max_tokens=self.config.eval_tokens)
 
     def fit(self, until: int | None = None, minutes: float | None = None, run_dir: str | os.PathLike | None = None,
-            progress: bool = False) -> Evaluation:
-        """Train until global step ``until`` (default: the schedule's ``steps``) or for ``minutes``,
-        evaluating every ``eval_every`` steps, saving to ``run_dir`` every ``save_every`` steps and
-        at the end (last 3 kept); returns the final evaluation."""
+            progress: bool = False, handle_signals: bool = False) -> Evaluation:
+        """Train until global step ``until`` (default: the schedule's ``steps``) or for ``minutes`` of wall
+        time, evaluating every ``eval_every`` steps, saving to ``run_dir`` every ``save_every`` steps and
+        at the end (last 3 kept); returns the final evaluation.
+
+        ``progress`` shows a bar on stderr: steps, or with ``minutes`` the seconds spent of the limit.
+        It starts after the first step, whose kernels may still compile, so that its rate and ETA
+        describe training. With ``handle_signals`` (main thread only), SIGINT or SIGTERM
+        stops training once the current step is done: the run is saved to ``run_dir`` (atomically)
+        and :class:`TrainingInterrupted` is raised. A second signal acts as it would without this.
+        """
         until = self.config.steps if until is None else check_int("until", until, 0)
-        deadline = None if minutes is None else time.perf_counter() + 60 * check_positive("minutes", minutes)
-        bar = _progress(self.step, until, minutes) if progress else None
+        budget = None if minutes is None else 60 * check_positive("minutes", minutes)
+        if handle_signals and threading.current_thread() is not threading.main_thread():
+            raise ValueError("handle_signals=True needs the main thread (Python delivers signals there)")
+        started = time.perf_counter()
         losses: list[float] = []
         evaluation = None
-        while self.step < until and (deadline is None or time.perf_counter() < deadline):
-            t0 = time.perf_counter()
-            result = self.train_step()
-            self.seconds += time.perf_counter() - t0
-            losses.append(result.loss)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{result.loss:.3f}", tok_s=f"{result.tokens / (time.perf_counter() - t0):.0f}",
-                                rate=f"{result.firing_rate:.3f}")
-            if self.step % self.config.eval_every == 0:
-                evaluation = self._log(losses, bar)
-                losses = []
-            if run_dir is not None and self.step % self.config.save_every == 0:
+        bar = None
+        with _stop_on_signals(handle_signals) as received:
+            try:
+                while not received and self.step < until and (budget is None or time.perf_counter() - started < budget):
+                    t0 = time.perf_counter()
+                    result = self.train_step()
+                    now = time.perf_counter()
+                    self.seconds += now - t0
+                    losses.append(result.loss)
+                    if progress:
+                        bar = bar or _progress_bar(self.step, until, budget, now - started)
+                        _advance(bar, result, self.step, until, now - t0, now - started)
+                    if self.step % self.config.eval_every == 0:
+                        evaluation = self._log(losses, bar)
+                        losses = []
+                    if run_dir is not None and self.step % self.config.save_every == 0:
+                        save_step(self, run_dir, self.step)
+            finally:
+                if bar is not None:  # before anything else is printed: it must not land inside the bar
+                    bar.close()
+            if received:
+                checkpoint = None if run_dir is None else save_step(self, run_dir, self.step)
+                raise TrainingInterrupted(received[0], self.step, checkpoint)
+            if evaluation is None or losses:
+                evaluation = self._log(losses, None)
+            if run_dir is not None:
                 save_step(self, run_dir, self.step)
-        if evaluation is None or losses:
-            evaluation = self._log(losses, bar)
-        if bar is not None:
-            bar.close()
-        if run_dir is not None:
-            save_step(self, run_dir, self.step)
         return evaluation
 
     def _log(self, losses: list[float], bar: Any) -> Evaluation:
@@ -298,8 +343,53 @@ def _restore_state(dynamic: dict, model: SpikingLM, batch: int) -> LMState:
     return state
 
 
-def _progress(start: int, until: int, minutes: float | None) -> tqdm:
-    return tqdm(total=until, initial=start, unit="step", desc=f"training{f' ({minutes:g} min)' if minutes else ''}")
+@contextlib.contextmanager
+def _stop_on_signals(enabled: bool) -> Iterator[list[int]]:
+    """Collect SIGINT and SIGTERM into the yielded list instead of acting on them (if ``enabled``).
+
+    The handler only records, and says so on stderr: an exception raised
+    inside a Numba kernel's callback would surface as a chained SystemError
+    and lose the step. Each signal's previous handler returns after its first
+    delivery, so a second Ctrl-C interrupts at once.
+    """
+    received: list[int] = []
+    if not enabled:
+        yield received
+        return
+
+    def record(signum: int, frame: Any) -> None:
+        received.append(signum)
+        signal.signal(signum, previous[signum])
+        # os.write, not print: the signal may arrive in the middle of another write to stderr
+        os.write(2, f"\n{signal.Signals(signum).name}: stopping after the current step to save the run "
+                    "(send it again to stop at once without saving)\n".encode())
+
+    previous = {sig: signal.signal(sig, record) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _progress_bar(step: int, until: int, budget: float | None, elapsed: float) -> tqdm:
+    """A bar over steps up to ``until``, or over the ``budget`` seconds of a time-limited run."""
+    if budget is None:
+        return tqdm(total=until, initial=step, unit="step", desc="training")
+    return tqdm(total=round(budget), initial=min(elapsed, budget), unit="s", desc=f"training ({budget / 60:g} min)",
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total} s{postfix}")
+
+
+def _advance(bar: tqdm, result: StepResult, step: int, until: int, step_seconds: float, elapsed: float) -> None:
+    """Move ``bar`` to ``step`` (a step bar) or to ``elapsed`` seconds (a time bar) and show the step's numbers."""
+    stats = dict(loss=f"{result.loss:.3f}", tok_s=f"{result.tokens / step_seconds:.0f}",
+                 rate=f"{result.firing_rate:.3f}")
+    if bar.unit == "step":
+        bar.update(step - bar.n)
+        bar.set_postfix(stats)
+    else:
+        bar.update(min(elapsed, bar.total) - bar.n)
+        bar.set_postfix(dict(step=f"{step}/{until}", **stats))
 
 
 def load_trainer(path: str | os.PathLike) -> Trainer:
