@@ -111,7 +111,7 @@ def _claim_run_dir(out: Path, source: Path | None, force: bool) -> None:
         return  # the resumed run's own directory
     if not force:
         what = "the run being resumed" if source is not None else "a fresh run"
-        raise RunDirectoryError(f"{out} holds another run's checkpoints ({', '.join(p.name for p in existing)}); "
+        raise RunDirectoryError(f"{out} already holds a run's checkpoints ({', '.join(p.name for p in existing)}); "
                                 f"refusing to write {what} there: resume it with --resume {_quote(out)}, choose "
                                 f"another --out, or pass --force to delete them")
     for path in existing:

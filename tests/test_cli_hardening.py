@@ -125,7 +125,7 @@ def test_a_fresh_run_is_refused_a_directory_holding_another_run_unless_forced(ru
     before = sorted(p.name for p in run_copy.iterdir())
     assert run_cli("train", "--corpus", str(corpus), "--steps", "1", "--out", str(run_copy)) == 2
     message = error_line(capsys)
-    assert "holds another run's checkpoints (step_000002.h5)" in message and "--force" in message
+    assert "already holds a run's checkpoints (step_000002.h5)" in message and "--force" in message
     assert sorted(p.name for p in run_copy.iterdir()) == before
     assert run_cli("train", "--corpus", str(corpus), "--steps", "1", "--out", str(run_copy), "--force") == 0
     assert sorted(p.name for p in run_copy.iterdir()) == ["latest", "step_000001.h5"]
