@@ -117,7 +117,7 @@ def _claim_run_dir(out: Path, source: Path | None, force: bool) -> None:
     for path in existing:
         path.unlink()
     (out / "latest").unlink(missing_ok=True)
-    print(f"--force: deleted {len(existing)} checkpoint(s) of another run from {out}")
+    print(f"--force: deleted the {len(existing)} checkpoint(s) that were in {out}")
 
 
 def _start_run(args: argparse.Namespace, source: Path | None) -> tuple[Trainer, int]:
@@ -125,7 +125,7 @@ def _start_run(args: argparse.Namespace, source: Path | None) -> tuple[Trainer, 
     from .lm.train import TrainConfig, Trainer, load_trainer
 
     if source is None:
-        settings = {k: default if getattr(args, k) is None else getattr(args, k) for k, default in TRAIN_DEFAULTS.items()}
+        settings = {k: d if getattr(args, k) is None else getattr(args, k) for k, d in TRAIN_DEFAULTS.items()}
         overrides = {"steps": args.steps} if args.steps else {}
         config = TrainConfig.preset_config(settings.pop("preset"), corpus=args.corpus, **settings, **overrides)
         return Trainer.create(config), config.steps
@@ -296,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = command("inspect", "summarise a checkpoint and verify every dataset in it", _inspect)
-    _checkpoint_arguments(p, "what to inspect")
+    _checkpoint_arguments(p, "the checkpoint to inspect")
 
     p = command("simulate", "run a Brette et al. (2007) benchmark network", _simulate)
     p.add_argument("network", choices=["cuba", "coba"], help="cuba: current-based; coba: conductance-based")
@@ -336,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start even if --out holds another run's checkpoints, deleting them")
 
     p = command("generate", "sample text from a trained language model", _generate)
-    _checkpoint_arguments(p, "training run or export to sample from")
+    _checkpoint_arguments(p, "the training run or export to sample from")
     p.add_argument("--prompt", default="", help="text to continue")
     p.add_argument("--max-tokens", type=_number(int, 0), default=500, metavar="N",
                    help="stop after this many tokens (or at <|endoftext|>)")
@@ -354,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weights when CKPT is a training run (default: float32; an export keeps its own)")
 
     p = command("export", "write an inference-only checkpoint (no optimizer state), float32 or int8", _export)
-    _checkpoint_arguments(p, "training checkpoint or run directory")
+    _checkpoint_arguments(p, "the training run")
     p.add_argument("out", nargs="?", metavar="OUT", help="HDF5 file to write")
     p.add_argument("--precision", choices=["float32", "int8"], default="float32", help="weight precision")
     p.add_argument("--eval-tokens", type=_number(int, 0), default=20000, metavar="N",
@@ -362,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", metavar="PATH", help="the run's corpus, if not at its stored path")
 
     p = command("report", "sparsity, cost and quality of a trained language model", _report)
-    _checkpoint_arguments(p, "training checkpoint or run directory")
+    _checkpoint_arguments(p, "the training run")
     p.add_argument("--prompt", help="text whose spike raster is plotted (default: the start of the validation text)")
     p.add_argument("--json", metavar="PATH", help="also write the report as JSON here")
     p.add_argument("--plots", metavar="DIR",
