@@ -90,10 +90,10 @@ def measure(worker: Worker, tasks: list[str], repeats: int, warmup: int) -> Call
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="write results to this JSON file")
-    parser.add_argument("--repeats", type=int, default=10, help="MLP steps per measurement")
-    parser.add_argument("--rounds", type=int, default=5, help="MLP measurements of each peer")
+    parser.add_argument("--repeats", type=int, default=5, help="MLP steps per measurement")
+    parser.add_argument("--rounds", type=int, default=15, help="MLP measurements of each peer")
     parser.add_argument("--layer-repeats", type=int, default=1, help="layer forward+backward per measurement")
-    parser.add_argument("--layer-rounds", type=int, default=2, help="layer measurements of each peer")
+    parser.add_argument("--layer-rounds", type=int, default=3, help="layer measurements of each peer")
     parser.add_argument("--layer-n", type=int, default=4096)
     parser.add_argument("--threads", type=int, default=int(os.environ.get("NUMBA_NUM_THREADS", 2)))
     parser.add_argument("--peers", default=",".join(peers.PEERS), help="comma-separated, or empty for none")
