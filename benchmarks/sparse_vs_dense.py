@@ -47,7 +47,7 @@ import numpy as np  # noqa: E402
 
 from eventsnn.kernels.inference import accumulate_rows, active_indices  # noqa: E402
 
-from _workers import Worker, compare, interleave  # noqa: E402
+from _workers import MachineLoad, Worker, compare, interleave  # noqa: E402
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None  # the bench extra: PyTorch dense inference, in a worker
 ACTIVITIES = (0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5)
@@ -257,6 +257,7 @@ def main() -> None:
     args = parser.parse_args()
     if not HAS_TORCH:
         print("torch not installed (the bench extra): no PyTorch dense rows")
+    load = MachineLoad()
     with contextlib.ExitStack() as stack:
         checkpoint = None if args.skip_model else args.checkpoint
         if not args.skip_model and not checkpoint:
@@ -274,6 +275,8 @@ def main() -> None:
             result["model"] = model_benchmark(checkpoint, args.steps, result["bandwidth_bytes_per_s"], torch_worker,
                                               args.rounds)
             print_model(result["model"])
+    result["machine_load"] = load.result()
+    print(f"other processes kept {result['machine_load']['other_busy_cores']:.2f} of {os.cpu_count()} cores busy")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2))
