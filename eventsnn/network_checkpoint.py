@@ -85,7 +85,7 @@ def snapshot(net) -> Snapshot:
             params[f"projections.{k}.weights"], params[f"projections.{k}.delay"] = pr.weights, pr.delay
         else:
             for name in ("indptr", "indices", "weight", "delay"):
-                params[f"projections.{k}.{name}"] = np.asarray(getattr(pr, name), dtype=None)
+                params[f"projections.{k}.{name}"] = getattr(pr, name)
     drive_cfg = []
     for k, d in enumerate(net.drives):
         drive_cfg.append({"target": where(d.view), "variable": d.variable, "dt": d.dt})

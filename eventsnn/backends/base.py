@@ -38,8 +38,8 @@ class CPUBackend:
         self.inputs = self._inputs(net)
 
     # --- building -------------------------------------------------------------
-    def kernel(self, plan: Plan, model):
-        """What ``run`` calls for a population of ``model`` (a compiled kernel, or the plan itself)."""
+    def kernel(self, plan: Plan | None, model):
+        """What ``run`` calls for a population of ``model`` (None for a spike generator, which has no dynamics)."""
         raise NotImplementedError
 
     def _populations(self, populations) -> Populations:
@@ -49,7 +49,7 @@ class CPUBackend:
             if plan is None:
                 scalars.append(np.zeros(0))
                 arrays.append(np.zeros((0, pop.n)))
-                kernels.append(self.kernel(Plan(SpikeGenerator, (), (), (), False, ()), None))
+                kernels.append(self.kernel(None, None))
                 continue
             s, a = plan.pack(constants, pop.n)
             scalars.append(s)

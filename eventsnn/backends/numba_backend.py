@@ -16,7 +16,7 @@ class NumbaBackend(CPUBackend):
 
     name = "numba"
 
-    def kernel(self, plan: codegen.Plan, model):
+    def kernel(self, plan: codegen.Plan | None, model):
         return no_dynamics if model is None else codegen.population_kernel(plan, model)
 
     def run(self, rec: Recorder, t0: int, n_steps: int) -> int:

@@ -19,7 +19,7 @@ from .state import Inputs, Recorder, Synapses
 class ModelStep:
     """One population's update, threshold and reset, vectorised over its neurons."""
 
-    def __init__(self, plan: Plan, model) -> None:
+    def __init__(self, plan: Plan | None, model) -> None:
         self.plan = plan
         self.functions = {}
         for name in ("update", "threshold", "after_spike"):
@@ -67,7 +67,7 @@ class NumpyBackend(CPUBackend):
 
     name = "numpy"
 
-    def kernel(self, plan: Plan, model) -> ModelStep:
+    def kernel(self, plan: Plan | None, model) -> ModelStep:
         return ModelStep(plan, model)
 
     def run(self, rec: Recorder, t0: int, n_steps: int) -> int:
