@@ -20,10 +20,11 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "10")
 from .checkpoint import inspect, latest_checkpoint, load, save, save_step
 from .errors import CheckpointError
 from .inputs import Poisson, SpikeGenerator, TimedCurrent
-from .monitors import RateMonitor, SpikeMonitor, StateMonitor
+from .monitors import RateMonitor, SpikeMonitor, StateMonitor, SynapseMonitor
 from .network import Network
 from .neuron_model import NeuronModel, Variable, choice, parameter
 from .neurons import ALIF, IF, LIF, AdEx, CondLIF, Izhikevich
+from .plasticity import RSTDP, STDP, PlasticityRule
 from .population import Population, PopulationView
 from .projections import Dense, Projection, Sparse
 
@@ -37,8 +38,8 @@ _LAZY_SUBPACKAGES = ("autodiff", "lm", "nn")
 __all__ = [
     "ALIF", "AdEx", "IF", "LIF", "CheckpointError", "CondLIF", "Dense", "Izhikevich", "Network", "NeuronModel",
     "Variable", "choice", "parameter",
-    "Poisson", "Population", "PopulationView", "Projection", "RateMonitor", "Sparse", "SpikeGenerator",
-    "SpikeMonitor", "StateMonitor", "TimedCurrent", "__version__", "autodiff", "inspect", "latest_checkpoint", "lm", "load", "nn", "save", "save_step",
+    "PlasticityRule", "Poisson", "Population", "PopulationView", "Projection", "RSTDP", "RateMonitor", "STDP",
+    "Sparse", "SpikeGenerator", "SpikeMonitor", "StateMonitor", "SynapseMonitor", "TimedCurrent", "__version__", "autodiff", "inspect", "latest_checkpoint", "lm", "load", "nn", "save", "save_step",
 ]
 
 

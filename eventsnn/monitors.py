@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_array, check_int
+from ._validation import check_array, check_choice, check_int
+from .plasticity import SYNAPSE_VARIABLES
 from .population import PopulationView, as_view
 
 
@@ -52,22 +53,13 @@ class SpikeMonitor:
         return np.split(self.t[order], np.cumsum(self.count)[:-1])
 
 
-class StateMonitor:
-    """Samples ``variable`` of the chosen neurons every ``every`` steps.
+class _Sampled:
+    """Values sampled every ``every`` steps from a first step on: ``values`` (samples, len(indices)), ``t`` (ms)."""
 
-    ``values`` has shape (samples, len(indices)); ``t`` the sample times.
-    """
+    indices: np.ndarray
+    every: int
 
-    def __init__(self, source, variable: str, indices=None, every: int = 1) -> None:
-        self.view: PopulationView = as_view(source, "source")
-        self.variable = variable
-        self.row = self.view.population._row(variable)
-        if indices is None:
-            indices = np.arange(self.view.n)
-        self.indices = check_array("indices", np.atleast_1d(indices), ndim=1, dtype=np.int64)
-        if self.indices.size == 0 or self.indices.min() < 0 or self.indices.max() >= self.view.n:
-            raise ValueError(f"indices must be non-empty and lie in [0, {self.view.n}), got {indices!r}")
-        self.every = check_int("every", every, minimum=1)
+    def _start(self) -> None:
         self._values: list[np.ndarray] = []
         self._first_step: int | None = None
         self._dt = 1.0
@@ -88,6 +80,25 @@ class StateMonitor:
     def t(self) -> np.ndarray:
         n = sum(v.shape[0] for v in self._values)
         return ((self._first_step or 0) + self.every * np.arange(n)) * self._dt
+
+
+class StateMonitor(_Sampled):
+    """Samples ``variable`` of the chosen neurons every ``every`` steps.
+
+    ``values`` has shape (samples, len(indices)); ``t`` the sample times.
+    """
+
+    def __init__(self, source, variable: str, indices=None, every: int = 1) -> None:
+        self.view: PopulationView = as_view(source, "source")
+        self.variable = variable
+        self.row = self.view.population._row(variable)
+        if indices is None:
+            indices = np.arange(self.view.n)
+        self.indices = check_array("indices", np.atleast_1d(indices), ndim=1, dtype=np.int64)
+        if self.indices.size == 0 or self.indices.min() < 0 or self.indices.max() >= self.view.n:
+            raise ValueError(f"indices must be non-empty and lie in [0, {self.view.n}), got {indices!r}")
+        self.every = check_int("every", every, minimum=1)
+        self._start()
 
 
 class RateMonitor:
@@ -116,3 +127,32 @@ class RateMonitor:
     @property
     def t(self) -> np.ndarray:
         return ((self._first_step or 0) + np.arange(self.counts.size)) * self._dt
+
+
+class SynapseMonitor(_Sampled):
+    """Samples ``variable`` of chosen synapses of a plastic projection every ``every`` steps.
+
+    ``variable``: ``"weight"``, ``"eligibility"`` (R-STDP's c), ``"pre_trace"``,
+    ``"post_trace"`` (the trace of the synapse's postsynaptic neuron) or
+    ``"dopamine"`` (the projection's n, 1/ms). ``indices``: synapses in the
+    projection's order (that of ``proj.weight``), all by default. A sample at
+    step t holds the value at the start of that step, the traces decayed to
+    it and R-STDP weights integrated to it. ``values`` has shape
+    (samples, len(indices)); ``t`` the sample times (ms).
+    """
+
+    def __init__(self, projection, variable: str = "weight", indices=None, every: int = 1) -> None:
+        if getattr(projection, "plasticity", None) is None:
+            raise ValueError(f"projection must be a projection with plasticity, got {projection!r}")
+        self.projection = projection
+        self.variable = check_choice("variable", variable, SYNAPSE_VARIABLES)
+        if variable == "eligibility" and not hasattr(projection.plasticity, "tau_c"):
+            raise ValueError(f"variable 'eligibility' needs an R-STDP projection, got {projection.plasticity!r}")
+        m = projection.n_synapses
+        if indices is None:
+            indices = np.arange(m)
+        self.indices = check_array("indices", np.atleast_1d(indices), ndim=1, dtype=np.int64)
+        if self.indices.size == 0 or self.indices.min() < 0 or self.indices.max() >= m:
+            raise ValueError(f"indices must be non-empty and lie in [0, {m}), got {indices!r}")
+        self.every = check_int("every", every, minimum=1)
+        self._start()

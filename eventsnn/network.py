@@ -24,8 +24,9 @@ from .backends import BACKENDS, CPUBackend, get_backend
 from .backends.state import Recorder
 from .checkpoint import Snapshot, checkpointable
 from .inputs import TimedCurrent
-from .monitors import RateMonitor, SpikeMonitor, StateMonitor
-from .population import Population
+from .monitors import RateMonitor, SpikeMonitor, StateMonitor, SynapseMonitor
+from .plasticity import SYNAPSE_VARIABLES
+from .population import Population, as_view
 from .projections import Projection
 
 CHUNK_STEPS = 10_000  # steps per backend call between harvests of the recorders
@@ -78,7 +79,7 @@ class Network:
                 self.projections.append(obj)
             elif isinstance(obj, TimedCurrent):
                 self.drives.append(obj)
-            elif isinstance(obj, (SpikeMonitor, StateMonitor, RateMonitor)):
+            elif isinstance(obj, (SpikeMonitor, StateMonitor, RateMonitor, SynapseMonitor)):
                 self.monitors.append(obj)
             else:
                 raise ValueError(f"objects must be populations, projections, timed currents or monitors, got {obj!r}")
@@ -94,6 +95,9 @@ class Network:
         if self.sim is not None:
             return self.sim
         start = time.perf_counter()
+        for m in self.monitors:
+            if isinstance(m, SynapseMonitor) and not any(m.projection is pr for pr in self.projections):
+                raise ValueError(f"a SynapseMonitor's projection must be added to the network, got {m.projection!r}")
         for obj in [*self.projections, *self.drives, *self.monitors]:
             for view in _views_of(obj):
                 self._add_population(view.population)
@@ -104,6 +108,7 @@ class Network:
         sim = get_backend(self.backend)(self)
         for obj in [*self.populations, *self.projections]:
             obj.bind(sim)
+        sim.now = self.step
         self.sim = sim
         self.build_seconds = time.perf_counter() - start
         return sim
@@ -127,6 +132,7 @@ class Network:
             done = sim.run(rec, self.step, chunk)
             self._harvest(rec, done)
             self.step += done
+            sim.now = self.step
             remaining -= done
 
     def _recorder(self, n_steps: int) -> Recorder:
@@ -143,16 +149,25 @@ class Network:
         cat = lambda parts: np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)  # noqa: E731
         k = sum(m.indices.size for m in state_monitors)
         capacity = max(1 << 16, 4 * int(mask.sum()))
+        synapse_monitors = [m for m in self.monitors if isinstance(m, SynapseMonitor)]
+        r = sum(m.indices.size for m in synapse_monitors)
+        samples = lambda monitors: n_steps // min([m.every for m in monitors], default=1) + 1  # noqa: E731
         return Recorder(
             spike_mask=mask,
             spike_step=np.zeros(capacity, np.int64),
             spike_index=np.zeros(capacity, np.int64),
             spike_count=np.zeros(1, np.int64),
             state_pop=cat(pops), state_row=cat(rows), state_index=cat(index), state_every=cat(every),
-            state_values=np.zeros((k, n_steps // min([m.every for m in state_monitors], default=1) + 1)),
+            state_values=np.zeros((k, samples(state_monitors))),
             state_count=np.zeros(k, np.int64),
             pop_counts=np.zeros((n_steps, len(self.populations)), np.int64),
             syn_events=np.zeros(1, np.int64),
+            syn_l=cat([np.full(m.indices.size, self.sim.plastic_index[id(m.projection)]) for m in synapse_monitors]),
+            syn_q=cat([m.indices for m in synapse_monitors]),
+            syn_var=cat([np.full(m.indices.size, SYNAPSE_VARIABLES.index(m.variable)) for m in synapse_monitors]),
+            syn_every=cat([np.full(m.indices.size, m.every) for m in synapse_monitors]),
+            syn_values=np.zeros((r, samples(synapse_monitors))),
+            syn_count=np.zeros(r, np.int64),
         )
 
     def _spike_sources(self):
@@ -168,13 +183,18 @@ class Network:
         self.spike_count += int(counts.sum())
         c = int(rec.spike_count[0])
         steps, index = rec.spike_step[:c], rec.spike_index[:c]
-        k = 0
+        k = r = 0
         for m in self.monitors:
-            if isinstance(m, StateMonitor):
+            if isinstance(m, (StateMonitor, SynapseMonitor)):
+                values, count, at = ((rec.state_values, rec.state_count, k) if isinstance(m, StateMonitor)
+                                     else (rec.syn_values, rec.syn_count, r))
                 size = m.indices.size
                 first = self.step + (-self.step) % m.every
-                m._collect(rec.state_values[k:k + size, :rec.state_count[k]].T.copy(), first, self.dt)
-                k += size
+                m._collect(values[at:at + size, :count[at]].T.copy(), first, self.dt)
+                if isinstance(m, StateMonitor):
+                    k += size
+                else:
+                    r += size
                 continue
             lo = self._global(m.view)
             if isinstance(m, RateMonitor) and m.view.n == m.view.population.n:
@@ -190,5 +210,8 @@ class Network:
 
 def _views_of(obj):
     if isinstance(obj, Projection):
-        return [obj.pre, obj.post]
+        dopamine = getattr(obj.plasticity, "dopamine", None)
+        return [obj.pre, obj.post] + ([as_view(dopamine, "dopamine")] if dopamine is not None else [])
+    if isinstance(obj, SynapseMonitor):
+        return []
     return [obj.view]

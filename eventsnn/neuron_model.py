@@ -105,11 +105,7 @@ class NeuronModel:
     clamped: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            if "options" in f.metadata:
-                check_choice(f.name, getattr(self, f.name), f.metadata["options"])
-            elif "check" in f.metadata:
-                object.__setattr__(self, f.name, _checked(f.name, getattr(self, f.name), f.metadata["check"]))
+        check_fields(self)
         self.check()
 
     def check(self) -> None:
@@ -156,6 +152,15 @@ class NeuronModel:
                    for a, b in zip(self.parameters().values(), other.parameters().values()))
 
     __hash__ = None  # parameters may be arrays
+
+
+def check_fields(obj) -> None:
+    """Validate (and normalise) the :func:`parameter` and :func:`choice` fields of a frozen dataclass."""
+    for f in dataclasses.fields(obj):
+        if "options" in f.metadata:
+            check_choice(f.name, getattr(obj, f.name), f.metadata["options"])
+        elif "check" in f.metadata:
+            object.__setattr__(obj, f.name, _checked(f.name, getattr(obj, f.name), f.metadata["check"]))
 
 
 def function_arguments(fn: Callable) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ import numpy as np
 
 from ._validation import check_array, check_finite, check_indices, check_int
 from .kernels.connectivity import bernoulli_csr
+from .plasticity import RSTDP, PlasticityRule
 from .population import PopulationView, as_view
 
 # A synaptic value: one number for all, or a function (rng, size) -> array.
@@ -57,15 +58,18 @@ class Projection:
     the network.
     """
 
-    def __init__(self, pre, post, target: str) -> None:
+    def __init__(self, pre, post, target: str, plasticity: PlasticityRule | None = None) -> None:
         self.pre: PopulationView = as_view(pre, "pre")
         self.post: PopulationView = as_view(post, "post")
         model = self.post.population.model
         if target not in model.targets:
             raise ValueError(f"target must be one of {sorted(model.targets)} for {type(model).__name__}, "
                              f"got {target!r}")
+        if plasticity is not None and not isinstance(plasticity, PlasticityRule):
+            raise ValueError(f"plasticity must be a plasticity rule (STDP, RSTDP) or None, got {plasticity!r}")
         self.target = target
         self.variable = model.targets[target]
+        self.plasticity = plasticity
         self._backend = None
 
     def bind(self, backend) -> None:
@@ -97,7 +101,24 @@ class Projection:
         raise NotImplementedError
 
     def _live_weight(self) -> np.ndarray:
+        self._backend.settle(self)  # R-STDP weights are integrated lazily: bring them to the current step
         return self._backend.synapse_block(self, "weight")
+
+    def deliver_dopamine(self, spikes: float = 1.0) -> None:
+        """Release dopamine onto this R-STDP projection as ``spikes`` spikes of its dopamine source would:
+        n += spikes / tau_n at the next step the network runs (for closed-loop rewards between runs)."""
+        if not isinstance(self.plasticity, RSTDP):
+            raise ValueError(f"plasticity must be RSTDP to take dopamine, got {self.plasticity!r}")
+        spikes = check_finite("spikes", spikes)
+        if spikes < 0:
+            raise ValueError(f"spikes must be >= 0, got {spikes}")
+        if self._backend is None:
+            raise RuntimeError("dopamine is delivered to a built network: call net.build() or run it first")
+        self._backend.deliver_dopamine(self, spikes)
+
+    def _check_plastic_weights(self, weight: np.ndarray) -> None:
+        if self.plasticity is not None:
+            self.plasticity.check_weights(np.asarray(weight))
 
     def _set_weight(self, current: np.ndarray, value) -> None:
         arr = check_array("weight", np.broadcast_to(np.asarray(value, dtype=np.float64), current.shape),
@@ -108,8 +129,9 @@ class Projection:
 class Sparse(Projection):
     """Synapses in compressed sparse rows: row i lists the targets of pre neuron i."""
 
-    def __init__(self, pre, post, indptr, indices, weight, delay, target: str = "exc") -> None:
-        super().__init__(pre, post, target)
+    def __init__(self, pre, post, indptr, indices, weight, delay, target: str = "exc",
+                 plasticity: PlasticityRule | None = None) -> None:
+        super().__init__(pre, post, target, plasticity)
         indptr = check_array("indptr", indptr, shape=(self.pre.n + 1,), dtype=np.int64)
         m = int(indptr[-1])
         if indptr[0] != 0 or np.any(np.diff(indptr) < 0):
@@ -122,6 +144,7 @@ class Sparse(Projection):
         if m and delay.min() < 0:
             raise ValueError(f"delay must be >= 0 ms, got {delay.min()}")
         self._set(indptr, indices, check_array("weight", weight, shape=(m,)), delay)
+        self._check_plastic_weights(self._weight)
 
     def _set(self, indptr: np.ndarray, indices: np.ndarray, weight: np.ndarray, delay: np.ndarray) -> None:
         self.indptr, self.indices, self._weight, self.delay = indptr, indices, weight, delay
@@ -143,11 +166,12 @@ class Sparse(Projection):
             self._set_weight(self._live_weight(), value)
 
     @classmethod
-    def _trusted(cls, pre, post, indptr, indices, weight, delay, target: str) -> "Sparse":
+    def _trusted(cls, pre, post, indptr, indices, weight, delay, target: str, plasticity) -> "Sparse":
         """A projection from arrays a builder made valid by construction (millions of synapses: no re-checks)."""
         proj = cls.__new__(cls)
-        Projection.__init__(proj, pre, post, target)
+        Projection.__init__(proj, pre, post, target, plasticity)
         proj._set(indptr, indices, weight, delay)
+        proj._check_plastic_weights(weight)
         return proj
 
     @property
@@ -161,8 +185,9 @@ class Sparse(Projection):
         return self.indices, self.weight, self.delay
 
     @classmethod
-    def from_arrays(cls, pre, post, i, j, weight: ValueSpec, delay: ValueSpec = 0.0, *, target: str = "exc", seed=None) -> "Sparse":
-        """Synapses i[k] -> j[k] (indices local to ``pre`` and ``post``)."""
+    def from_arrays(cls, pre, post, i, j, weight: ValueSpec, delay: ValueSpec = 0.0, *, target: str = "exc",
+                    plasticity: PlasticityRule | None = None, seed=None) -> "Sparse":
+        """Synapses i[k] -> j[k] (indices local to ``pre`` and ``post``); ``plasticity``: a rule they learn by."""
         i = check_indices("i", i, ndim=1)
         j = check_indices("j", j, shape=(i.size,))
         pre_v, post_v = as_view(pre, "pre"), as_view(post, "post")
@@ -177,11 +202,12 @@ class Sparse(Projection):
             order = np.argsort(i, kind="stable")
             i, j, w, d = i[order], j[order], w[order], d[order]
         indptr = np.concatenate([[0], np.cumsum(np.bincount(i, minlength=pre_v.n))])
-        return cls._trusted(pre_v, post_v, indptr, j.astype(np.int32), w, d, target)
+        return cls._trusted(pre_v, post_v, indptr, j.astype(np.int32), w, d, target, plasticity)
 
     @classmethod
     def fixed_probability(cls, pre, post, p: float, weight: ValueSpec, delay: ValueSpec = 0.0, *,
-                          target: str = "exc", autapses: bool = True, seed=None) -> "Sparse":
+                          target: str = "exc", autapses: bool = True, plasticity: PlasticityRule | None = None,
+                          seed=None) -> "Sparse":
         """Each pair (i, j) connected independently with probability ``p``.
 
         Pairs are drawn by geometric skipping over the n_pre·n_post grid
@@ -198,11 +224,12 @@ class Sparse(Projection):
         indptr, j = _bernoulli_csr(pre_v.n, post_v.n, p, shift, rng)
         m = j.size
         return cls._trusted(pre_v, post_v, indptr, j, _values("weight", weight, m, rng),
-                            _values("delay", delay, m, rng, nonnegative=True), target)
+                            _values("delay", delay, m, rng, nonnegative=True), target, plasticity)
 
     @classmethod
     def fixed_indegree(cls, pre, post, k: int, weight: ValueSpec, delay: ValueSpec = 0.0, *,
-                       target: str = "exc", autapses: bool = True, seed=None) -> "Sparse":
+                       target: str = "exc", autapses: bool = True, plasticity: PlasticityRule | None = None,
+                       seed=None) -> "Sparse":
         """Each postsynaptic neuron receives exactly ``k`` distinct presynaptic partners."""
         pre_v, post_v, rng = as_view(pre, "pre"), as_view(post, "post"), _rng(seed)
         k = check_int("k", k, minimum=0)
@@ -220,16 +247,19 @@ class Sparse(Projection):
             if not bad.any():
                 break
             i[bad] = rng.integers(0, pre_v.n, size=int(bad.sum()))
-        return cls.from_arrays(pre_v, post_v, i.ravel(), j.ravel(), weight, delay, target=target, seed=rng)
+        return cls.from_arrays(pre_v, post_v, i.ravel(), j.ravel(), weight, delay, target=target,
+                               plasticity=plasticity, seed=rng)
 
 
 class Dense(Projection):
     """All-to-all projection with a full (n_pre, n_post) weight matrix."""
 
-    def __init__(self, pre, post, weights, delay: float | np.ndarray = 0.0, *, target: str = "exc") -> None:
-        super().__init__(pre, post, target)
+    def __init__(self, pre, post, weights, delay: float | np.ndarray = 0.0, *, target: str = "exc",
+                 plasticity: PlasticityRule | None = None) -> None:
+        super().__init__(pre, post, target, plasticity)
         shape = (self.pre.n, self.post.n)
         self._weights = check_array("weights", weights, shape=shape)
+        self._check_plastic_weights(self._weights)
         d = np.asarray(delay, dtype=np.float64)
         self.delay = check_array("delay", np.broadcast_to(d, shape) if d.ndim == 0 else d, shape=shape)
         if self.delay.min() < 0:

@@ -17,7 +17,9 @@ import numpy as np
 
 from ..inputs import SpikeGenerator
 from ..kernels.codegen import Plan
-from .state import Inputs, Populations, Recorder, Synapses
+from ..plasticity import CONSTANTS, RSTDP
+from ..population import as_view
+from .state import Inputs, Plasticity, Populations, Recorder, Synapses
 
 
 class CPUBackend:
@@ -35,7 +37,10 @@ class CPUBackend:
                       for p, c in zip(net.populations, self.constants)]
         self.pops = self._populations(net.populations)
         self.syn = self._synapses(net)
+        self.plastic_index = {id(pr): l for l, pr in enumerate(pr for pr in net.projections if pr.plasticity)}
+        self.pl = self._plasticity(net)
         self.inputs = self._inputs(net)
+        self.now = 0  # the next step to run (the network keeps it up to date)
 
     # --- building -------------------------------------------------------------
     def kernel(self, plan: Plan | None, model):
@@ -81,7 +86,9 @@ class CPUBackend:
             columns["target"].append(g)
             post, weight, delay_ms = pr.rows()
             steps = delay_steps(delay_ms, self.dt)
-            max_delay[g] = max(max_delay.get(g, 0), int(steps.max(initial=0)))
+            if not pr.plasticity:  # a plastic projection transmits when its spikes arrive, without the ring
+                max_delay[g] = max(max_delay.get(g, 0), int(steps.max(initial=0)))
+            max_delay.setdefault(g, 0)
             degrees.append(pr.out_degrees())
             posts.append(post)
             weights.append(weight)
@@ -102,6 +109,61 @@ class CPUBackend:
             target_pop=np.array([p for p, _ in target_list], np.int64),
             target_row=np.array([r for _, r in target_list], np.int64),
             depth=depth, ring_off=ring_off, ring=np.zeros(int(ring_off[-1])),
+            plastic=np.array([bool(pr.plasticity) for pr in projections], bool),
+        )
+
+    def _plasticity(self, net) -> Plasticity:
+        """The learning state of each plastic projection, and its synapses indexed by arrival and by target."""
+        syn, bounds = self.syn, self.pops.bounds
+        plastic = [(k, pr) for k, pr in enumerate(net.projections) if pr.plasticity]
+        parts = {name: [] for name in ("proj", "rule", "pre_range", "post_range", "dopamine_range", "pop", "depth",
+                                       "arrival", "arrival_ptr", "incoming", "incoming_ptr", "n_syn", "n_pre",
+                                       "n_post")}
+
+        def where(view) -> tuple[int, list[int]]:
+            p = self.index[id(view.population)]
+            return p, [int(bounds[p]) + view.start, int(bounds[p]) + view.stop]
+
+        for k, pr in plastic:
+            rule = pr.plasticity
+            lo, hi = syn.syn[k], syn.syn[k + 1]
+            indptr = syn.indptr[syn.ptr[k]:syn.ptr[k + 1]]
+            delay, post = syn.delay[lo:hi].astype(np.int64), syn.post[lo:hi].astype(np.int64)
+            depth = int(delay.max(initial=0)) + 1
+            key = np.repeat(np.arange(pr.pre.n), np.diff(indptr)) * depth + delay  # (pre, delay), row-major
+            arrival = np.argsort(key, kind="stable")
+            incoming = np.argsort(post, kind="stable")
+            (p_pre, r_pre), (p_post, r_post) = where(pr.pre), where(pr.post)
+            dopamine = getattr(rule, "dopamine", None)
+            p_dop, r_dop = where(as_view(dopamine, "dopamine")) if dopamine is not None else (-1, [0, 0])
+            for name, value in (("proj", k), ("rule", rule.constants(self.dt)), ("pre_range", r_pre),
+                                ("post_range", r_post), ("dopamine_range", r_dop), ("pop", [p_pre, p_post, p_dop]),
+                                ("depth", depth), ("arrival", arrival),
+                                ("arrival_ptr", np.searchsorted(key[arrival], np.arange(pr.pre.n * depth + 1))),
+                                ("incoming", incoming),
+                                ("incoming_ptr", np.searchsorted(post[incoming], np.arange(pr.post.n + 1))),
+                                ("n_syn", hi - lo), ("n_pre", pr.pre.n), ("n_post", pr.post.n)):
+                parts[name].append(value)
+        offsets = lambda sizes: np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)  # noqa: E731
+        cat = lambda name: (np.concatenate(parts[name]).astype(np.int64) if parts[name]  # noqa: E731
+                            else np.zeros(0, np.int64))
+        depth, n_syn = np.array(parts["depth"], np.int64), np.array(parts["n_syn"], np.int64)
+        n_pre, n_post = np.array(parts["n_pre"], np.int64), np.array(parts["n_post"], np.int64)
+        m, hist = int(n_syn.sum()), int((depth * n_pre).sum())
+        return Plasticity(
+            proj=np.array(parts["proj"], np.int64),
+            rule=np.array(parts["rule"], np.float64).reshape(len(plastic), len(CONSTANTS)),
+            **{name: np.array(parts[name], np.int64).reshape(len(plastic), width)
+               for name, width in (("pre_range", 2), ("post_range", 2), ("dopamine_range", 2), ("pop", 3))},
+            depth=depth, syn_off=offsets(n_syn),
+            x_pre=np.zeros(m), t_pre=np.zeros(m, np.int64), elig=np.zeros(m), t_elig=np.zeros(m, np.int64),
+            arrival=cat("arrival"), arrival_off=offsets(n_pre * depth + 1), arrival_ptr=cat("arrival_ptr"),
+            incoming=cat("incoming"), incoming_off=offsets(n_post + 1), incoming_ptr=cat("incoming_ptr"),
+            post_off=offsets(n_post), x_post=np.zeros(int(n_post.sum())), t_post=np.zeros(int(n_post.sum()), np.int64),
+            hist_off=offsets(depth * n_pre), hist=np.zeros(hist, np.int64),
+            slot_off=offsets(depth), hist_n=np.zeros(int(depth.sum()), np.int64),
+            dopamine=np.zeros(len(plastic)), t_dopamine=np.zeros(len(plastic), np.int64),
+            pending=np.zeros(len(plastic)),
         )
 
     def _inputs(self, net) -> Inputs:
@@ -148,6 +210,36 @@ class CPUBackend:
         """The live ``weight`` (float64) or ``delay`` (int32 steps) of projection ``proj``'s synapses."""
         k = self.projection_index[id(proj)]
         return getattr(self.syn, name)[self.syn.syn[k]:self.syn.syn[k + 1]]
+
+    # --- plasticity ---------------------------------------------------------------
+    PLASTIC_STATE = ("x_pre", "t_pre", "elig", "t_elig", "x_post", "t_post", "hist", "hist_n", "dopamine",
+                     "t_dopamine", "pending")
+
+    def plastic_state(self, proj) -> dict[str, np.ndarray]:
+        """Live views of the learning state of plastic projection ``proj`` (what a checkpoint saves)."""
+        l, pl = self.plastic_index[id(proj)], self.pl
+        blocks = {"syn_off": ("x_pre", "t_pre", "elig", "t_elig"), "post_off": ("x_post", "t_post"),
+                  "hist_off": ("hist",), "slot_off": ("hist_n",)}
+        out = {}
+        for off, names in blocks.items():
+            lo, hi = getattr(pl, off)[l], getattr(pl, off)[l + 1]
+            out.update({name: getattr(pl, name)[lo:hi] for name in names})
+        out.update({name: getattr(pl, name)[l:l + 1] for name in ("dopamine", "t_dopamine", "pending")})
+        return out
+
+    def settle(self, proj) -> None:
+        """Bring R-STDP projection ``proj``'s weights to the current step (they are integrated lazily)."""
+        l = self.plastic_index.get(id(proj))
+        if l is not None and isinstance(proj.plasticity, RSTDP):
+            self.catch_up_all(l, self.now)
+
+    def catch_up_all(self, l: int, t: int) -> None:
+        """Bring every synapse of plastic projection ``l`` to step ``t``."""
+        raise NotImplementedError
+
+    def deliver_dopamine(self, proj, spikes: float) -> None:
+        """Release ``spikes`` dopamine spikes onto ``proj`` at the next step run."""
+        self.pl.pending[self.plastic_index[id(proj)]] += spikes
 
 
 def delay_steps(delay_ms: np.ndarray, dt: float) -> np.ndarray:

@@ -7,6 +7,7 @@ from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from ..kernels import codegen
 from ..kernels.cpu import no_dynamics, run_network
+from ..kernels.plasticity import catch_up_all
 from .base import CPUBackend
 from .state import Recorder
 
@@ -19,7 +20,10 @@ class NumbaBackend(CPUBackend):
     def kernel(self, plan: codegen.Plan | None, model):
         return no_dynamics if model is None else codegen.population_kernel(plan, model)
 
+    def catch_up_all(self, l: int, t: int) -> None:
+        catch_up_all(self.syn, self.pl, l, t)
+
     def run(self, rec: Recorder, t0: int, n_steps: int) -> int:
         with warnings.catch_warnings():  # the kernels are passed as first-class functions, "experimental" in Numba
             warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
-            return int(run_network(self.pops, self.syn, self.inputs, rec, self.seed, t0, n_steps))
+            return int(run_network(self.pops, self.syn, self.pl, self.inputs, rec, self.seed, t0, n_steps))

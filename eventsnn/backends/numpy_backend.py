@@ -11,9 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels.codegen import Plan
+from ..kernels.plasticity import synapse_value
 from ..neuron_model import function_arguments
+from ..plasticity import (NEAREST, RATE_MINUS, RATE_PLUS, RSTDP_, bump, catch_up, dopamine_at, on_arrival,
+                          on_post_spike, trace_at)
 from .base import CPUBackend
-from .state import Inputs, Recorder, Synapses
+from .state import Inputs, Plasticity, Recorder, Synapses
 
 
 class ModelStep:
@@ -70,6 +73,9 @@ class NumpyBackend(CPUBackend):
     def kernel(self, plan: Plan | None, model) -> ModelStep:
         return ModelStep(plan, model)
 
+    def catch_up_all(self, l: int, t: int) -> None:
+        catch_up_all(self.syn, self.pl, l, t)
+
     def run(self, rec: Recorder, t0: int, n_steps: int) -> int:
         pops, syn, inputs = self.pops, self.syn, self.inputs
         capacity, worst = rec.spike_step.size, rec.max_spikes_per_step
@@ -78,6 +84,7 @@ class NumpyBackend(CPUBackend):
                 return s
             t = t0 + s
             record_state(pops.state, rec, t)
+            record_synapses(syn, self.pl, rec, t)
             apply_drive(pops.state, inputs, t)
             fired = []
             for p, step_population in enumerate(pops.kernels):
@@ -91,6 +98,7 @@ class NumpyBackend(CPUBackend):
                 fired.append(local + lo)
             spikes = np.concatenate(fired).astype(np.int64)
             rec.syn_events[0] += propagate(pops.state, pops.bounds, syn, spikes, t)
+            rec.syn_events[0] += learn(pops.state, syn, self.pl, spikes, t)
             deliver(pops.state, syn, t)
             record_spikes(rec, spikes, t)
         return n_steps
@@ -116,7 +124,7 @@ def propagate(state: tuple, bounds: np.ndarray, syn: Synapses, spikes: np.ndarra
     variable now (delay 0) or to the ring slot of step t + delay. ``np.add.at`` is unbuffered:
     repeated targets accumulate in synapse order. Returns the number of synapses reached."""
     reached = 0
-    for k in range(syn.pre_pop.size):
+    for k in np.flatnonzero(~syn.plastic):  # a plastic projection transmits when its spikes arrive (learn)
         lo = bounds[syn.pre_pop[k]]
         local = spikes[(spikes >= lo + syn.pre_lo[k]) & (spikes < lo + syn.pre_hi[k])] - lo - syn.pre_lo[k]
         indptr = syn.indptr[syn.ptr[k]:syn.ptr[k + 1]]
@@ -144,6 +152,116 @@ def deliver(state: tuple, syn: Synapses, t: int) -> None:
         pending = syn.ring[start:start + row.size]
         row += pending
         pending[:] = 0.0
+
+
+def _each(fn, n_out: int, *args):
+    """``fn`` applied element by element to the broadcast arguments, on Python numbers (the C library's
+    math, as in the kernels); float64 arrays out."""
+    out = np.frompyfunc(fn, len(args), n_out)(*args)
+    return tuple(o.astype(np.float64) for o in out) if n_out > 1 else np.asarray(out, dtype=np.float64)
+
+
+def _rule(fn, k: np.ndarray):
+    """An equation of ``eventsnn.plasticity`` with its rule's constants bound."""
+    return lambda *args: fn(*args, k)
+
+
+def learn(state: tuple, syn: Synapses, pl: Plasticity, spikes: np.ndarray, t: int) -> int:
+    """Each plastic projection: remember who fired, release dopamine, let this step's arrivals transmit and
+    learn, then the postsynaptic spikes. Returns the synapses reached by arrivals."""
+    reached = 0
+    for l in range(pl.proj.size):
+        remember_presynaptic(pl, l, spikes, t)
+        if pl.rule[l, RSTDP_]:
+            release_dopamine(syn, pl, l, spikes, t)
+        reached += arrive(state, syn, pl, l, t)
+        postsynaptic(syn, pl, l, spikes, t)
+    return reached
+
+
+def _inside(spikes: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    return spikes[(spikes >= bounds[0]) & (spikes < bounds[1])]
+
+
+def remember_presynaptic(pl: Plasticity, l: int, spikes: np.ndarray, t: int) -> None:
+    """The presynaptic neurons that fired at step t go to slot t % depth of the history."""
+    fired = _inside(spikes, pl.pre_range[l]) - pl.pre_range[l, 0]
+    slot = t % pl.depth[l]
+    start = pl.hist_off[l] + slot * (pl.pre_range[l, 1] - pl.pre_range[l, 0])
+    pl.hist[start:start + fired.size] = fired
+    pl.hist_n[pl.slot_off[l] + slot] = fired.size
+
+
+def catch_up_all(syn: Synapses, pl: Plasticity, l: int, t: int) -> None:
+    """Every synapse of plastic projection l brought to step t."""
+    s = slice(pl.syn_off[l], pl.syn_off[l + 1])
+    w0 = syn.syn[pl.proj[l]]
+    w = syn.weight[w0:w0 + s.stop - s.start]
+    w[:], pl.elig[s] = _each(_rule(catch_up, pl.rule[l]), 2, w, pl.elig[s], pl.t_elig[s], pl.dopamine[l],
+                             pl.t_dopamine[l], t)
+    pl.t_elig[s] = t
+
+
+def release_dopamine(syn: Synapses, pl: Plasticity, l: int, spikes: np.ndarray, t: int) -> None:
+    """The dopamine source's spikes at step t and those delivered from Python raise n (after the synapses
+    are brought to step t with the old n)."""
+    amount = pl.pending[l] + _inside(spikes, pl.dopamine_range[l]).size
+    if amount == 0.0:
+        return
+    catch_up_all(syn, pl, l, t)
+    pl.dopamine[l] = dopamine_at(pl.dopamine[l], pl.t_dopamine[l], t, amount, pl.rule[l])
+    pl.t_dopamine[l], pl.pending[l] = t, 0.0
+
+
+def arrive(state: tuple, syn: Synapses, pl: Plasticity, l: int, t: int) -> int:
+    """The synapses whose presynaptic spike arrives at step t (emitted at t - delay) add their weight to the
+    target variable, bump their presynaptic trace and are depressed. Returns how many arrived."""
+    k, proj, depth = pl.rule[l], pl.proj[l], int(pl.depth[l])
+    n_pre, s0, a0 = pl.pre_range[l, 1] - pl.pre_range[l, 0], pl.syn_off[l], pl.arrival_off[l]
+    rows = []
+    for d in range(depth):  # spikes emitted d steps ago reach their synapses of delay d
+        slot = (t - d) % depth
+        start = pl.hist_off[l] + slot * n_pre
+        for i in pl.hist[start:start + pl.hist_n[pl.slot_off[l] + slot]]:
+            ptr = a0 + i * depth + d
+            rows.append(pl.arrival[s0 + pl.arrival_ptr[ptr]:s0 + pl.arrival_ptr[ptr + 1]])
+    q = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    wq, s = syn.syn[proj] + q, s0 + q
+    j = syn.post[wq].astype(np.int64)
+    w, c = _each(_rule(catch_up, k), 2, syn.weight[wq], pl.elig[s], pl.t_elig[s], pl.dopamine[l],
+                 pl.t_dopamine[l], t)
+    g = syn.target[proj]
+    np.add.at(state[syn.target_pop[g]][syn.target_row[g]], syn.post_lo[proj] + j, w)
+    pl.x_pre[s] = _each(bump, 1, pl.x_pre[s], pl.t_pre[s], t, k[RATE_PLUS], k[NEAREST])
+    pl.t_pre[s] = t
+    p = pl.post_off[l] + j
+    x_post = _each(trace_at, 1, pl.x_post[p], pl.t_post[p], t, k[RATE_MINUS])
+    syn.weight[wq], pl.elig[s] = _each(_rule(on_arrival, k), 2, w, c, x_post)
+    pl.t_elig[s] = t
+    return q.size
+
+
+def postsynaptic(syn: Synapses, pl: Plasticity, l: int, spikes: np.ndarray, t: int) -> None:
+    """Each postsynaptic neuron that fired at step t bumps its trace and potentiates its incoming synapses."""
+    k, proj, s0, i0 = pl.rule[l], pl.proj[l], pl.syn_off[l], pl.incoming_off[l]
+    j = _inside(spikes, pl.post_range[l]) - pl.post_range[l, 0]
+    p = pl.post_off[l] + j
+    pl.x_post[p] = _each(bump, 1, pl.x_post[p], pl.t_post[p], t, k[RATE_MINUS], k[NEAREST])
+    pl.t_post[p] = t
+    rows = [pl.incoming[s0 + pl.incoming_ptr[i0 + n]:s0 + pl.incoming_ptr[i0 + n + 1]] for n in j]
+    q = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    wq, s = syn.syn[proj] + q, s0 + q
+    w, c = _each(_rule(catch_up, k), 2, syn.weight[wq], pl.elig[s], pl.t_elig[s], pl.dopamine[l],
+                 pl.t_dopamine[l], t)
+    x_pre = _each(trace_at, 1, pl.x_pre[s], pl.t_pre[s], t, k[RATE_PLUS])
+    syn.weight[wq], pl.elig[s] = _each(_rule(on_post_spike, k), 2, w, c, x_pre)
+    pl.t_elig[s] = t
+
+
+def record_synapses(syn: Synapses, pl: Plasticity, rec: Recorder, t: int) -> None:
+    for m in np.flatnonzero(t % rec.syn_every == 0):
+        rec.syn_values[m, rec.syn_count[m]] = synapse_value(syn, pl, rec.syn_l[m], rec.syn_q[m], rec.syn_var[m], t)
+        rec.syn_count[m] += 1
 
 
 def record_state(state: tuple, rec: Recorder, t: int) -> None:

@@ -9,9 +9,14 @@ Every backend implements the same per-step operations, in this order:
                 (one generated kernel per model, ``kernels.codegen``)
 4. propagate    each projection adds the weights of its synapses from the
                 neurons that fired to their target variable now (delay 0) or
-                into the delay ring of that variable (slot of the arrival step)
-5. deliver      each delayed target adds this step's ring slot and clears it
-6. record       spikes and spike counts
+                into the delay ring of that variable (slot of the arrival step);
+                a plastic projection only remembers who fired (its synapses
+                transmit when the spike arrives, in step 5)
+5. learn        each plastic projection (``eventsnn.plasticity``): dopamine,
+                then this step's arrivals (each adds its weight to the
+                target variable, then learns), then the postsynaptic spikes
+6. deliver      each delayed target adds this step's ring slot and clears it
+7. record       spikes and spike counts
 
 A run returns the number of steps done, fewer than asked only when the spike
 record is too full for another step (the caller empties it and calls again).
@@ -60,6 +65,46 @@ class Synapses(NamedTuple):
     depth: np.ndarray  # (G,) int64: ring slots (1: nothing is ever delayed)
     ring_off: np.ndarray  # (G+1,) int64: target g's ring is ring[ring_off[g]:ring_off[g+1]], slot-major
     ring: np.ndarray  # float64: pending input
+    plastic: np.ndarray  # (K,) bool: the projection learns (it transmits in the learn step, not through the ring)
+
+
+class Plasticity(NamedTuple):
+    """Plastic projections (index l) and the learning state of their synapses.
+
+    Synapse q of plastic projection l is synapse q of its projection's CSR
+    block (weight ``Synapses.weight[syn[proj[l]] + q]``); its learning state
+    is at ``syn_off[l] + q`` of the per-synapse arrays. Ranges of neurons are
+    global [lo, hi). Steps are absolute step numbers.
+    """
+
+    proj: np.ndarray  # (L,) int64: the projection k
+    rule: np.ndarray  # (L, C) float64: the rule's constants (plasticity.CONSTANTS)
+    pre_range: np.ndarray  # (L, 2) int64: presynaptic neurons
+    post_range: np.ndarray  # (L, 2) int64: postsynaptic neurons
+    dopamine_range: np.ndarray  # (L, 2) int64: neurons whose spikes release dopamine (empty: none)
+    pop: np.ndarray  # (L, 3) int64: the populations of the pre, post and dopamine neurons (-1: no dopamine source)
+    depth: np.ndarray  # (L,) int64: steps of presynaptic history kept (largest delay + 1)
+    syn_off: np.ndarray  # (L+1,) int64: per-synapse blocks
+    x_pre: np.ndarray  # float64: presynaptic trace, as of step t_pre
+    t_pre: np.ndarray  # int64
+    elig: np.ndarray  # float64: R-STDP eligibility c (and the weight) as of step t_elig
+    t_elig: np.ndarray  # int64
+    arrival: np.ndarray  # int64: local synapses ordered by (pre, delay)
+    arrival_off: np.ndarray  # (L+1,) int64: blocks of arrival_ptr
+    arrival_ptr: np.ndarray  # int64: pre i, delay d -> arrival[arrival_ptr[off + i*depth + d] : ... + 1]
+    incoming: np.ndarray  # int64: local synapses ordered by post
+    incoming_off: np.ndarray  # (L+1,) int64: blocks of incoming_ptr
+    incoming_ptr: np.ndarray  # int64: post j -> incoming[incoming_ptr[off + j] : ... + 1]
+    post_off: np.ndarray  # (L+1,) int64: per-postsynaptic-neuron blocks
+    x_post: np.ndarray  # float64: postsynaptic trace, as of step t_post
+    t_post: np.ndarray  # int64
+    hist_off: np.ndarray  # (L+1,) int64: blocks of hist (depth x presynaptic neurons)
+    hist: np.ndarray  # int64: local presynaptic neurons that fired, slot (step % depth)-major
+    slot_off: np.ndarray  # (L+1,) int64: blocks of hist_n
+    hist_n: np.ndarray  # int64: how many fired in each slot
+    dopamine: np.ndarray  # (L,) float64: n (1/ms) as of step t_dopamine
+    t_dopamine: np.ndarray  # (L,) int64
+    pending: np.ndarray  # (L,) float64: dopamine spikes delivered from Python, released at the next step
 
 
 class Inputs(NamedTuple):
@@ -90,6 +135,12 @@ class Recorder(NamedTuple):
     state_count: np.ndarray  # (S,) int64
     pop_counts: np.ndarray  # (n_steps, P) int64: spikes per population per step
     syn_events: np.ndarray  # (1,) int64: synapses reached by spikes
+    syn_l: np.ndarray  # (R,) int64: sampled plastic projection
+    syn_q: np.ndarray  # (R,) int64: sampled synapse (local to the projection)
+    syn_var: np.ndarray  # (R,) int64: what is sampled (plasticity.SYNAPSE_VARIABLES)
+    syn_every: np.ndarray  # (R,) int64
+    syn_values: np.ndarray  # (R, cap) float64
+    syn_count: np.ndarray  # (R,) int64
 
     @property
     def max_spikes_per_step(self) -> int:

@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit
 
 from .codegen import SIGNATURE
+from .plasticity import learn, record_synapses
 
 
 @njit(SIGNATURE, cache=True)
@@ -44,6 +45,8 @@ def propagate(state, bounds, syn, spikes, first, t):
     variable (delay 0) or to the ring slot of step t + delay. Returns the synapses reached."""
     reached = 0
     for k in range(syn.pre_pop.size):
+        if syn.plastic[k]:  # transmits when its spikes arrive, in the learn step
+            continue
         p, g = syn.pre_pop[k], syn.target[k]
         lo, hi = bounds[p] + syn.pre_lo[k], bounds[p] + syn.pre_hi[k]
         target = state[syn.target_pop[g]][syn.target_row[g]]
@@ -102,7 +105,7 @@ def record_spikes(rec, spikes, n, t):
 
 
 @njit(cache=True)
-def run_network(pops, syn, inputs, rec, seed, t0, n_steps):
+def run_network(pops, syn, pl, inputs, rec, seed, t0, n_steps):
     """Advance ``n_steps`` from step ``t0``; returns the steps done (see backends.state)."""
     spikes = np.empty(pops.bounds[-1], np.int64)
     first = np.zeros(pops.bounds.size, np.int64)  # population p's spikes are spikes[first[p]:first[p + 1]]
@@ -114,6 +117,7 @@ def run_network(pops, syn, inputs, rec, seed, t0, n_steps):
             return s
         t = t0 + s
         record_state(pops.state, rec, t)
+        record_synapses(syn, pl, rec, t)
         apply_drive(pops.state, inputs, t)
         n = 0
         for p in range(pops.generator.size):
@@ -126,6 +130,7 @@ def run_network(pops, syn, inputs, rec, seed, t0, n_steps):
             rec.pop_counts[s, p] = n - first[p]
         first[pops.generator.size] = n
         rec.syn_events[0] += propagate(pops.state, pops.bounds, syn, spikes, first, t)
+        rec.syn_events[0] += learn(pops.state, syn, pl, spikes, first, t)
         deliver(pops.state, syn, t)
         record_spikes(rec, spikes, n, t)
     return n_steps
