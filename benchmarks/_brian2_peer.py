@@ -40,6 +40,14 @@ What is timed (all in seconds):
       ``before_run`` = code generation + Cython compilation for all code
       objects), into a fresh Cython cache directory (cold compile).  For numpy
       this is just code generation.
+``stdp`` (optional)
+    With ``stdp={"tau_plus", "tau_minus" (ms), "A_plus", "A_minus", "w_min",
+    "w_max" (mV)}`` every excitatory synapse learns with additive
+    all-to-all STDP, written as in Brian2's ``examples/synapses/STDP.py``
+    (event-driven traces ``Apre``/``Apost`` holding the amplitudes; ``on_pre``
+    adds ``w`` to ``ge``, bumps ``Apre`` and depresses with ``Apost``;
+    ``on_post`` bumps ``Apost`` and potentiates with ``Apre``). Initial
+    weights ``we``; the result adds ``mean_exc_weight_mv`` after the run.
 ``syn_events``
     Exact: ``sum_i spike_count[i] * out_degree[i]`` with the out-degrees from
     ``np.bincount(Ce.i) + np.bincount(Ci.i)`` (``syn_events_exact = True``).
@@ -66,6 +74,7 @@ def run_brian2_cuba(
     out_degree: float = 80.0,
     seed: int = 1,
     build_dir: str | None = None,
+    stdp: dict | None = None,
 ) -> dict:
     """Run Brian2's CUBA example scaled to ``n`` neurons in a fresh subprocess.
 
@@ -75,6 +84,7 @@ def run_brian2_cuba(
     ``build_dir`` is the cpp_standalone project directory / Cython cache
     directory; default: a fresh temporary directory, deleted afterwards.
     Python interpreter: ``$BRIAN2_PEER_PYTHON`` or ``sys.executable``.
+    ``stdp``: STDP on the excitatory synapses (see the module docstring).
     """
     if target not in _TARGETS:
         raise ValueError(f"target must be one of {_TARGETS}, got {target!r}")
@@ -96,6 +106,8 @@ def run_brian2_cuba(
             "--seed", str(int(seed)), "--build-dir", os.path.abspath(bdir),
             "--json-out", json_out,
         ]
+        if stdp is not None:
+            cmd += ["--stdp", json.dumps(stdp)]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
         if proc.returncode != 0 or not os.path.exists(json_out):
             raise RuntimeError(
@@ -129,9 +141,10 @@ def _numpy_compat_shim():
     ctypes.pythonapi.PyType_Modified(ctypes.py_object(np.ndarray))
 
 
-def _build_cuba(b2, n, p, seed):
-    """Brian2's examples/CUBA.py with N=n, p=out_degree/n.  Fixed names so a
-    warm-up network generates identical code (Cython cache hits)."""
+def _build_cuba(b2, n, p, seed, stdp=None):
+    """Brian2's examples/CUBA.py with N=n, p=out_degree/n (and ``stdp`` on the
+    excitatory synapses, if given).  Fixed names so a warm-up network
+    generates identical code (Cython cache hits)."""
     ms, mV = b2.ms, b2.mV
     ns = dict(
         taum=20 * ms, taue=5 * ms, taui=10 * ms,
@@ -151,11 +164,26 @@ def _build_cuba(b2, n, p, seed):
     P.v = "Vr + rand() * (Vt - Vr)"
     P.ge = 0 * mV
     P.gi = 0 * mV
-    Ce = b2.Synapses(P, P, on_pre="ge += we", namespace=ns, name="cuba_Ce")
+    if stdp is None:
+        Ce = b2.Synapses(P, P, on_pre="ge += we", namespace=ns, name="cuba_Ce")
+    else:
+        ns.update(taupre=stdp["tau_plus"] * ms, taupost=stdp["tau_minus"] * ms, dApre=stdp["A_plus"] * mV,
+                  dApost=-stdp["A_minus"] * mV, wmin=stdp["w_min"] * mV, wmax=stdp["w_max"] * mV)
+        Ce = b2.Synapses(P, P, """w : volt
+                                  dApre/dt = -Apre / taupre : volt (event-driven)
+                                  dApost/dt = -Apost / taupost : volt (event-driven)""",
+                         on_pre="""ge += w
+                                   Apre += dApre
+                                   w = clip(w + Apost, wmin, wmax)""",
+                         on_post="""Apost += dApost
+                                    w = clip(w + Apre, wmin, wmax)""",
+                         namespace=ns, name="cuba_Ce")
     Ci = b2.Synapses(P, P, on_pre="gi += wi", namespace=ns, name="cuba_Ci")
     # p passed by name (not as a literal) so the warm-up generates identical code
     Ce.connect("i<Ne", p="p_conn", namespace=ns)
     Ci.connect("i>=Ne", p="p_conn", namespace=ns)
+    if stdp is not None:
+        Ce.w = "we"
     mon = b2.SpikeMonitor(P, record=False, name="cuba_mon")
     net = b2.Network(P, Ce, Ci, mon, name="cuba_net")
     return net, P, Ce, Ci, mon
@@ -186,6 +214,7 @@ def _worker(args):
     from brian2 import prefs
 
     n, dur, target = args.n, args.duration_s, args.target
+    stdp = json.loads(args.stdp) if args.stdp else None
     p = args.out_degree / n
     ne = int(0.8 * n)
     bdir = args.build_dir
@@ -206,7 +235,7 @@ def _worker(args):
         t0 = time.perf_counter()
         dev.insert_code("main", "struct timespec _pt0, _pt1, _pt2; "
                         "clock_gettime(CLOCK_MONOTONIC, &_pt0);")
-        net, P, Ce, Ci, mon = _build_cuba(b2, n, p, args.seed)
+        net, P, Ce, Ci, mon = _build_cuba(b2, n, p, args.seed, stdp)
         dev.insert_code("main", "clock_gettime(CLOCK_MONOTONIC, &_pt1);")
         net.run(dur * b2.second)
         dev.insert_code(
@@ -244,7 +273,7 @@ def _worker(args):
         # warm-up: same code, tiny network -> code generation + compilation
         t0 = time.perf_counter()
         n_warm = 200
-        wnet, *_ = _build_cuba(b2, n_warm, min(args.out_degree / n_warm, 1.0), args.seed)
+        wnet, *_ = _build_cuba(b2, n_warm, min(args.out_degree / n_warm, 1.0), args.seed, stdp)
         wnet.run(0 * b2.ms)
         compile_s = time.perf_counter() - t0
         del wnet, _
@@ -252,7 +281,7 @@ def _worker(args):
         gc.collect()
         b2.defaultclock.dt = 0.1 * b2.ms
         t0 = time.perf_counter()
-        net, P, Ce, Ci, mon = _build_cuba(b2, n, p, args.seed)
+        net, P, Ce, Ci, mon = _build_cuba(b2, n, p, args.seed, stdp)
         build_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         net.run(dur * b2.second)
@@ -262,6 +291,8 @@ def _worker(args):
                    run_call_s=run_call_s,
                    before_run_s=run_call_s - wall_s)
         res.update(_summarise(np, n, dur, mon.count[:], Ce.i[:], Ci.i[:], ne))
+    if stdp is not None:
+        res.update(stdp=stdp, mean_exc_weight_mv=float(np.mean(np.asarray(Ce.w[:]) / b2.mV)))
     res["syn_events_per_s"] = res["syn_events"] / res["wall_s"]
     res["spikes_per_s"] = res["spikes"] / res["wall_s"]
     with open(args.json_out, "w") as f:
@@ -280,6 +311,7 @@ def _main(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--build-dir", default=None)
     ap.add_argument("--json-out", default=None)
+    ap.add_argument("--stdp", default=None, help="JSON: STDP on the excitatory synapses (module docstring)")
     args = ap.parse_args(argv)
     if args.worker:
         if args.build_dir is None or args.json_out is None:
@@ -287,7 +319,8 @@ def _main(argv=None):
         res = _worker(args)
     else:
         res = run_brian2_cuba(args.n, args.duration_s, args.target,
-                              args.out_degree, args.seed, args.build_dir)
+                              args.out_degree, args.seed, args.build_dir,
+                              json.loads(args.stdp) if args.stdp else None)
         if args.json_out:
             with open(args.json_out, "w") as f:
                 json.dump(res, f, indent=1)
