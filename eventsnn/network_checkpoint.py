@@ -1,9 +1,9 @@
-"""A network as a checkpoint Snapshot, and back (network layout 2).
+"""A network as a checkpoint Snapshot, and back (network layout 3).
 
-- ``config``: ``layout`` (2), dt, seed, backend, and the structure:
+- ``config``: ``layout`` (3), dt, seed, backend, and the structure:
   populations (model class, scalar parameters, variable names, size, name),
-  projections (endpoints, target, kind), timed currents and monitors, each
-  endpoint as [population, start, stop].
+  projections (endpoints, target, kind, plasticity rule), timed currents and
+  monitors, each endpoint as [population, start, stop].
 - ``parameters``: per-neuron model parameters (``populations.K.NAME``),
   synapse tables as the simulation holds them now
   (``projections.K.indptr|indices|weight|delay`` or
@@ -12,14 +12,19 @@
   (``populations.K.indices|times``).
 - ``groups["dynamic"]``: the step count, each population's state
   (``state.K``: one row per variable) and refractory counters
-  (``refractory.K``), the delay rings of pending input, generator cursors;
+  (``refractory.K``), the delay rings of pending input, generator cursors,
+  and each plastic projection's learning state (``plasticity.K.NAME``:
+  traces, eligibility, presynaptic history, dopamine; the raw weights are
+  saved as they are, R-STDP ones not brought to the current step, so saving
+  changes nothing and a restored run continues bit for bit);
   ``groups["monitors"]``: what was recorded so far.
 
 A model is stored by class name: the built-in ones, or a user-defined class
 whose module is imported before loading (nothing is imported from a file).
 Restoring and running on gives the same spikes as never having stopped.
-Layout 1 (eventsnn 0.1.0: one five-row state matrix, one merged synapse
-table) is refused with a CheckpointError that says so.
+Layout 2 (no plasticity) is read as well. Layout 1 (eventsnn 0.1.0: one
+five-row state matrix, one merged synapse table) is refused with a
+CheckpointError that says so.
 """
 from __future__ import annotations
 
@@ -31,14 +36,16 @@ import numpy as np
 from .checkpoint import Snapshot, expect_arrays
 from .errors import CheckpointError
 from .inputs import Poisson, SpikeGenerator, TimedCurrent
-from .monitors import RateMonitor, SpikeMonitor, StateMonitor
+from .monitors import RateMonitor, SpikeMonitor, StateMonitor, SynapseMonitor
 from .neuron_model import NeuronModel
 from .neurons import ALIF, IF, LIF, AdEx, CondLIF, Izhikevich
-from .population import Population, PopulationView
+from .plasticity import RULES
+from .population import Population, PopulationView, as_view
 from .projections import Dense, Sparse
 
 KIND = "eventsnn.Network"
-LAYOUT = 2
+LAYOUT = 3
+READS = (2, 3)  # layout 2 is layout 3 without plasticity
 BUILT_IN = {cls.__name__: cls for cls in (LIF, IF, ALIF, CondLIF, Izhikevich, AdEx, Poisson, SpikeGenerator)}
 
 
@@ -78,22 +85,34 @@ def snapshot(net) -> Snapshot:
         pop_cfg.append({"name": p.name, "n": p.n, "model": _model_name(p.model), "params": fields,
                         "variables": list(p.model.variable_names())})
     proj_cfg = []
+    dynamic = {}
     for k, pr in enumerate(net.projections):
-        proj_cfg.append({"pre": where(pr.pre), "post": where(pr.post), "target": pr.target,
-                         "kind": "dense" if isinstance(pr, Dense) else "sparse"})
+        cfg = {"pre": where(pr.pre), "post": where(pr.post), "target": pr.target,
+               "kind": "dense" if isinstance(pr, Dense) else "sparse", "plasticity": None}
+        weight = sim.synapse_block(pr, "weight")  # as held: reading pr.weight would integrate R-STDP weights
         if isinstance(pr, Dense):
-            params[f"projections.{k}.weights"], params[f"projections.{k}.delay"] = pr.weights, pr.delay
+            params[f"projections.{k}.weights"], params[f"projections.{k}.delay"] = weight.reshape(pr.delay.shape), pr.delay
         else:
-            for name in ("indptr", "indices", "weight", "delay"):
-                params[f"projections.{k}.{name}"] = getattr(pr, name)
+            params.update({f"projections.{k}.indptr": pr.indptr, f"projections.{k}.indices": pr.indices,
+                           f"projections.{k}.weight": weight, f"projections.{k}.delay": pr.delay})
+        if pr.plasticity is not None:
+            dopamine = getattr(pr.plasticity, "dopamine", None)
+            cfg["plasticity"] = {"rule": type(pr.plasticity).__name__, "params": pr.plasticity.parameters(),
+                                 "dopamine": None if dopamine is None else where(as_view(dopamine, "dopamine"))}
+            dynamic.update({f"plasticity.{k}.{name}": value for name, value in sim.plastic_state(pr).items()})
+        proj_cfg.append(cfg)
     drive_cfg = []
     for k, d in enumerate(net.drives):
         drive_cfg.append({"target": where(d.view), "variable": d.variable, "dt": d.dt})
         params[f"drives.{k}.values"] = d.values
     mon_cfg, records = [], {}
+    projection_index = {id(pr): k for k, pr in enumerate(net.projections)}
     for k, m in enumerate(net.monitors):
-        cfg = {"type": type(m).__name__, "source": where(m.view)}
-        if isinstance(m, StateMonitor):
+        if isinstance(m, SynapseMonitor):
+            cfg = {"type": "SynapseMonitor", "projection": projection_index[id(m.projection)]}
+        else:
+            cfg = {"type": type(m).__name__, "source": where(m.view)}
+        if isinstance(m, (StateMonitor, SynapseMonitor)):
             cfg.update(variable=m.variable, indices=m.indices.tolist(), every=m.every)
             records[str(k)] = {"values": m.values, "first_step": -1 if m._first_step is None else m._first_step}
         elif isinstance(m, SpikeMonitor):
@@ -103,8 +122,8 @@ def snapshot(net) -> Snapshot:
         mon_cfg.append(cfg)
     config = {"layout": LAYOUT, "dt": net.dt, "seed": net.seed, "backend": net.backend, "populations": pop_cfg,
               "projections": proj_cfg, "drives": drive_cfg, "monitors": mon_cfg}
-    dynamic = {"step": net.step, "spike_count": net.spike_count, "syn_events": net.syn_events,
-               "ring": sim.syn.ring, "gen_cursor": sim.inputs.gen_cursor}
+    dynamic.update({"step": net.step, "spike_count": net.spike_count, "syn_events": net.syn_events,
+                    "ring": sim.syn.ring, "gen_cursor": sim.inputs.gen_cursor})
     for k, p in enumerate(pops):
         dynamic[f"state.{k}"], dynamic[f"refractory.{k}"] = p.state, p.refractory
     return Snapshot(KIND, config, params, {"dynamic": dynamic, "monitors": records})
@@ -113,7 +132,7 @@ def snapshot(net) -> Snapshot:
 def restore(cls, snap: Snapshot):
     """Rebuild the network a snapshot describes (a :class:`CheckpointError` if it does not fit)."""
     cfg, params = snap.config, snap.parameters
-    if cfg.get("layout") != LAYOUT:
+    if cfg.get("layout") not in READS:
         raise CheckpointError(f"/config: network layout {cfg.get('layout', 1)!r} (written by eventsnn 0.1.0, "
                               f"checkpoint format_version 1) is not read by this eventsnn, which reads network "
                               f"layout {LAYOUT}; rebuild the network and run it again")
@@ -128,22 +147,25 @@ def restore(cls, snap: Snapshot):
         net.add(*pops)
         for k, pc in enumerate(cfg["projections"]):
             pre, post = view(pc["pre"]), view(pc["post"])
+            rule = _rule(k, pc.get("plasticity"), view)
             if pc["kind"] == "dense":
                 shape = (pre.n, post.n)
                 expect_arrays({n: params.get(f"projections.{k}.{n}") for n in ("weights", "delay")},
                               {"weights": (shape, np.float64), "delay": (shape, np.float64)}, f"/parameters/projections.{k}")
                 net.add(Dense(pre, post, params[f"projections.{k}.weights"], params[f"projections.{k}.delay"],
-                              target=pc["target"]))
+                              target=pc["target"], plasticity=rule))
             else:
-                net.add(_sparse(k, pre, post, pc["target"], params))
+                net.add(_sparse(k, pre, post, pc["target"], params, rule))
         for k, dc in enumerate(cfg["drives"]):
             net.add(TimedCurrent(view(dc["target"]), params[f"drives.{k}.values"], dc["dt"], dc["variable"]))
         for mc in cfg["monitors"]:
-            source = view(mc["source"])
-            if mc["type"] == "StateMonitor":
-                net.add(StateMonitor(source, mc["variable"], mc["indices"], mc["every"]))
+            if mc["type"] == "SynapseMonitor":
+                net.add(SynapseMonitor(net.projections[mc["projection"]], mc["variable"], mc["indices"],
+                                       mc["every"]))
+            elif mc["type"] == "StateMonitor":
+                net.add(StateMonitor(view(mc["source"]), mc["variable"], mc["indices"], mc["every"]))
             else:
-                net.add({"SpikeMonitor": SpikeMonitor, "RateMonitor": RateMonitor}[mc["type"]](source))
+                net.add({"SpikeMonitor": SpikeMonitor, "RateMonitor": RateMonitor}[mc["type"]](view(mc["source"])))
     except CheckpointError:
         raise
     except (KeyError, IndexError, TypeError, ValueError) as err:
@@ -168,7 +190,17 @@ def _population(k: int, spec: dict, params: dict) -> Population:
     return Population(spec["n"], model, name=spec["name"])
 
 
-def _sparse(k: int, pre: PopulationView, post: PopulationView, target: str, params: dict) -> Sparse:
+def _rule(k: int, spec: dict | None, view):
+    """The plasticity rule of projection k (None without one)."""
+    if spec is None:
+        return None
+    if spec["rule"] not in RULES:
+        raise CheckpointError(f"/config/projections/{k}: unknown plasticity rule {spec['rule']!r}")
+    extra = {} if spec["dopamine"] is None else {"dopamine": view(spec["dopamine"])}
+    return RULES[spec["rule"]](**spec["params"], **extra)
+
+
+def _sparse(k: int, pre: PopulationView, post: PopulationView, target: str, params: dict, rule) -> Sparse:
     names = ("indptr", "indices", "weight", "delay")
     arrays = {n: params.get(f"projections.{k}.{n}") for n in names}
     indices = arrays["indices"]
@@ -177,7 +209,7 @@ def _sparse(k: int, pre: PopulationView, post: PopulationView, target: str, para
     m = arrays["indptr"][-1] if isinstance(arrays["indptr"], np.ndarray) and arrays["indptr"].size else 0
     expect_arrays(arrays, {"indptr": ((pre.n + 1,), np.int64), "indices": ((m,), np.int32),
                            "weight": ((m,), np.float64), "delay": ((m,), np.float64)}, f"/parameters/projections.{k}")
-    return Sparse(pre, post, *(arrays[n] for n in names), target=target)
+    return Sparse(pre, post, *(arrays[n] for n in names), target=target, plasticity=rule)
 
 
 def _check_parameters_used(cfg: dict, params: dict) -> None:
@@ -198,6 +230,9 @@ def _restore_dynamic(net, sim, dyn: dict) -> None:
     for k, p in enumerate(net.populations):
         expected[f"state.{k}"] = (p.state.shape, np.float64)
         expected[f"refractory.{k}"] = ((p.n,), np.int32)
+    plastic = {f"plasticity.{k}.{name}": live for k, pr in enumerate(net.projections) if pr.plasticity is not None
+               for name, live in sim.plastic_state(pr).items()}
+    expected.update({name: (live.shape, live.dtype) for name, live in plastic.items()})
     expect_arrays({k: v for k, v in dyn.items() if k in expected or isinstance(v, np.ndarray)}, expected, "/dynamic")
     for name in ("step", "spike_count", "syn_events"):
         value = dyn.get(name)
@@ -207,6 +242,8 @@ def _restore_dynamic(net, sim, dyn: dict) -> None:
         p.state[...] = dyn[f"state.{k}"]
         p.refractory[...] = dyn[f"refractory.{k}"]
     sim.syn.ring[...] = dyn["ring"]
+    for name, live in plastic.items():
+        live[...] = dyn[name]
     sim.inputs.gen_cursor[...] = dyn["gen_cursor"]
     net.step, net.spike_count, net.syn_events = dyn["step"], dyn["spike_count"], dyn["syn_events"]
 
@@ -220,7 +257,7 @@ def _restore_records(net, records: dict) -> None:
         if isinstance(m, SpikeMonitor):
             if rec["steps"].size:
                 m._collect(rec["steps"], rec["i"], net.dt)
-        elif isinstance(m, StateMonitor):
+        elif isinstance(m, (StateMonitor, SynapseMonitor)):
             if rec["values"].size:
                 m._collect(rec["values"].reshape(-1, m.indices.size), first, net.dt)
         elif rec["counts"].size:

@@ -27,6 +27,7 @@ from .monitors import SpikeMonitor
 from .network import Network
 from .neuron_model import NeuronModel
 from .neurons import ALIF, IF, LIF, AdEx, CondLIF, Izhikevich
+from .plasticity import RSTDP, STDP, PlasticityRule
 from .population import Population
 from .projections import Sparse
 
@@ -73,21 +74,39 @@ def spike_trains(n: int, steps: int, dt: float = DT, max_spikes: int = 50) -> st
     return pairs.map(lambda s: SpikeGenerator(indices=[i for i, _ in sorted(s)], times=[k * dt for _, k in sorted(s)]))
 
 
+def plasticity_rules(w_min: float, w_max: float, dopamine=None) -> st.SearchStrategy[PlasticityRule]:
+    """STDP (additive or multiplicative, all-to-all or nearest) and R-STDP rules for weights in
+    [w_min, w_max]; R-STDP takes its dopamine from ``dopamine`` (a population, or None)."""
+    amplitude = st.floats(0.0, 0.2 * (w_max - w_min))
+    stdp = st.builds(STDP, tau_plus=time_constants(), tau_minus=time_constants(), A_plus=amplitude,
+                     A_minus=amplitude, w_min=st.just(w_min), w_max=st.just(w_max),
+                     weight_dependence=st.sampled_from(["additive", "multiplicative"]),
+                     pairing=st.sampled_from(["all_to_all", "nearest"]))
+    rstdp = st.builds(RSTDP, A_plus=st.floats(0.0, 2.0), A_minus=st.floats(0.0, 2.0), tau_plus=time_constants(),
+                      tau_minus=time_constants(), tau_c=time_constants(5.0, 1000.0),
+                      tau_n=time_constants(5.0, 500.0), b=st.floats(-0.01, 0.01), w_min=st.just(w_min),
+                      w_max=st.just(w_max), dopamine=st.just(dopamine))
+    return st.one_of(stdp, rstdp)
+
+
 @dataclass(frozen=True)
 class NetworkSpec:
     """A random network, described in plain values."""
 
     models: tuple  # one model per population (the first is a Poisson drive)
     sizes: tuple
-    projections: tuple  # (pre, post, p, weight, max_delay_ms, target, seed)
+    projections: tuple  # (pre, post, p, weight, max_delay_ms, target, seed, rule or None, dopamine from the drive)
     seed: int
     duration: float  # ms, a whole number of steps
 
 
 @st.composite
-def network_specs(draw, max_populations: int = 4, max_size: int = 30, max_duration: float = 30.0) -> NetworkSpec:
+def network_specs(draw, max_populations: int = 4, max_size: int = 30, max_duration: float = 30.0,
+                  plastic: bool = False) -> NetworkSpec:
     """Random networks: a Poisson drive plus 1..max_populations-1 spiking populations, random sparse
-    projections (probability, weight, delays up to 2 ms, excitatory or inhibitory)."""
+    projections (probability, weight, delays up to 2 ms, excitatory or inhibitory); with ``plastic``,
+    each projection may learn by a random STDP or R-STDP rule (R-STDP's dopamine: the drive's spikes or
+    none), weights bounded by [0, 10] or [-10, 0]."""
     n_pop = draw(st.integers(2, max_populations))
     models = (Poisson(rate=draw(st.floats(50.0, 500.0))),) + tuple(draw(neuron_models()) for _ in range(n_pop - 1))
     sizes = tuple(draw(st.integers(1, max_size)) for _ in range(n_pop))
@@ -103,18 +122,28 @@ def network_specs(draw, max_populations: int = 4, max_size: int = 30, max_durati
         weight = sign * draw(st.floats(0.1, 5.0))
         projections.append((pre, post, draw(st.floats(0.0, 1.0)), weight,
                             draw(st.sampled_from([0.0, 0.5, 2.0])), target, draw(st.integers(0, 2**16))))
+    rules = [None] * len(projections)
+    if plastic:
+        rules = [draw(st.none() | plasticity_rules(*((0.0, 10.0) if w > 0 else (-10.0, 0.0))))
+                 for _, _, _, w, *_ in projections]
+    projections = [(*pr, rule, plastic and draw(st.booleans())) for pr, rule in zip(projections, rules)]
     steps = draw(st.integers(10, int(max_duration / DT)))
     return NetworkSpec(models, sizes, tuple(projections), draw(st.integers(0, 2**31)), steps * DT)
 
 
 def build_network(spec: NetworkSpec, backend: str = "numba") -> tuple[Network, list[SpikeMonitor]]:
-    """The network a spec describes, with a spike monitor on every population."""
+    """The network a spec describes, with a spike monitor on every population (R-STDP rules marked so
+    take their dopamine from the drive, population 0)."""
     pops = [Population(n, m, name=f"p{k}") for k, (n, m) in enumerate(zip(spec.sizes, spec.models))]
     net = Network(*pops, dt=DT, seed=spec.seed, backend=backend)
-    for pre, post, p, weight, max_delay, target, seed in spec.projections:
+    for pre, post, p, weight, max_delay, target, seed, *learning in spec.projections:
+        rule, dopamine = (*learning, None, False)[:2]  # static projections may leave both out
         # Delays on the dt grid: whole steps up to max_delay.
         delay = (lambda rng, m, hi=max_delay: DT * rng.integers(0, round(hi / DT) + 1, m)) if max_delay else 0.0
-        net.add(Sparse.fixed_probability(pops[pre], pops[post], p, weight, delay, target=target, seed=seed))
+        if isinstance(rule, RSTDP) and dopamine:
+            rule = RSTDP(**rule.parameters(), dopamine=pops[0])
+        net.add(Sparse.fixed_probability(pops[pre], pops[post], p, weight, delay, target=target, seed=seed,
+                                         plasticity=rule))
     monitors = [net.add(SpikeMonitor(p)) for p in pops]
     return net, monitors
 
