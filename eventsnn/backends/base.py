@@ -115,10 +115,9 @@ class CPUBackend:
     def _plasticity(self, net) -> Plasticity:
         """The learning state of each plastic projection, and its synapses indexed by arrival and by target."""
         syn, bounds = self.syn, self.pops.bounds
-        plastic = [(k, pr) for k, pr in enumerate(net.projections) if pr.plasticity]
-        parts = {name: [] for name in ("proj", "rule", "pre_range", "post_range", "dopamine_range", "pop", "depth",
-                                       "arrival", "arrival_ptr", "incoming", "incoming_ptr", "n_syn", "n_pre",
-                                       "n_post")}
+        plastic = [(k, pr) for k, pr in enumerate(net.projections) if pr.plasticity is not None]
+        parts = {name: [] for name in ("rule", "ranges", "pop", "depth", "arrival", "arrival_ptr", "incoming",
+                                       "incoming_group", "incoming_ptr", "n_syn", "n_elig", "n_pre", "n_post")}
 
         def where(view) -> tuple[int, list[int]]:
             p = self.index[id(view.population)]
@@ -130,38 +129,37 @@ class CPUBackend:
             indptr = syn.indptr[syn.ptr[k]:syn.ptr[k + 1]]
             delay, post = syn.delay[lo:hi].astype(np.int64), syn.post[lo:hi].astype(np.int64)
             depth = int(delay.max(initial=0)) + 1
-            key = np.repeat(np.arange(pr.pre.n), np.diff(indptr)) * depth + delay  # (pre, delay), row-major
-            arrival = np.argsort(key, kind="stable")
-            incoming = np.argsort(post, kind="stable")
-            (p_pre, r_pre), (p_post, r_post) = where(pr.pre), where(pr.post)
+            group = np.repeat(np.arange(pr.pre.n), np.diff(indptr)) * depth + delay  # presynaptic neuron, delay
+            arrival, incoming = np.argsort(group, kind="stable"), np.argsort(post, kind="stable")
             dopamine = getattr(rule, "dopamine", None)
+            (p_pre, r_pre), (p_post, r_post) = where(pr.pre), where(pr.post)
             p_dop, r_dop = where(as_view(dopamine, "dopamine")) if dopamine is not None else (-1, [0, 0])
-            for name, value in (("proj", k), ("rule", rule.constants(self.dt)), ("pre_range", r_pre),
-                                ("post_range", r_post), ("dopamine_range", r_dop), ("pop", [p_pre, p_post, p_dop]),
-                                ("depth", depth), ("arrival", arrival),
-                                ("arrival_ptr", np.searchsorted(key[arrival], np.arange(pr.pre.n * depth + 1))),
-                                ("incoming", incoming),
+            for name, value in (("rule", rule.constants(self.dt)), ("ranges", [r_pre, r_post, r_dop]),
+                                ("pop", [p_pre, p_post, p_dop]), ("depth", depth), ("arrival", arrival),
+                                ("arrival_ptr", np.searchsorted(group[arrival], np.arange(pr.pre.n * depth + 1))),
+                                ("incoming", incoming), ("incoming_group", group[incoming]),
                                 ("incoming_ptr", np.searchsorted(post[incoming], np.arange(pr.post.n + 1))),
-                                ("n_syn", hi - lo), ("n_pre", pr.pre.n), ("n_post", pr.post.n)):
+                                ("n_syn", hi - lo), ("n_elig", (hi - lo) if isinstance(rule, RSTDP) else 0),
+                                ("n_pre", pr.pre.n), ("n_post", pr.post.n)):
                 parts[name].append(value)
         offsets = lambda sizes: np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]).astype(np.int64)  # noqa: E731
         cat = lambda name: (np.concatenate(parts[name]).astype(np.int64) if parts[name]  # noqa: E731
                             else np.zeros(0, np.int64))
-        depth, n_syn = np.array(parts["depth"], np.int64), np.array(parts["n_syn"], np.int64)
-        n_pre, n_post = np.array(parts["n_pre"], np.int64), np.array(parts["n_post"], np.int64)
-        m, hist = int(n_syn.sum()), int((depth * n_pre).sum())
+        size = {name: np.array(parts[name], np.int64) for name in ("depth", "n_syn", "n_elig", "n_pre", "n_post")}
+        groups, posts, eligs = size["depth"] * size["n_pre"], int(size["n_post"].sum()), int(size["n_elig"].sum())
+        ranges = np.array(parts["ranges"], np.int64).reshape(len(plastic), 3, 2)
         return Plasticity(
-            proj=np.array(parts["proj"], np.int64),
+            proj=np.array([k for k, _ in plastic], np.int64),
             rule=np.array(parts["rule"], np.float64).reshape(len(plastic), len(CONSTANTS)),
-            **{name: np.array(parts[name], np.int64).reshape(len(plastic), width)
-               for name, width in (("pre_range", 2), ("post_range", 2), ("dopamine_range", 2), ("pop", 3))},
-            depth=depth, syn_off=offsets(n_syn),
-            x_pre=np.zeros(m), t_pre=np.zeros(m, np.int64), elig=np.zeros(m), t_elig=np.zeros(m, np.int64),
-            arrival=cat("arrival"), arrival_off=offsets(n_pre * depth + 1), arrival_ptr=cat("arrival_ptr"),
-            incoming=cat("incoming"), incoming_off=offsets(n_post + 1), incoming_ptr=cat("incoming_ptr"),
-            post_off=offsets(n_post), x_post=np.zeros(int(n_post.sum())), t_post=np.zeros(int(n_post.sum()), np.int64),
-            hist_off=offsets(depth * n_pre), hist=np.zeros(hist, np.int64),
-            slot_off=offsets(depth), hist_n=np.zeros(int(depth.sum()), np.int64),
+            pre_range=ranges[:, 0].copy(), post_range=ranges[:, 1].copy(), dopamine_range=ranges[:, 2].copy(),
+            pop=np.array(parts["pop"], np.int64).reshape(len(plastic), 3), depth=size["depth"],
+            syn_off=offsets(size["n_syn"]), arrival=cat("arrival"), arrival_ptr=cat("arrival_ptr"),
+            incoming=cat("incoming"), incoming_group=cat("incoming_group"), incoming_ptr=cat("incoming_ptr"),
+            group_off=offsets(groups), x_pre=np.zeros(int(groups.sum())), t_pre=np.zeros(int(groups.sum()), np.int64),
+            post_off=offsets(size["n_post"]), x_post=np.zeros(posts), t_post=np.zeros(posts, np.int64),
+            elig_off=offsets(size["n_elig"]), elig=np.zeros(eligs), t_elig=np.zeros(eligs, np.int64),
+            hist=np.zeros(int(groups.sum()), np.int64), slot_off=offsets(size["depth"]),
+            hist_n=np.zeros(int(size["depth"].sum()), np.int64),
             dopamine=np.zeros(len(plastic)), t_dopamine=np.zeros(len(plastic), np.int64),
             pending=np.zeros(len(plastic)),
         )
@@ -212,14 +210,11 @@ class CPUBackend:
         return getattr(self.syn, name)[self.syn.syn[k]:self.syn.syn[k + 1]]
 
     # --- plasticity ---------------------------------------------------------------
-    PLASTIC_STATE = ("x_pre", "t_pre", "elig", "t_elig", "x_post", "t_post", "hist", "hist_n", "dopamine",
-                     "t_dopamine", "pending")
-
     def plastic_state(self, proj) -> dict[str, np.ndarray]:
         """Live views of the learning state of plastic projection ``proj`` (what a checkpoint saves)."""
         l, pl = self.plastic_index[id(proj)], self.pl
-        blocks = {"syn_off": ("x_pre", "t_pre", "elig", "t_elig"), "post_off": ("x_post", "t_post"),
-                  "hist_off": ("hist",), "slot_off": ("hist_n",)}
+        blocks = {"group_off": ("x_pre", "t_pre", "hist"), "post_off": ("x_post", "t_post"),
+                  "elig_off": ("elig", "t_elig"), "slot_off": ("hist_n",)}
         out = {}
         for off, names in blocks.items():
             lo, hi = getattr(pl, off)[l], getattr(pl, off)[l + 1]

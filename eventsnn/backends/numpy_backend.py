@@ -187,19 +187,19 @@ def remember_presynaptic(pl: Plasticity, l: int, spikes: np.ndarray, t: int) -> 
     """The presynaptic neurons that fired at step t go to slot t % depth of the history."""
     fired = _inside(spikes, pl.pre_range[l]) - pl.pre_range[l, 0]
     slot = t % pl.depth[l]
-    start = pl.hist_off[l] + slot * (pl.pre_range[l, 1] - pl.pre_range[l, 0])
+    start = pl.group_off[l] + slot * (pl.pre_range[l, 1] - pl.pre_range[l, 0])
     pl.hist[start:start + fired.size] = fired
     pl.hist_n[pl.slot_off[l] + slot] = fired.size
 
 
 def catch_up_all(syn: Synapses, pl: Plasticity, l: int, t: int) -> None:
-    """Every synapse of plastic projection l brought to step t."""
-    s = slice(pl.syn_off[l], pl.syn_off[l + 1])
+    """Every synapse of R-STDP projection l brought to step t."""
+    e = slice(pl.elig_off[l], pl.elig_off[l + 1])
     w0 = syn.syn[pl.proj[l]]
-    w = syn.weight[w0:w0 + s.stop - s.start]
-    w[:], pl.elig[s] = _each(_rule(catch_up, pl.rule[l]), 2, w, pl.elig[s], pl.t_elig[s], pl.dopamine[l],
+    w = syn.weight[w0:w0 + e.stop - e.start]
+    w[:], pl.elig[e] = _each(_rule(catch_up, pl.rule[l]), 2, w, pl.elig[e], pl.t_elig[e], pl.dopamine[l],
                              pl.t_dopamine[l], t)
-    pl.t_elig[s] = t
+    pl.t_elig[e] = t
 
 
 def release_dopamine(syn: Synapses, pl: Plasticity, l: int, spikes: np.ndarray, t: int) -> None:
@@ -213,49 +213,62 @@ def release_dopamine(syn: Synapses, pl: Plasticity, l: int, spikes: np.ndarray, 
     pl.t_dopamine[l], pl.pending[l] = t, 0.0
 
 
+def _caught_up(syn: Synapses, pl: Plasticity, l: int, q: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
+    """(weight, eligibility) of synapses q of projection l at step t: R-STDP ones integrated to t."""
+    k, wq = pl.rule[l], syn.syn[pl.proj[l]] + q
+    if not k[RSTDP_]:
+        return syn.weight[wq], np.zeros(q.size)
+    e = pl.elig_off[l] + q
+    return _each(_rule(catch_up, k), 2, syn.weight[wq], pl.elig[e], pl.t_elig[e], pl.dopamine[l], pl.t_dopamine[l], t)
+
+
+def _pair(syn: Synapses, pl: Plasticity, l: int, q: np.ndarray, t: int, w, c, x, pairing) -> None:
+    """Synapses q of projection l, at (w, c) at step t, pair with trace values x (``pairing``:
+    on_arrival or on_post_spike)."""
+    k = pl.rule[l]
+    syn.weight[syn.syn[pl.proj[l]] + q], c = _each(_rule(pairing, k), 2, w, c, x)
+    if k[RSTDP_]:
+        pl.elig[pl.elig_off[l] + q], pl.t_elig[pl.elig_off[l] + q] = c, t
+
+
 def arrive(state: tuple, syn: Synapses, pl: Plasticity, l: int, t: int) -> int:
     """The synapses whose presynaptic spike arrives at step t (emitted at t - delay) add their weight to the
-    target variable, bump their presynaptic trace and are depressed. Returns how many arrived."""
-    k, proj, depth = pl.rule[l], pl.proj[l], int(pl.depth[l])
-    n_pre, s0, a0 = pl.pre_range[l, 1] - pl.pre_range[l, 0], pl.syn_off[l], pl.arrival_off[l]
-    rows = []
+    target variable and are depressed; each group's presynaptic trace is bumped. Returns how many arrived."""
+    k, proj, depth, g0 = pl.rule[l], pl.proj[l], int(pl.depth[l]), pl.group_off[l]
+    n_pre = pl.pre_range[l, 1] - pl.pre_range[l, 0]
+    groups = []
     for d in range(depth):  # spikes emitted d steps ago reach their synapses of delay d
         slot = (t - d) % depth
-        start = pl.hist_off[l] + slot * n_pre
-        for i in pl.hist[start:start + pl.hist_n[pl.slot_off[l] + slot]]:
-            ptr = a0 + i * depth + d
-            rows.append(pl.arrival[s0 + pl.arrival_ptr[ptr]:s0 + pl.arrival_ptr[ptr + 1]])
+        start = g0 + slot * n_pre
+        groups.append(pl.hist[start:start + pl.hist_n[pl.slot_off[l] + slot]] * depth + d)
+    group = np.concatenate(groups)
+    pl.x_pre[g0 + group] = _each(bump, 1, pl.x_pre[g0 + group], pl.t_pre[g0 + group], t, k[RATE_PLUS], k[NEAREST])
+    pl.t_pre[g0 + group] = t
+    ptr = pl.arrival_ptr[g0 + l:]
+    rows = [pl.arrival[pl.syn_off[l] + ptr[g]:pl.syn_off[l] + ptr[g + 1]] for g in group]
     q = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-    wq, s = syn.syn[proj] + q, s0 + q
-    j = syn.post[wq].astype(np.int64)
-    w, c = _each(_rule(catch_up, k), 2, syn.weight[wq], pl.elig[s], pl.t_elig[s], pl.dopamine[l],
-                 pl.t_dopamine[l], t)
+    j = syn.post[syn.syn[proj] + q].astype(np.int64)
+    w, c = _caught_up(syn, pl, l, q, t)
     g = syn.target[proj]
     np.add.at(state[syn.target_pop[g]][syn.target_row[g]], syn.post_lo[proj] + j, w)
-    pl.x_pre[s] = _each(bump, 1, pl.x_pre[s], pl.t_pre[s], t, k[RATE_PLUS], k[NEAREST])
-    pl.t_pre[s] = t
     p = pl.post_off[l] + j
-    x_post = _each(trace_at, 1, pl.x_post[p], pl.t_post[p], t, k[RATE_MINUS])
-    syn.weight[wq], pl.elig[s] = _each(_rule(on_arrival, k), 2, w, c, x_post)
-    pl.t_elig[s] = t
+    _pair(syn, pl, l, q, t, w, c, _each(trace_at, 1, pl.x_post[p], pl.t_post[p], t, k[RATE_MINUS]), on_arrival)
     return q.size
 
 
 def postsynaptic(syn: Synapses, pl: Plasticity, l: int, spikes: np.ndarray, t: int) -> None:
     """Each postsynaptic neuron that fired at step t bumps its trace and potentiates its incoming synapses."""
-    k, proj, s0, i0 = pl.rule[l], pl.proj[l], pl.syn_off[l], pl.incoming_off[l]
+    k, s0, p0 = pl.rule[l], pl.syn_off[l], pl.post_off[l]
     j = _inside(spikes, pl.post_range[l]) - pl.post_range[l, 0]
-    p = pl.post_off[l] + j
-    pl.x_post[p] = _each(bump, 1, pl.x_post[p], pl.t_post[p], t, k[RATE_MINUS], k[NEAREST])
-    pl.t_post[p] = t
-    rows = [pl.incoming[s0 + pl.incoming_ptr[i0 + n]:s0 + pl.incoming_ptr[i0 + n + 1]] for n in j]
-    q = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-    wq, s = syn.syn[proj] + q, s0 + q
-    w, c = _each(_rule(catch_up, k), 2, syn.weight[wq], pl.elig[s], pl.t_elig[s], pl.dopamine[l],
-                 pl.t_dopamine[l], t)
-    x_pre = _each(trace_at, 1, pl.x_pre[s], pl.t_pre[s], t, k[RATE_PLUS])
-    syn.weight[wq], pl.elig[s] = _each(_rule(on_post_spike, k), 2, w, c, x_pre)
-    pl.t_elig[s] = t
+    pl.x_post[p0 + j] = _each(bump, 1, pl.x_post[p0 + j], pl.t_post[p0 + j], t, k[RATE_MINUS], k[NEAREST])
+    pl.t_post[p0 + j] = t
+    ptr = pl.incoming_ptr[p0 + l:]
+    pos = np.concatenate([np.arange(s0 + ptr[n], s0 + ptr[n + 1]) for n in j]) if j.size else np.zeros(0, np.int64)
+    group = pl.group_off[l] + pl.incoming_group[pos]
+    q = pl.incoming[pos]
+    w, c = _caught_up(syn, pl, l, q, t)
+    _pair(syn, pl, l, q, t, w, c, _each(trace_at, 1, pl.x_pre[group], pl.t_pre[group], t, k[RATE_PLUS]),
+          on_post_spike)
 
 
 def record_synapses(syn: Synapses, pl: Plasticity, rec: Recorder, t: int) -> None:

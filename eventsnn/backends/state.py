@@ -72,9 +72,10 @@ class Plasticity(NamedTuple):
     """Plastic projections (index l) and the learning state of their synapses.
 
     Synapse q of plastic projection l is synapse q of its projection's CSR
-    block (weight ``Synapses.weight[syn[proj[l]] + q]``); its learning state
-    is at ``syn_off[l] + q`` of the per-synapse arrays. Ranges of neurons are
-    global [lo, hi). Steps are absolute step numbers.
+    block (weight ``Synapses.weight[syn[proj[l]] + q]``). Its presynaptic
+    trace is that of its presynaptic neuron i's spikes as they arrive after
+    its delay d, shared by the synapses of group i*depth + d. Ranges of
+    neurons are global [lo, hi); steps are absolute step numbers.
     """
 
     proj: np.ndarray  # (L,) int64: the projection k
@@ -84,22 +85,22 @@ class Plasticity(NamedTuple):
     dopamine_range: np.ndarray  # (L, 2) int64: neurons whose spikes release dopamine (empty: none)
     pop: np.ndarray  # (L, 3) int64: the populations of the pre, post and dopamine neurons (-1: no dopamine source)
     depth: np.ndarray  # (L,) int64: steps of presynaptic history kept (largest delay + 1)
-    syn_off: np.ndarray  # (L+1,) int64: per-synapse blocks
-    x_pre: np.ndarray  # float64: presynaptic trace, as of step t_pre
-    t_pre: np.ndarray  # int64
-    elig: np.ndarray  # float64: R-STDP eligibility c (and the weight) as of step t_elig
-    t_elig: np.ndarray  # int64
-    arrival: np.ndarray  # int64: local synapses ordered by (pre, delay)
-    arrival_off: np.ndarray  # (L+1,) int64: blocks of arrival_ptr
-    arrival_ptr: np.ndarray  # int64: pre i, delay d -> arrival[arrival_ptr[off + i*depth + d] : ... + 1]
+    syn_off: np.ndarray  # (L+1,) int64: blocks of arrival, incoming, incoming_group (one per synapse)
+    arrival: np.ndarray  # int64: local synapses ordered by group (pre, delay)
+    arrival_ptr: np.ndarray  # int64: group g's synapses are arrival[syn_off + arrival_ptr[group_off + l + g] : ... + 1]
     incoming: np.ndarray  # int64: local synapses ordered by post
-    incoming_off: np.ndarray  # (L+1,) int64: blocks of incoming_ptr
-    incoming_ptr: np.ndarray  # int64: post j -> incoming[incoming_ptr[off + j] : ... + 1]
-    post_off: np.ndarray  # (L+1,) int64: per-postsynaptic-neuron blocks
+    incoming_group: np.ndarray  # int64: the group of each synapse in ``incoming``
+    incoming_ptr: np.ndarray  # int64: post j's synapses are incoming[syn_off + incoming_ptr[post_off + l + j] : ... + 1]
+    group_off: np.ndarray  # (L+1,) int64: blocks of x_pre, t_pre (pre neurons x depth)
+    x_pre: np.ndarray  # float64: presynaptic trace of each group, as of step t_pre
+    t_pre: np.ndarray  # int64
+    post_off: np.ndarray  # (L+1,) int64: blocks of x_post, t_post
     x_post: np.ndarray  # float64: postsynaptic trace, as of step t_post
     t_post: np.ndarray  # int64
-    hist_off: np.ndarray  # (L+1,) int64: blocks of hist (depth x presynaptic neurons)
-    hist: np.ndarray  # int64: local presynaptic neurons that fired, slot (step % depth)-major
+    elig_off: np.ndarray  # (L+1,) int64: blocks of elig, t_elig (one per synapse of an R-STDP projection, else empty)
+    elig: np.ndarray  # float64: eligibility c (and the synapse's weight) as of step t_elig
+    t_elig: np.ndarray  # int64
+    hist: np.ndarray  # int64: local presynaptic neurons that fired, in blocks group_off, slot (step % depth)-major
     slot_off: np.ndarray  # (L+1,) int64: blocks of hist_n
     hist_n: np.ndarray  # int64: how many fired in each slot
     dopamine: np.ndarray  # (L,) float64: n (1/ms) as of step t_dopamine

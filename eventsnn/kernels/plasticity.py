@@ -4,6 +4,7 @@ Each loops where its twin in ``backends.numpy_backend`` gathers index arrays,
 visits the synapses in the same order and calls the same scalar equations
 (:mod:`eventsnn.plasticity`), so both backends give the same bits.
 """
+import numpy as np
 from numba import njit
 from numba.extending import register_jitable
 
@@ -15,27 +16,27 @@ from ..plasticity import (NEAREST, RATE_MINUS, RATE_N, RATE_PLUS, RSTDP_, bump, 
 def remember_presynaptic(pl, l, spikes, lo_s, hi_s, t):
     """Store which presynaptic neurons fired at step t in slot t % depth of the projection's history."""
     lo, hi = pl.pre_range[l, 0], pl.pre_range[l, 1]
-    depth = pl.depth[l]
-    base = pl.hist_off[l] + (t % depth) * (hi - lo)
+    slot = t % pl.depth[l]
+    base = pl.group_off[l] + slot * (hi - lo)
     count = 0
     for s in range(lo_s, hi_s):
         i = spikes[s]
         if lo <= i < hi:
             pl.hist[base + count] = i - lo
             count += 1
-    pl.hist_n[pl.slot_off[l] + t % depth] = count
+    pl.hist_n[pl.slot_off[l] + slot] = count
 
 
 @njit(cache=True)
 def catch_up_all(syn, pl, l, t):
-    """Bring every synapse of plastic projection l to step t (R-STDP weights are integrated lazily)."""
+    """Bring every synapse of R-STDP projection l to step t (its weights are integrated lazily)."""
     k = pl.rule[l]
-    w0, s0 = syn.syn[pl.proj[l]], pl.syn_off[l]
-    for q in range(pl.syn_off[l + 1] - s0):
-        s = s0 + q
-        syn.weight[w0 + q], pl.elig[s] = catch_up(syn.weight[w0 + q], pl.elig[s], pl.t_elig[s],
-                                                  pl.dopamine[l], pl.t_dopamine[l], t, k)
-        pl.t_elig[s] = t
+    w0, e0 = syn.syn[pl.proj[l]], pl.elig_off[l]
+    for q in range(pl.elig_off[l + 1] - e0):
+        e = e0 + q
+        syn.weight[w0 + q], pl.elig[e] = catch_up(syn.weight[w0 + q], pl.elig[e], pl.t_elig[e], pl.dopamine[l],
+                                                  pl.t_dopamine[l], t, k)
+        pl.t_elig[e] = t
 
 
 @njit(cache=True)
@@ -59,27 +60,32 @@ def release_dopamine(syn, pl, l, spikes, lo_s, hi_s, t):
 def arrive(state, syn, pl, l, t):
     """Synapses whose presynaptic spike arrives at step t transmit, then learn; returns how many."""
     k, proj = pl.rule[l], pl.proj[l]
+    rstdp = k[RSTDP_] != 0.0
     g = syn.target[proj]
     target = state[syn.target_pop[g]][syn.target_row[g]]
-    w0, s0, p0, post_lo = syn.syn[proj], pl.syn_off[l], pl.post_off[l], syn.post_lo[proj]
-    depth, n_pre, a0 = pl.depth[l], pl.pre_range[l, 1] - pl.pre_range[l, 0], pl.arrival_off[l]
+    w0, s0, e0, p0, post_lo = syn.syn[proj], pl.syn_off[l], pl.elig_off[l], pl.post_off[l], syn.post_lo[proj]
+    depth, n_pre, g0 = pl.depth[l], pl.pre_range[l, 1] - pl.pre_range[l, 0], pl.group_off[l]
     reached = 0
-    for d in range(depth):
+    for d in range(depth):  # spikes emitted d steps ago reach their synapses of delay d
         slot = (t - d) % depth
-        fired = pl.hist[pl.hist_off[l] + slot * n_pre:pl.hist_off[l] + slot * n_pre + pl.hist_n[pl.slot_off[l] + slot]]
-        for i in fired:
-            a, b = pl.arrival_ptr[a0 + i * depth + d], pl.arrival_ptr[a0 + i * depth + d + 1]
+        start = g0 + slot * n_pre
+        for i in pl.hist[start:start + pl.hist_n[pl.slot_off[l] + slot]]:
+            group = i * depth + d
+            pl.x_pre[g0 + group] = bump(pl.x_pre[g0 + group], pl.t_pre[g0 + group], t, k[RATE_PLUS], k[NEAREST])
+            pl.t_pre[g0 + group] = t
+            a, b = pl.arrival_ptr[g0 + l + group], pl.arrival_ptr[g0 + l + group + 1]
             reached += b - a
             for pos in range(a, b):
                 q = pl.arrival[s0 + pos]
-                s, j = s0 + q, syn.post[w0 + q]
-                w, c = catch_up(syn.weight[w0 + q], pl.elig[s], pl.t_elig[s], pl.dopamine[l], pl.t_dopamine[l], t, k)
+                j = syn.post[w0 + q]
+                w, c = syn.weight[w0 + q], 0.0
+                if rstdp:
+                    w, c = catch_up(w, pl.elig[e0 + q], pl.t_elig[e0 + q], pl.dopamine[l], pl.t_dopamine[l], t, k)
                 target[post_lo + j] += w
-                pl.x_pre[s] = bump(pl.x_pre[s], pl.t_pre[s], t, k[RATE_PLUS], k[NEAREST])
-                pl.t_pre[s] = t
                 x_post = trace_at(pl.x_post[p0 + j], pl.t_post[p0 + j], t, k[RATE_MINUS])
-                syn.weight[w0 + q], pl.elig[s] = on_arrival(w, c, x_post, k)
-                pl.t_elig[s] = t
+                syn.weight[w0 + q], c = on_arrival(w, c, x_post, k)
+                if rstdp:
+                    pl.elig[e0 + q], pl.t_elig[e0 + q] = c, t
     return reached
 
 
@@ -87,21 +93,24 @@ def arrive(state, syn, pl, l, t):
 def postsynaptic(syn, pl, l, spikes, lo_s, hi_s, t):
     """Each postsynaptic neuron that fired at step t bumps its trace and potentiates its incoming synapses."""
     k, proj = pl.rule[l], pl.proj[l]
+    rstdp = k[RSTDP_] != 0.0
     lo, hi = pl.post_range[l, 0], pl.post_range[l, 1]
-    w0, s0, p0, i0 = syn.syn[proj], pl.syn_off[l], pl.post_off[l], pl.incoming_off[l]
+    w0, s0, e0, p0, g0 = syn.syn[proj], pl.syn_off[l], pl.elig_off[l], pl.post_off[l], pl.group_off[l]
     for sp in range(lo_s, hi_s):
         if not lo <= spikes[sp] < hi:
             continue
         j = spikes[sp] - lo
         pl.x_post[p0 + j] = bump(pl.x_post[p0 + j], pl.t_post[p0 + j], t, k[RATE_MINUS], k[NEAREST])
         pl.t_post[p0 + j] = t
-        for pos in range(pl.incoming_ptr[i0 + j], pl.incoming_ptr[i0 + j + 1]):
-            q = pl.incoming[s0 + pos]
-            s = s0 + q
-            w, c = catch_up(syn.weight[w0 + q], pl.elig[s], pl.t_elig[s], pl.dopamine[l], pl.t_dopamine[l], t, k)
-            x_pre = trace_at(pl.x_pre[s], pl.t_pre[s], t, k[RATE_PLUS])
-            syn.weight[w0 + q], pl.elig[s] = on_post_spike(w, c, x_pre, k)
-            pl.t_elig[s] = t
+        for pos in range(pl.incoming_ptr[p0 + l + j], pl.incoming_ptr[p0 + l + j + 1]):
+            q, group = pl.incoming[s0 + pos], g0 + pl.incoming_group[s0 + pos]
+            w, c = syn.weight[w0 + q], 0.0
+            if rstdp:
+                w, c = catch_up(w, pl.elig[e0 + q], pl.t_elig[e0 + q], pl.dopamine[l], pl.t_dopamine[l], t, k)
+            x_pre = trace_at(pl.x_pre[group], pl.t_pre[group], t, k[RATE_PLUS])
+            syn.weight[w0 + q], c = on_post_spike(w, c, x_pre, k)
+            if rstdp:
+                pl.elig[e0 + q], pl.t_elig[e0 + q] = c, t
 
 
 @njit(cache=True)
@@ -127,16 +136,21 @@ def learn(state, syn, pl, spikes, first, t):
 @register_jitable
 def synapse_value(syn, pl, l, q, what, t):
     """What a SynapseMonitor samples (plasticity.SYNAPSE_VARIABLES[what]) of synapse q of projection l at step t."""
-    k, s = pl.rule[l], pl.syn_off[l] + q
-    if what == 2:
-        return trace_at(pl.x_pre[s], pl.t_pre[s], t, k[RATE_PLUS])
+    k, proj = pl.rule[l], pl.proj[l]
+    w0 = syn.syn[proj]
+    if what == 2:  # the trace of its group: its presynaptic neuron (row of the CSR block) and delay
+        indptr = syn.indptr[syn.ptr[proj]:syn.ptr[proj + 1]]
+        group = pl.group_off[l] + (np.searchsorted(indptr, q, side="right") - 1) * pl.depth[l] + syn.delay[w0 + q]
+        return trace_at(pl.x_pre[group], pl.t_pre[group], t, k[RATE_PLUS])
     if what == 3:
-        p = pl.post_off[l] + syn.post[syn.syn[pl.proj[l]] + q]
+        p = pl.post_off[l] + syn.post[w0 + q]
         return trace_at(pl.x_post[p], pl.t_post[p], t, k[RATE_MINUS])
     if what == 4:
         return trace_at(pl.dopamine[l], pl.t_dopamine[l], t, k[RATE_N])
-    w, c = catch_up(syn.weight[syn.syn[pl.proj[l]] + q], pl.elig[s], pl.t_elig[s], pl.dopamine[l],
-                    pl.t_dopamine[l], t, k)
+    if k[RSTDP_] == 0.0:
+        return syn.weight[w0 + q]
+    e = pl.elig_off[l] + q
+    w, c = catch_up(syn.weight[w0 + q], pl.elig[e], pl.t_elig[e], pl.dopamine[l], pl.t_dopamine[l], t, k)
     return w if what == 0 else c
 
 
@@ -146,4 +160,3 @@ def record_synapses(syn, pl, rec, t):
         if t % rec.syn_every[m] == 0:
             rec.syn_values[m, rec.syn_count[m]] = synapse_value(syn, pl, rec.syn_l[m], rec.syn_q[m], rec.syn_var[m], t)
             rec.syn_count[m] += 1
-
