@@ -183,18 +183,15 @@ class Network:
         self.spike_count += int(counts.sum())
         c = int(rec.spike_count[0])
         steps, index = rec.spike_step[:c], rec.spike_index[:c]
-        k = r = 0
+        row = {StateMonitor: 0, SynapseMonitor: 0}  # the next sampled monitor's first row in its buffer
         for m in self.monitors:
             if isinstance(m, (StateMonitor, SynapseMonitor)):
-                values, count, at = ((rec.state_values, rec.state_count, k) if isinstance(m, StateMonitor)
-                                     else (rec.syn_values, rec.syn_count, r))
-                size = m.indices.size
+                values, count = ((rec.state_values, rec.state_count) if isinstance(m, StateMonitor)
+                                 else (rec.syn_values, rec.syn_count))
+                at, size = row[type(m)], m.indices.size
                 first = self.step + (-self.step) % m.every
                 m._collect(values[at:at + size, :count[at]].T.copy(), first, self.dt)
-                if isinstance(m, StateMonitor):
-                    k += size
-                else:
-                    r += size
+                row[type(m)] += size
                 continue
             lo = self._global(m.view)
             if isinstance(m, RateMonitor) and m.view.n == m.view.population.n:

@@ -11,6 +11,11 @@ step, so a delay of 0 acts in the spike's own step, as in Brian2).
 so a spike touches only its own row. :class:`Dense` stores a full weight
 matrix. Builders: :meth:`Sparse.fixed_probability`,
 :meth:`Sparse.fixed_indegree`, :meth:`Sparse.from_arrays`.
+
+With ``plasticity=rule`` (:class:`~eventsnn.STDP`, :class:`~eventsnn.RSTDP`;
+see :mod:`eventsnn.plasticity`) the synapses learn while the network runs;
+each spike then reaches its synapse at step t + delay with the weight the
+synapse has at that step, as in Brian2.
 """
 from __future__ import annotations
 
