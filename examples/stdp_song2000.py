@@ -1,4 +1,4 @@
-"""Song, Miller & Abbott (2000): spike-timing-dependent plasticity makes the weights bimodal and regulates the output rate.
+"""Song, Miller & Abbott (2000): STDP makes the weights bimodal and regulates the output rate.
 
 As in Brian2's ``examples/synapses/STDP.py``: ``--inputs`` (1000) Poisson
 inputs at ``--rate`` (15 Hz) drive one conductance-based integrate-and-fire
