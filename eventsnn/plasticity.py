@@ -50,7 +50,9 @@ at the end of each piece, as NEST does.
 **Cost.** Work happens at spikes only: a synapse at its arrivals, the
 synapses onto a neuron at its spikes. R-STDP synapses are brought up to date
 lazily (at their own events), all of them at a step with dopamine (NEST's
-volume transmitter does the same) and when their weights are read.
+volume transmitter does the same) and when their weights are written.
+Reading ``proj.weight`` of an R-STDP projection gives a read-only copy
+integrated to the current step: observing changes nothing.
 
 The scalar functions below are the rules' equations; the NumPy backend
 applies them element by element and Numba compiles the same functions into

@@ -106,8 +106,14 @@ class Projection:
         raise NotImplementedError
 
     def _live_weight(self) -> np.ndarray:
-        self._backend.settle(self)  # R-STDP weights are integrated lazily: bring them to the current step
-        return self._backend.synapse_block(self, "weight")
+        """The weights the simulation uses now (see ``CPUBackend.current_weight``: R-STDP ones are a
+        read-only copy, so that reading them changes nothing)."""
+        return self._backend.current_weight(self)
+
+    def _write_weight(self, value, shape: tuple[int, ...]) -> None:
+        """Write the live weights (R-STDP synapses are first brought to the current step)."""
+        arr = check_array("weight", np.broadcast_to(np.asarray(value, dtype=np.float64), shape), shape=shape)
+        self._backend.writable_weight(self)[...] = arr.ravel()
 
     def deliver_dopamine(self, spikes: float = 1.0) -> None:
         """Release dopamine onto this R-STDP projection as ``spikes`` spikes of its dopamine source would:
@@ -124,11 +130,6 @@ class Projection:
     def _check_plastic_weights(self, weight: np.ndarray) -> None:
         if self.plasticity is not None:
             self.plasticity.check_weights(np.asarray(weight))
-
-    def _set_weight(self, current: np.ndarray, value) -> None:
-        arr = check_array("weight", np.broadcast_to(np.asarray(value, dtype=np.float64), current.shape),
-                          shape=current.shape)
-        current[...] = arr
 
 
 class Sparse(Projection):
@@ -168,7 +169,7 @@ class Sparse(Projection):
             self._weight = check_array("weight", np.broadcast_to(np.asarray(value, dtype=np.float64),
                                                                  (self.n_synapses,)).copy(), shape=(self.n_synapses,))
         else:
-            self._set_weight(self._live_weight(), value)
+            self._write_weight(value, (self.n_synapses,))
 
     @classmethod
     def _trusted(cls, pre, post, indptr, indices, weight, delay, target: str, plasticity) -> "Sparse":
@@ -282,7 +283,12 @@ class Dense(Projection):
 
     @weights.setter
     def weights(self, value) -> None:
-        self._set_weight(self.weights, value)
+        shape = (self.pre.n, self.post.n)
+        if self._backend is None:
+            self._weights = check_array("weights", np.broadcast_to(np.asarray(value, dtype=np.float64), shape),
+                                        shape=shape).copy()
+        else:
+            self._write_weight(value, shape)
 
     @property
     def n_synapses(self) -> int:

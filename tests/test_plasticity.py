@@ -283,3 +283,37 @@ def test_bad_uses_name_the_parameter():
         rstdp.deliver_dopamine(-1.0)
     with pytest.raises(ValueError, match="SynapseMonitor's projection"):
         esnn.Network(a, esnn.SynapseMonitor(stdp)).build()
+
+
+def _rstdp_pair(b: float):
+    """One R-STDP synapse paired at 10-12 ms, then dopamine: w rises past w_max, and with b > 0 falls back
+    (clipped only where a piece of the closed-form integration ends: a read must not end one)."""
+    net, proj, _ = imposed([100], [120], esnn.RSTDP(tau_c=1000.0, tau_n=200.0, b=b, w_min=0.0, w_max=4.0),
+                           weight=3.5, backend="numba")
+    net.run(20.0)
+    proj.deliver_dopamine(1.0)
+    return net, proj
+
+
+def test_reading_rstdp_weights_changes_nothing():
+    results = []
+    for read in (False, True):
+        net, proj = _rstdp_pair(b=0.002)
+        net.run(600.0)
+        if read:
+            seen = proj.weight
+            assert 3.0 < seen[0] < 4.0 and not seen.flags.writeable  # integrated to now; a copy
+            with pytest.raises(ValueError, match="read-only"):
+                seen[0] = 1.0
+        net.run(3000.0)
+        results.append(net.sim.synapse_block(proj, "weight").copy())
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_writing_rstdp_weights_takes_effect_from_now():
+    net, proj = _rstdp_pair(b=0.0)
+    net.run(100.0)
+    proj.weight = 1.0  # every synapse brought to now, then set
+    assert proj.weight[0] == 1.0
+    net.run(1.0)
+    assert 1.0 < proj.weight[0] < 1.1  # the remaining eligibility and dopamine go on from 1.0

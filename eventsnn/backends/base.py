@@ -222,14 +222,31 @@ class CPUBackend:
         out.update({name: getattr(pl, name)[l:l + 1] for name in ("dopamine", "t_dopamine", "pending")})
         return out
 
-    def settle(self, proj) -> None:
-        """Bring R-STDP projection ``proj``'s weights to the current step (they are integrated lazily)."""
+    def current_weight(self, proj) -> np.ndarray:
+        """Projection ``proj``'s weights at the current step: its live block, or for R-STDP (weights
+        integrated lazily) a read-only copy integrated to the current step. Reading changes nothing:
+        storing the integrated weights would split each synapse's closed-form piece in two."""
+        l = self.plastic_index.get(id(proj))
+        if l is None or not isinstance(proj.plasticity, RSTDP):
+            return self.synapse_block(proj, "weight")
+        weight = self.weights_at(l, self.now)
+        weight.flags.writeable = False
+        return weight
+
+    def writable_weight(self, proj) -> np.ndarray:
+        """The live block of ``proj``'s weights, R-STDP synapses first brought to the current step
+        (writing weights is an event for them)."""
         l = self.plastic_index.get(id(proj))
         if l is not None and isinstance(proj.plasticity, RSTDP):
             self.catch_up_all(l, self.now)
+        return self.synapse_block(proj, "weight")
 
     def catch_up_all(self, l: int, t: int) -> None:
-        """Bring every synapse of plastic projection ``l`` to step ``t``."""
+        """Bring every synapse of R-STDP projection ``l`` to step ``t`` (stored)."""
+        raise NotImplementedError
+
+    def weights_at(self, l: int, t: int) -> np.ndarray:
+        """The weights of R-STDP projection ``l`` integrated to step ``t`` (a new array; nothing stored)."""
         raise NotImplementedError
 
     def deliver_dopamine(self, proj, spikes: float) -> None:

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from ..kernels import codegen
 from ..kernels.cpu import no_dynamics, run_network
-from ..kernels.plasticity import catch_up_all
+from ..kernels.plasticity import catch_up_all, weights_at
 from .base import CPUBackend
 from .state import Recorder
 
@@ -22,6 +24,9 @@ class NumbaBackend(CPUBackend):
 
     def catch_up_all(self, l: int, t: int) -> None:
         catch_up_all(self.syn, self.pl, l, t)
+
+    def weights_at(self, l: int, t: int) -> np.ndarray:
+        return weights_at(self.syn, self.pl, l, t)
 
     def run(self, rec: Recorder, t0: int, n_steps: int) -> int:
         with warnings.catch_warnings():  # the kernels are passed as first-class functions, "experimental" in Numba

@@ -76,6 +76,9 @@ class NumpyBackend(CPUBackend):
     def catch_up_all(self, l: int, t: int) -> None:
         catch_up_all(self.syn, self.pl, l, t)
 
+    def weights_at(self, l: int, t: int) -> np.ndarray:
+        return _caught_up(self.syn, self.pl, l, np.arange(self.pl.elig_off[l + 1] - self.pl.elig_off[l]), t)[0]
+
     def run(self, rec: Recorder, t0: int, n_steps: int) -> int:
         pops, syn, inputs = self.pops, self.syn, self.inputs
         capacity, worst = rec.spike_step.size, rec.max_spikes_per_step

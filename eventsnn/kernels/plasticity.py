@@ -40,6 +40,18 @@ def catch_up_all(syn, pl, l, t):
 
 
 @njit(cache=True)
+def weights_at(syn, pl, l, t):
+    """The weights of R-STDP projection l integrated to step t, in a new array (nothing is stored)."""
+    k = pl.rule[l]
+    w0, e0 = syn.syn[pl.proj[l]], pl.elig_off[l]
+    out = np.empty(pl.elig_off[l + 1] - e0)
+    for q in range(out.size):
+        out[q] = catch_up(syn.weight[w0 + q], pl.elig[e0 + q], pl.t_elig[e0 + q], pl.dopamine[l],
+                          pl.t_dopamine[l], t, k)[0]
+    return out
+
+
+@njit(cache=True)
 def release_dopamine(syn, pl, l, spikes, lo_s, hi_s, t):
     """Dopamine spikes of step t (the source's and those delivered from Python) raise n."""
     lo, hi = pl.dopamine_range[l, 0], pl.dopamine_range[l, 1]
