@@ -1,0 +1,31 @@
+"""Loihi 2 as Lava simulates it: a bit-exact fixed-point model of lava-nc 0.10's LIF and Dense.
+
+- :mod:`.fixed_point`: the NumPy reference (``lif_step``, ``dense_step``,
+  ``run_layers``), its integer semantics and the Lava source lines each
+  constant mirrors; :mod:`eventsnn.kernels.loihi` is its Numba twin.
+
+Lava itself is never imported here; ``scripts/install_lava.py`` installs it
+for the parity tests (``docs/loihi.md``). The names below load their module
+on first use.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .fixed_point import (DenseParams, LayerTrace, LIFParams, LIFState, SignMode, clip_weights, dense_step,
+                              lif_step, run_layers)
+
+_MODULE_OF = {name: "fixed_point" for name in (
+    "DenseParams", "LayerTrace", "LIFParams", "LIFState", "SignMode", "clip_weights", "dense_step", "lif_step",
+    "run_layers")}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` on first use (PEP 562)."""
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
