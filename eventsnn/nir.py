@@ -193,8 +193,8 @@ def _network_nodes(nir, net, dt: float, output) -> tuple[dict, list]:
     groups: dict = {}
     for proj in net.projections:
         if proj.plasticity is not None:
-            raise ValueError(f"a plastic projection ({type(proj.plasticity).__name__}) onto {proj.post.population.name!r} "
-                             "has no NIR equivalent")
+            raise ValueError(f"a plastic projection ({type(proj.plasticity).__name__}) onto "
+                             f"{proj.post.population.name!r} has no NIR equivalent")
         if isinstance(proj, Dense):  # the live matrix (Projection.synapses() reads Dense's released copy)
             i, j = np.divmod(np.arange(proj.pre.n * proj.post.n), proj.post.n)
             w, delay = proj.weights.ravel(), proj.delay.ravel()
@@ -218,7 +218,8 @@ def _network_nodes(nir, net, dt: float, output) -> tuple[dict, list]:
     if source.name not in keep:
         raise ValueError(f"the input population {source.name!r} does not reach the output {output.name!r}")
 
-    nodes: dict = {"input": nir.Input(input_type=np.array([source.n])), "output": nir.Output(output_type=np.array([output.n]))}
+    nodes: dict = {"input": nir.Input(input_type=np.array([source.n])),
+                   "output": nir.Output(output_type=np.array([output.n]))}
     edges: list = [(output.name, "output")]
     entry = {}  # (population, variable) -> the node its synapses feed, and the factor on their weights
     for p in others:
@@ -266,10 +267,12 @@ def _population_nodes(nir, pop, dt_ms: float, dt: float, variables: set) -> tupl
     if np.any(c["n_ref"] > 1):
         raise ValueError(f"population {name!r}: t_ref = {model.t_ref!r} ms spans more than one step, and NIR "
                          "has no refractoriness")
-    rest = _per_neuron(getattr(model, "v_rest", model.v_reset), n)
+    leaky = isinstance(model, LIF)
+    rest = _per_neuron(model.v_rest if leaky else model.v_reset, n)
     if not (np.array_equal(pop["v"], rest) and not np.any(pop.state[1:]) and not np.any(pop.refractory)):
-        raise ValueError(f"population {name!r} is not at rest (v = {'v_rest' if hasattr(model, 'v_rest') else 'v_reset'}, "
-                         "currents, I_ext and refractory counters 0), and a NIR graph starts from rest")
+        raise ValueError(f"population {name!r} is not at rest (v = {'v_rest' if leaky else 'v_reset'}, currents, "
+                         "I_ext and refractory counters 0), and a NIR graph starts from rest")
+
     def tau(factor: str, what: str) -> np.ndarray:
         """The Euler time constant dt/(1 - a) whose step decays by the simulator's exact factor a."""
         if np.any(c[factor] >= 1.0):
@@ -277,7 +280,6 @@ def _population_nodes(nir, pop, dt_ms: float, dt: float, variables: set) -> tupl
                              f"{dt_ms} ms (exp(-dt/{what}) rounds to 1)")
         return dt / (1.0 - c[factor])
 
-    leaky = isinstance(model, LIF)
     v_th, v_reset = np.nextafter(c["v_th"], -np.inf), c["v_reset"]  # v >= v_th is v > the float below it
     currents = sorted(v for v in variables if v != "v")
     factor, what = {"I_e": "ae", "I_i": "ai"}, {"I_e": "tau_e", "I_i": "tau_i"}
@@ -408,8 +410,8 @@ class _Weights(_Pass):
 
     def __init__(self, name: str, w: np.ndarray, b: np.ndarray | None = None, scale: bool = False):
         if scale and w.ndim != 1 or not scale and w.ndim != 2:
-            raise ValueError(f"NIR node {name!r}: {'scale must be a vector' if scale else 'weight must be a matrix [out, in]'}"
-                             f", got shape {w.shape}")
+            what = "scale must be a vector" if scale else "weight must be a matrix [out, in]"
+            raise ValueError(f"NIR node {name!r}: {what}, got shape {w.shape}")
         super().__init__(name, w.shape[0])
         self.w, self.n_in, self.scale = w, w.shape[-1], scale
         if b is not None and b.shape not in ((), (self.n,)):
@@ -535,7 +537,8 @@ def _unit(nir, name: str, node: Any, dt: float) -> _Pass:
     if isinstance(node, (nir.LI, nir.LIF, nir.CubaLI, nir.CubaLIF, nir.I, nir.IF, nir.Threshold)):
         return _Neuron(nir, name, node, dt)
     raise ValueError(f"NIR node {name!r} of type {type(node).__name__} is not supported by eventsnn (supported: "
-                     "Input, Output, Affine, Linear, Scale, Delay, Threshold, LI, LIF, CubaLI, CubaLIF, I, IF, NIRGraph)")
+                     "Input, Output, Affine, Linear, Scale, Delay, Threshold, LI, LIF, CubaLI, CubaLIF, I, IF, "
+                     "NIRGraph)")
 
 
 class NIRModel:
@@ -548,8 +551,11 @@ class NIRModel:
 
     def __init__(self, graph: Any, dt: float):
         nir = _nir()
+        if not isinstance(graph, nir.NIRGraph):
+            raise ValueError(f"graph must be a nir.NIRGraph, got {graph!r}")
         self.graph, self.dt = graph, check_positive("dt", dt)
-        top = {kind: [str(k) for k, v in graph.nodes.items() if isinstance(v, kind)] for kind in (nir.Input, nir.Output)}
+        top = {kind: [str(k) for k, v in graph.nodes.items() if isinstance(v, kind)]
+               for kind in (nir.Input, nir.Output)}
         for kind, found in top.items():
             if len(found) != 1:
                 raise ValueError(f"the graph needs exactly one {kind.__name__} node, got {found}")

@@ -18,7 +18,7 @@ nir = pytest.importorskip("nir", reason="the NIR tests need the nir package (pip
 import eventsnn as esnn  # noqa: E402
 from eventsnn import nn  # noqa: E402
 from eventsnn.autodiff import Tensor  # noqa: E402
-from eventsnn.nir import from_nir, to_nir  # noqa: E402
+from eventsnn.nir import NIRModel, from_nir, to_nir  # noqa: E402
 
 DT_MS = 0.1
 
@@ -109,6 +109,13 @@ def test_a_lif_layer_on_the_input_keeps_its_gain_in_r():
 # --- simulator networks ------------------------------------------------------------------------------------
 
 
+def generator(n: int, steps: int, rng: np.random.Generator, rate: float = 0.5):
+    """A SpikeGenerator population "gen" firing at random steps, and its spikes as x[steps, n]."""
+    x = (rng.random((steps, n)) < rate).astype(np.float64)
+    k, i = np.nonzero(x)
+    return esnn.Population(n, esnn.SpikeGenerator(indices=i, times=k * DT_MS), name="gen"), x
+
+
 @st.composite
 def networks(draw):
     """A SpikeGenerator feeding a chain of 1-3 LIF or IF populations (the last one is the output), with
@@ -117,9 +124,7 @@ def networks(draw):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     steps = draw(st.integers(5, 40))
     n_gen = draw(st.integers(1, 5))
-    pairs = sorted({(int(i), int(k)) for i, k in zip(rng.integers(0, n_gen, 3 * steps), rng.integers(0, steps, 3 * steps))})
-    gen = esnn.Population(n_gen, esnn.SpikeGenerator(indices=[i for i, _ in pairs], times=[k * DT_MS for _, k in pairs]),
-                          name="gen")
+    gen, x = generator(n_gen, steps, rng)
     pops = []
     for k in range(draw(st.integers(1, 3))):
         n = draw(st.integers(1, 5))
@@ -153,8 +158,6 @@ def networks(draw):
     for _ in range(draw(st.integers(0, 3))):
         project(draw(st.sampled_from([gen] + pops)), draw(st.sampled_from(pops)),
                 draw(st.sampled_from(["exc", "inh", "v"])))
-    x = np.zeros((steps, n_gen))
-    x[[k for _, k in pairs], [i for i, _ in pairs]] = 1.0
     return gen, pops, projections, x
 
 
@@ -183,11 +186,9 @@ def fixed_network():
     """Generator -> a (LIF: exc with delays, recurrent inh) -> b (IF: v from a, exc from the generator)
     -> c (LIF, exc only: one CubaLIF)."""
     rng = np.random.default_rng(5)
-    steps = 80
-    pairs = sorted({(int(i), int(k)) for i, k in zip(rng.integers(0, 4, 120), rng.integers(0, steps, 120))})
-    gen = esnn.Population(4, esnn.SpikeGenerator(indices=[i for i, _ in pairs], times=[k * DT_MS for _, k in pairs]),
-                          name="gen")
-    a = esnn.Population(5, esnn.LIF(tau_m=10.0, tau_e=3.0, tau_i=6.0, v_rest=-65.0, v_th=-60.0, v_reset=-70.0), name="a")
+    gen, x = generator(4, 80, rng, rate=0.4)
+    a = esnn.Population(5, esnn.LIF(tau_m=10.0, tau_e=3.0, tau_i=6.0, v_rest=-65.0, v_th=-60.0, v_reset=-70.0),
+                        name="a")
     b = esnn.Population(3, esnn.IF(tau_m=5.0, v_th=-55.0, v_reset=-65.0), name="b")
     c = esnn.Population(4, esnn.LIF(tau_m=8.0, tau_e=2.0, v_rest=-65.0, v_th=-62.0, v_reset=-66.0), name="c")
     projections = [
@@ -197,8 +198,6 @@ def fixed_network():
         esnn.Sparse.fixed_probability(gen, b, 0.5, weight=3.0, target="exc", seed=3),
         esnn.Dense(b, c, rng.uniform(2.0, 8.0, (3, 4)), delay=0.2),
     ]
-    x = np.zeros((steps, 4))
-    x[[k for _, k in pairs], [i for i, _ in pairs]] = 1.0
     return gen, [a, b, c], projections, x
 
 
@@ -280,7 +279,8 @@ def test_a_cycle_without_delay_carries_the_previous_step_and_starts_from_the_bia
     lif = nir.LIF(tau=np.full(2, 2e-3), r=np.full(2, 2.0), v_leak=np.zeros(2), v_threshold=np.full(2, thr),
                   v_reset=np.zeros(2))
     graph = nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([2])), "lif": lif,
-                                "rec": nir.Affine(weight=w_rec, bias=b_rec), "output": nir.Output(output_type=np.array([2]))},
+                                "rec": nir.Affine(weight=w_rec, bias=b_rec),
+                                "output": nir.Output(output_type=np.array([2]))},
                          edges=[("input", "lif"), ("lif", "rec"), ("rec", "lif"), ("lif", "output")])
     x = (np.random.default_rng(0).random((30, 2)) < 0.3) * 0.5
     v, z, expected = np.zeros(2), np.zeros(2), []
@@ -363,6 +363,8 @@ def test_bad_arguments_are_refused():
         from_nir(graph, 0.0)
     with pytest.raises(ValueError, match="graph_or_path must be a nir.NIRGraph or the path"):
         from_nir(3, 1e-3)
+    with pytest.raises(ValueError, match="graph must be a nir.NIRGraph, got 3"):
+        NIRModel(3, 1e-3)
     with pytest.raises(ValueError, match=r"x must have shape \[T, 2\], got \(4, 3\)"):
         from_nir(graph, 1e-3)(np.zeros((4, 3)))
     with pytest.raises(ValueError, match="x must have 2 dimension"):
@@ -373,7 +375,8 @@ def test_bad_arguments_are_refused():
     (lambda: nn.LIF(3, reset="subtract"), "layer 0 \\(LIF\\) has reset='subtract', which NIR cannot express"),
     (lambda: nn.Sequential(nn.Linear(2, 3), nn.ALIF(3)), r"layer 1 \(ALIF\) has no NIR equivalent"),
     (lambda: nn.Sequential(nn.Embedding(4, 2)), r"layer 0 \(Embedding\) has no NIR equivalent"),
-    (lambda: nn.Sequential(nn.Linear(2, 3), nn.LIF(4, reset="zero")), r"layer 1 \(LIF\) takes 4 inputs but the layer before gives 3"),
+    (lambda: nn.Sequential(nn.Linear(2, 3), nn.LIF(4, reset="zero")),
+     r"layer 1 \(LIF\) takes 4 inputs but the layer before gives 3"),
     (lambda: nn.Sequential(), "at least one layer"),
     (lambda: "a model", "obj must be an eventsnn.Network or an eventsnn.nn model"),
 ])

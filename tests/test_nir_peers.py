@@ -119,8 +119,9 @@ def test_snntorch_recurrent_graphs_run_in_eventsnn_with_snntorchs_spikes():
 
 
 def lif_box(n: int, tau_mem_inv: float = 200.0):
-    return norse.LIFBoxCell(norse.LIFBoxParameters(tau_mem_inv=torch.full((n,), tau_mem_inv), v_th=torch.full((n,), 0.3),
-                                                   v_leak=torch.zeros(n), v_reset=torch.zeros(n)), dt=NORSE_DT)
+    p = norse.LIFBoxParameters(tau_mem_inv=torch.full((n,), tau_mem_inv), v_th=torch.full((n,), 0.3),
+                               v_leak=torch.zeros(n), v_reset=torch.zeros(n))
+    return norse.LIFBoxCell(p, dt=NORSE_DT)
 
 
 @pytest.mark.parametrize("seed, tau_mem_inv", [(0, 200.0), (1, 100.0)])
