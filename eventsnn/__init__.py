@@ -29,22 +29,24 @@ from .population import Population, PopulationView
 from .projections import Dense, Projection, Sparse
 
 if TYPE_CHECKING:
-    from . import autodiff, lm, nn
+    from . import autodiff, lm, loihi, nir, nn
 
 __version__ = "0.1.0"
 
-_LAZY_SUBPACKAGES = ("autodiff", "lm", "nn")
+_LAZY_SUBPACKAGES = ("autodiff", "lm", "loihi", "nir", "nn")
 
 __all__ = [
     "ALIF", "AdEx", "IF", "LIF", "CheckpointError", "CondLIF", "Dense", "Izhikevich", "Network", "NeuronModel",
-    "Variable", "choice", "parameter",
-    "PlasticityRule", "Poisson", "Population", "PopulationView", "Projection", "RSTDP", "RateMonitor", "STDP",
-    "Sparse", "SpikeGenerator", "SpikeMonitor", "StateMonitor", "SynapseMonitor", "TimedCurrent", "__version__", "autodiff", "inspect", "latest_checkpoint", "lm", "load", "nn", "save", "save_step",
+    "Variable", "choice", "parameter", "PlasticityRule", "Poisson", "Population", "PopulationView",
+    "Projection", "RSTDP", "RateMonitor", "STDP", "Sparse", "SpikeGenerator", "SpikeMonitor", "StateMonitor",
+    "SynapseMonitor", "TimedCurrent", "__version__", "autodiff", "inspect", "latest_checkpoint", "lm", "load",
+    "loihi", "nir", "nn", "save", "save_step",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    """Import ``eventsnn.autodiff``, ``eventsnn.nn`` and ``eventsnn.lm`` on first use (PEP 562)."""
+    """Import ``eventsnn.autodiff``, ``eventsnn.nn``, ``eventsnn.lm``, ``eventsnn.loihi`` and ``eventsnn.nir`` on
+    first use (PEP 562)."""
     if name not in _LAZY_SUBPACKAGES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return importlib.import_module(f"{__name__}.{name}")

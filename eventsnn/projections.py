@@ -298,7 +298,7 @@ class Dense(Projection):
         return np.full(self.pre.n, self.post.n)
 
     def rows(self):
-        return np.tile(np.arange(self.post.n), self.pre.n), self._weights.ravel(), self.delay.ravel()
+        return np.tile(np.arange(self.post.n), self.pre.n), self.weights.ravel(), self.delay.ravel()
 
 
 def _bernoulli_csr(n_pre: int, n_post: int, p: float, shift: int,

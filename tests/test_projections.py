@@ -124,3 +124,13 @@ def test_dense_projection_drives_every_target():
 def test_bad_projection_arguments_name_the_parameter(call, name):
     with pytest.raises(ValueError, match=name):
         call(esnn.Population(10, esnn.LIF()), esnn.Population(10, esnn.LIF()))
+
+
+def test_a_built_dense_projection_lists_its_synapses():
+    import eventsnn as esnn
+    a, b = esnn.Population(2, esnn.LIF()), esnn.Population(2, esnn.LIF())
+    proj = esnn.Dense(a, b, np.array([[1.0, 2.0], [3.0, 4.0]]))
+    esnn.Network(proj).build()
+    pre, post, weight, delay = proj.synapses()
+    np.testing.assert_array_equal(weight, [1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_array_equal(pre, [0, 0, 1, 1])

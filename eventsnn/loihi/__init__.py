@@ -3,6 +3,9 @@
 - :mod:`.fixed_point`: the NumPy reference (``lif_step``, ``dense_step``,
   ``run_layers``), its integer semantics and the Lava source lines each
   constant mirrors; :mod:`eventsnn.kernels.loihi` is its Numba twin.
+- :mod:`.model`: :class:`LoihiLIF`, the same arithmetic as a neuron model
+  of the simulator (any projections, both backends, checkpoints).
+- :mod:`.quantize`: float weights to Lava's integers; a chain as a Network.
 
 Lava itself is never imported here; ``scripts/install_lava.py`` installs it
 for the parity tests (``docs/loihi.md``). The names below load their module
@@ -16,10 +19,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .fixed_point import (DenseParams, LayerTrace, LIFParams, LIFState, SignMode, clip_weights, dense_step,
                               lif_step, run_layers)
+    from .model import LoihiLIF
+    from .quantize import effective_weights, network_from_layers, quantize_weights
 
 _MODULE_OF = {name: "fixed_point" for name in (
     "DenseParams", "LayerTrace", "LIFParams", "LIFState", "SignMode", "clip_weights", "dense_step", "lif_step",
     "run_layers")}
+_MODULE_OF.update(LoihiLIF="model", quantize_weights="quantize", effective_weights="quantize",
+                  network_from_layers="quantize")
 
 __all__ = sorted(_MODULE_OF)
 
