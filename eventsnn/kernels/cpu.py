@@ -117,7 +117,8 @@ def run_network(pops, syn, pl, inputs, rec, seed, t0, n_steps):
             return s
         t = t0 + s
         record_state(pops.state, rec, t)
-        record_synapses(syn, pl, rec, t)
+        if rec.syn_l.size:  # (a call passes every array of syn and pl: skipped when there is nothing to do)
+            record_synapses(syn, pl, rec, t)
         apply_drive(pops.state, inputs, t)
         n = 0
         for p in range(pops.generator.size):
@@ -130,7 +131,8 @@ def run_network(pops, syn, pl, inputs, rec, seed, t0, n_steps):
             rec.pop_counts[s, p] = n - first[p]
         first[pops.generator.size] = n
         rec.syn_events[0] += propagate(pops.state, pops.bounds, syn, spikes, first, t)
-        rec.syn_events[0] += learn(pops.state, syn, pl, spikes, first, t)
+        if pl.proj.size:
+            rec.syn_events[0] += learn(pops.state, syn, pl, spikes, first, t)
         deliver(pops.state, syn, t)
         record_spikes(rec, spikes, n, t)
     return n_steps
