@@ -1,7 +1,8 @@
 """Monitors: what a network records while it runs.
 
-Times are in ms. A spike at step t is reported at t·dt, and a state sample
-taken at step t holds the value at the start of that step (as in Brian2).
+Times are in ms. A spike at step t is reported at t·dt, and a state (or
+synapse) sample taken at step t holds the value at the start of that step
+(as in Brian2).
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Every backend implements the same per-step operations, in this order:
 
-1. record       sampled state, before the step changes it
+1. record       sampled state and synapses, before the step changes them
 2. drive        time-varying inputs overwrite their variable
 3. neurons      each population updates its neurons, tests the threshold,
                 resets those that fired and emits their indices
