@@ -113,6 +113,7 @@ class Projection:
     def _write_weight(self, value, shape: tuple[int, ...]) -> None:
         """Write the live weights (R-STDP synapses are first brought to the current step)."""
         arr = check_array("weight", np.broadcast_to(np.asarray(value, dtype=np.float64), shape), shape=shape)
+        self._check_plastic_weights(arr)
         self._backend.writable_weight(self)[...] = arr.ravel()
 
     def deliver_dopamine(self, spikes: float = 1.0) -> None:
@@ -168,6 +169,7 @@ class Sparse(Projection):
         if self._backend is None:
             self._weight = check_array("weight", np.broadcast_to(np.asarray(value, dtype=np.float64),
                                                                  (self.n_synapses,)).copy(), shape=(self.n_synapses,))
+            self._check_plastic_weights(self._weight)
         else:
             self._write_weight(value, (self.n_synapses,))
 
@@ -287,6 +289,7 @@ class Dense(Projection):
         if self._backend is None:
             self._weights = check_array("weights", np.broadcast_to(np.asarray(value, dtype=np.float64), shape),
                                         shape=shape).copy()
+            self._check_plastic_weights(self._weights)
         else:
             self._write_weight(value, shape)
 

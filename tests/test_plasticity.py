@@ -263,6 +263,12 @@ def test_bad_uses_name_the_parameter():
         esnn.Dense(a, b, np.full((3, 3), 300.0), plasticity=esnn.RSTDP())
     with pytest.raises(ValueError, match="plasticity"):
         esnn.Sparse.from_arrays(a, b, [0], [0], 1.0, plasticity="stdp")
+    bounded = esnn.Sparse.from_arrays(a, b, [0], [0], 0.5, plasticity=esnn.STDP())
+    with pytest.raises(ValueError, match="weight must lie in"):
+        bounded.weight = 2.0
+    esnn.Network(bounded).build()
+    with pytest.raises(ValueError, match="weight must lie in"):
+        bounded.weight = -1.0
     static = esnn.Sparse.from_arrays(a, b, [0], [0], 1.0)
     with pytest.raises(ValueError, match="projection"):
         esnn.SynapseMonitor(static)
