@@ -103,6 +103,9 @@ class Network:
                 self._add_population(view.population)
         if not self.populations:
             raise ValueError("a network needs at least one population")
+        for p in self.populations:
+            if p._backend is not None:
+                raise ValueError(f"population {p.name!r} already belongs to another built network")
         if sum(p.n for p in self.populations) >= 2**31:
             raise ValueError(f"networks are limited to {2**31 - 1} neurons")
         sim = get_backend(self.backend)(self)

@@ -263,7 +263,8 @@ def test_bad_uses_name_the_parameter():
         esnn.Dense(a, b, np.full((3, 3), 300.0), plasticity=esnn.RSTDP())
     with pytest.raises(ValueError, match="plasticity"):
         esnn.Sparse.from_arrays(a, b, [0], [0], 1.0, plasticity="stdp")
-    bounded = esnn.Sparse.from_arrays(a, b, [0], [0], 0.5, plasticity=esnn.STDP())
+    c, d = esnn.Population(3, esnn.LIF()), esnn.Population(3, esnn.LIF())
+    bounded = esnn.Sparse.from_arrays(c, d, [0], [0], 0.5, plasticity=esnn.STDP())
     with pytest.raises(ValueError, match="weight must lie in"):
         bounded.weight = 2.0
     esnn.Network(bounded).build()
@@ -289,6 +290,8 @@ def test_bad_uses_name_the_parameter():
         rstdp.deliver_dopamine(-1.0)
     with pytest.raises(ValueError, match="SynapseMonitor's projection"):
         esnn.Network(a, esnn.SynapseMonitor(stdp)).build()
+    with pytest.raises(ValueError, match="already belongs"):
+        esnn.Network(stdp).build()
 
 
 def _rstdp_pair(b: float):
