@@ -102,3 +102,17 @@ def test_bad_check_settings_are_refused(kwargs, name):
         check(**kwargs)
     with pytest.raises(ValueError, match="chains"):
         lava.run_in_subprocess([])
+
+
+def test_the_digits_example_predicts_as_lava_does(lava_python):
+    """examples/digits_to_loihi.py, small, with 6 test images in Lava: same classes, identical runs."""
+    import importlib.util
+    from pathlib import Path
+
+    pytest.importorskip("sklearn")
+    path = Path(__file__).resolve().parents[1] / "examples" / "digits_to_loihi.py"
+    spec = importlib.util.spec_from_file_location("digits_to_loihi", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    result = example.run(hidden=32, epochs=2, steps=12, seed=2, lava_images=6)
+    assert result["lava_images"] == 6 and result["lava_agreement"] == 1.0 and result["lava_identical_runs"] == 6
