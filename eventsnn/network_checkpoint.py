@@ -28,7 +28,6 @@ CheckpointError that says so.
 """
 from __future__ import annotations
 
-import dataclasses
 import sys
 
 import numpy as np
@@ -89,7 +88,7 @@ def snapshot(net) -> Snapshot:
     for k, pr in enumerate(net.projections):
         cfg = {"pre": where(pr.pre), "post": where(pr.post), "target": pr.target,
                "kind": "dense" if isinstance(pr, Dense) else "sparse", "plasticity": None}
-        weight = sim.synapse_block(pr, "weight")  # as held: reading pr.weight would integrate R-STDP weights
+        weight = sim.synapse_block(pr, "weight")  # raw: R-STDP's refer to t_elig (pr.weight is integrated to now)
         if isinstance(pr, Dense):
             params[f"projections.{k}.weights"], params[f"projections.{k}.delay"] = weight.reshape(pr.delay.shape), pr.delay
         else:
@@ -246,6 +245,7 @@ def _restore_dynamic(net, sim, dyn: dict) -> None:
         live[...] = dyn[name]
     sim.inputs.gen_cursor[...] = dyn["gen_cursor"]
     net.step, net.spike_count, net.syn_events = dyn["step"], dyn["spike_count"], dyn["syn_events"]
+    sim.now = net.step
 
 
 def _restore_records(net, records: dict) -> None:

@@ -184,7 +184,8 @@ def _plastic_network(backend: str = "numba"):
 
 
 def _raw(net):
-    """Weights as the simulation holds them, without reading (and so integrating) R-STDP weights."""
+    """Weights as the simulation holds them (R-STDP's refer to their t_elig; proj.weight is a copy integrated
+    to now)."""
     return [net.sim.synapse_block(pr, "weight").copy() for pr in net.projections]
 
 
@@ -214,7 +215,23 @@ def test_a_checkpoint_continues_bit_for_bit(tmp_path):
     np.testing.assert_array_equal(whole.monitors[0].i, part.monitors[0].i)
     np.testing.assert_array_equal(whole.monitors[1].values, part.monitors[1].values)
     assert isinstance(part.projections[1].plasticity.dopamine, esnn.PopulationView)
+    for pr_a, pr_b in zip(whole.projections, part.projections):  # read at the step the network stands at
+        np.testing.assert_array_equal(pr_a.weight if hasattr(pr_a, "weight") else pr_a.weights,
+                                      pr_b.weight if hasattr(pr_b, "weight") else pr_b.weights)
     assert whole.monitors[0].num_spikes > 0 and not np.array_equal(_raw(whole)[0], _plastic_network().projections[0].weight)
+
+
+def test_weights_read_and_written_after_a_load_are_those_of_the_step_it_stands_at(tmp_path):
+    net = _plastic_network()
+    net.run(100.0)
+    before = net.projections[1].weight.copy()
+    esnn.save(net, tmp_path / "a.h5")
+    loaded = esnn.load(tmp_path / "a.h5")
+    np.testing.assert_array_equal(loaded.projections[1].weight, before)
+    for n in (net, loaded):
+        n.projections[1].weight = 2.0
+        n.run(50.0)
+    np.testing.assert_array_equal(_raw(net)[1], _raw(loaded)[1])
 
 
 def test_the_weight_monitor_samples_what_a_run_of_that_length_leaves():
@@ -226,8 +243,8 @@ def test_the_weight_monitor_samples_what_a_run_of_that_length_leaves():
     np.testing.assert_array_equal(net.monitors[1].values[-1], shorter.projections[1].weight[[0, 5]])
 
 
-def test_learning_costs_follow_spikes_not_synapses():
-    """With no presynaptic spikes nothing arrives, and the synapse events count what arrived."""
+def test_silent_inputs_neither_transmit_nor_learn():
+    """With no presynaptic spikes nothing arrives (the synapse events count what arrived) and nothing changes."""
     silent = esnn.Population(50, esnn.Poisson(rate=0.0))
     post = esnn.Population(5, esnn.LIF())
     proj = esnn.Sparse.fixed_probability(silent, post, 1.0, weight=1.0, plasticity=esnn.STDP(w_max=2.0), seed=1)
