@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_array, check_choice, check_int
-from .plasticity import SYNAPSE_VARIABLES
+from .plasticity import RSTDP, SYNAPSE_VARIABLES
 from .population import PopulationView, as_view
 
 
@@ -136,7 +136,8 @@ class SynapseMonitor(_Sampled):
     ``variable``: ``"weight"``, ``"eligibility"`` (R-STDP's c), ``"pre_trace"``,
     ``"post_trace"`` (the trace of the synapse's postsynaptic neuron) or
     ``"dopamine"`` (the projection's n, 1/ms). ``indices``: synapses in the
-    projection's order (that of ``proj.weight``), all by default. A sample at
+    projection's order (that of ``proj.weight``, or ``proj.weights.ravel()``
+    for Dense), all by default. A sample at
     step t holds the value at the start of that step, the traces decayed to
     it and R-STDP weights integrated to it. ``values`` has shape
     (samples, len(indices)); ``t`` the sample times (ms).
@@ -147,8 +148,8 @@ class SynapseMonitor(_Sampled):
             raise ValueError(f"projection must be a projection with plasticity, got {projection!r}")
         self.projection = projection
         self.variable = check_choice("variable", variable, SYNAPSE_VARIABLES)
-        if variable == "eligibility" and not hasattr(projection.plasticity, "tau_c"):
-            raise ValueError(f"variable 'eligibility' needs an R-STDP projection, got {projection.plasticity!r}")
+        if variable in ("eligibility", "dopamine") and not isinstance(projection.plasticity, RSTDP):
+            raise ValueError(f"variable {variable!r} needs an R-STDP projection, got {projection.plasticity!r}")
         m = projection.n_synapses
         if indices is None:
             indices = np.arange(m)

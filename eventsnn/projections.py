@@ -57,10 +57,13 @@ class Projection:
     """Common part of every projection: endpoints, the variable driven, and its synapses.
 
     A projection is the one owner of its weights: before its network is built
-    it holds them; from then on ``weight`` is the simulation's live array (the
-    backend's), so after a run it shows what the simulation used, and what a
-    user writes into it between runs is used by the next run and saved with
-    the network.
+    it holds them; from then on ``weight`` (``weights`` for Dense) is the
+    simulation's live array (the backend's), so after a run it shows what the
+    simulation used, and what a user writes into it between runs is used by
+    the next run and saved with the network. A plastic projection's weights
+    read as a read-only array (for R-STDP a copy integrated to the current
+    step): assign new ones (``proj.weight = values``), which checks them
+    against the rule's bounds.
     """
 
     def __init__(self, pre, post, target: str, plasticity: PlasticityRule | None = None) -> None:
@@ -105,22 +108,38 @@ class Projection:
     def n_synapses(self) -> int:
         raise NotImplementedError
 
-    def _live_weight(self) -> np.ndarray:
-        """The weights the simulation uses now (see ``CPUBackend.current_weight``: R-STDP ones are a
-        read-only copy, so that reading them changes nothing)."""
-        return self._backend.current_weight(self)
+    def _weight_view(self, held: np.ndarray) -> np.ndarray:
+        """The weights: ``held`` before build, then the backend's (``CPUBackend.current_weight``);
+        read-only for a plastic projection, so that every write is an assignment its rule checks."""
+        weight = held if self._backend is None else self._backend.current_weight(self)
+        if self.plasticity is not None and weight.flags.writeable:
+            weight = weight.view()
+            weight.flags.writeable = False
+        return weight
 
-    def _write_weight(self, value, shape: tuple[int, ...]) -> None:
-        """Write the live weights (R-STDP synapses are first brought to the current step)."""
-        arr = check_array("weight", np.broadcast_to(np.asarray(value, dtype=np.float64), shape), shape=shape)
+    def _assign(self, name: str, held: str, value, shape: tuple[int, ...]) -> None:
+        """Set the weights from ``value`` (a number or an array of ``shape``): into attribute ``held`` before
+        build, into the backend after (R-STDP synapses first brought to the current step)."""
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
+        if arr.ndim and arr.shape != shape:
+            raise ValueError(f"{name} must be a number or have shape {shape}, got shape {arr.shape}")
+        arr = check_array(name, np.broadcast_to(arr, shape), shape=shape)
         self._check_plastic_weights(arr)
-        self._backend.writable_weight(self)[...] = arr.ravel()
+        if self._backend is None:
+            setattr(self, held, arr.copy())
+        else:
+            self._backend.writable_weight(self)[...] = arr.ravel()
 
     def deliver_dopamine(self, spikes: float = 1.0) -> None:
         """Release dopamine onto this R-STDP projection as ``spikes`` spikes of its dopamine source would:
         n += spikes / tau_n at the next step the network runs (for closed-loop rewards between runs)."""
         if not isinstance(self.plasticity, RSTDP):
             raise ValueError(f"plasticity must be RSTDP to take dopamine, got {self.plasticity!r}")
+        if isinstance(spikes, (bool, str, bytes)):
+            raise ValueError(f"spikes must be a number, got {spikes!r}")
         spikes = check_finite("spikes", spikes)
         if spikes < 0:
             raise ValueError(f"spikes must be >= 0, got {spikes}")
@@ -162,16 +181,11 @@ class Sparse(Projection):
     @property
     def weight(self) -> np.ndarray:
         """Synaptic weights (in the unit of the target variable), one per synapse in CSR order."""
-        return self._weight if self._backend is None else self._live_weight()
+        return self._weight_view(self._weight)
 
     @weight.setter
     def weight(self, value) -> None:
-        if self._backend is None:
-            self._weight = check_array("weight", np.broadcast_to(np.asarray(value, dtype=np.float64),
-                                                                 (self.n_synapses,)).copy(), shape=(self.n_synapses,))
-            self._check_plastic_weights(self._weight)
-        else:
-            self._write_weight(value, (self.n_synapses,))
+        self._assign("weight", "_weight", value, (self.n_synapses,))
 
     @classmethod
     def _trusted(cls, pre, post, indptr, indices, weight, delay, target: str, plasticity) -> "Sparse":
@@ -279,19 +293,11 @@ class Dense(Projection):
     @property
     def weights(self) -> np.ndarray:
         """The (n_pre, n_post) weight matrix; live once the network is built."""
-        if self._backend is None:
-            return self._weights
-        return self._live_weight().reshape(self.pre.n, self.post.n)
+        return self._weight_view(self._weights).reshape(self.pre.n, self.post.n)
 
     @weights.setter
     def weights(self, value) -> None:
-        shape = (self.pre.n, self.post.n)
-        if self._backend is None:
-            self._weights = check_array("weights", np.broadcast_to(np.asarray(value, dtype=np.float64), shape),
-                                        shape=shape).copy()
-            self._check_plastic_weights(self._weights)
-        else:
-            self._write_weight(value, shape)
+        self._assign("weights", "_weights", value, (self.pre.n, self.post.n))
 
     @property
     def n_synapses(self) -> int:

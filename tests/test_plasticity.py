@@ -293,6 +293,12 @@ def test_bad_uses_name_the_parameter():
     stdp = esnn.Sparse.from_arrays(a, b, [0], [0], 0.5, plasticity=esnn.STDP())
     with pytest.raises(ValueError, match="eligibility"):
         esnn.SynapseMonitor(stdp, "eligibility")
+    with pytest.raises(ValueError, match="dopamine"):
+        esnn.SynapseMonitor(stdp, "dopamine")
+    with pytest.raises(ValueError, match="read-only"):
+        stdp.weight[0] = 7.0  # in place would skip the bounds: assign instead
+    with pytest.raises(ValueError, match="shape"):
+        stdp.weight = [0.1, 0.2]
     with pytest.raises(ValueError, match="variable"):
         esnn.SynapseMonitor(stdp, "w")
     with pytest.raises(ValueError, match="indices"):
@@ -305,6 +311,8 @@ def test_bad_uses_name_the_parameter():
     esnn.Network(rstdp).build()
     with pytest.raises(ValueError, match="spikes"):
         rstdp.deliver_dopamine(-1.0)
+    with pytest.raises(ValueError, match="spikes"):
+        rstdp.deliver_dopamine(True)
     with pytest.raises(ValueError, match="SynapseMonitor's projection"):
         esnn.Network(a, esnn.SynapseMonitor(stdp)).build()
     with pytest.raises(ValueError, match="already belongs"):
