@@ -1,32 +1,31 @@
 r"""A float network of LIF/IF populations as a Loihi network of :class:`LoihiLIF`, and how far they agree.
 
-For a population with time step dt, membrane propagator a_m = exp(-dt/tau_m) (1 for IF), current decay
-a_e = exp(-dt/tau_e) and p_e the current's exact one-step contribution to v, choose a scale
-s = 64·vth / (v_th - v_reset) (Loihi units per mV) and write V = s·(v - v_reset), U(t+1) = s·p_e·I_e(t).
-eventsnn's step (v' = a_m v + (1 - a_m)(v_rest + I_ext) + p_e I_e; I_e' = a_e I_e + arriving weights) then
+eventsnn's LIF and IF take the exact step v' = c_v v + c_0 + c_x I_ext + p_e I_e (``constants(dt)``:
+c_v = exp(-dt/tau_m) for LIF, 1 for IF), I_e' = a_e I_e + the weights that arrive. With a scale
+s = 64·vth / (v_th - v_reset) (Loihi units per mV), V = s·(v - v_reset) and U(t+1) = s·p_e·I_e(t), it
 becomes Lava's step (U' = (1 - (du+1)/4096) U + 64 a; V' = (1 - dv/4096) V + U' + bias) with
 
-    dv   = round(4096 (1 - a_m)),          du = round(4096 (1 - a_e)) - 1,
-    bias = s (1 - a_m)(v_rest - v_reset + I_ext)   (per neuron, as bias_mant·2**bias_exp),
-    a    = s p_e w / 64 per spike of weight w      (quantised per projection: quantize_weights),
+    dv   = round(4096 (1 - c_v)),          du = round(4096 (1 - a_e)) - 1,
+    bias = s (c_0 + c_x I_ext - (1 - c_v) v_reset)   (per neuron, as bias_mant·2**bias_exp),
+    a    = s p_e w / 64 per spike of weight w        (quantised per projection: quantize_weights),
 
 threshold V > 64·vth and reset V = 0. What it changes, measured by :func:`spike_agreement`: the rounding
 of decays, bias and weights; the threshold (eventsnn fires at v >= v_th, Loihi above); and, only with
 ``approximate=True``, two things Loihi's LIF lacks: refractoriness (dropped) and a second synaptic time
 constant (inhibitory currents decay with tau_e, their weights scaled to keep each spike's charge,
 p_i/(1 - a_i) per unit weight). Without it either raises a ValueError naming t_ref or tau_i.
-Spike generators and Poisson inputs are copied as they are; LoihiLIF runs on eventsnn's backends (Lava's
-LIF process has the same arithmetic; networks other than chains are not handed to Lava here).
+Spike generators and Poisson inputs are copied as they are. The result runs on eventsnn's backends;
+it is not handed to Lava here (only chains are, :mod:`eventsnn.lava`), and where two projections with
+negative weight exponents drive one population (excitation and inhibition, typically) LoihiLIF floors
+their summed activation where Lava's Dense processes floor each: see :mod:`.model`.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
 from .._validation import check_int, check_positive
 from ..inputs import Poisson, SpikeGenerator
-from ..neurons import IF, LIF, current_to_leaky_membrane, current_to_perfect_membrane
+from ..neurons import IF, LIF
 from .fixed_point import BIAS_EXP_BITS, BIAS_MANT_BITS, DECAY_UNITY, MAX_UV, VTH_BITS
 from .model import LoihiLIF
 from .quantize import effective_weights, quantize_weights
@@ -43,15 +42,6 @@ def _bias(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"the bias (v_rest - v_reset + I_ext, scaled) exceeds Loihi's 13-bit mantissa at exponent "
                          f"7: {float(np.abs(value).max())}; lower vth")
     return mant.astype(np.int64), exp
-
-
-def _membrane(model, dt: float) -> tuple[float, float, float]:
-    """(a_m, p_e, p_i) of an LIF or IF population."""
-    if isinstance(model, LIF):
-        return (math.exp(-dt / model.tau_m), current_to_leaky_membrane(dt, model.tau_m, model.tau_e),
-                current_to_leaky_membrane(dt, model.tau_m, model.tau_i))
-    return 1.0, current_to_perfect_membrane(dt, model.tau_m, model.tau_e), current_to_perfect_membrane(
-        dt, model.tau_m, model.tau_i)
 
 
 def to_loihi(net, *, vth: int = 1 << 15, num_weight_bits: int = 8, approximate: bool = False, backend: str = "numba"):
@@ -74,7 +64,9 @@ def to_loihi(net, *, vth: int = 1 << 15, num_weight_bits: int = 8, approximate: 
         raise ValueError("net must have no timed currents: Loihi's bias is constant")
     dt = check_positive("dt", net.dt)
     copies, info = {}, {}
-    for pop in net.populations:
+    populations = {id(p): p for p in net.populations}  # and those only projections name (added at build)
+    populations.update({id(v.population): v.population for pr in net.projections for v in (pr.pre, pr.post)})
+    for pop in populations.values():
         model = pop.model
         if isinstance(model, (SpikeGenerator, Poisson)):
             copies[id(pop)] = Population(pop.n, model, name=pop.name)
@@ -85,22 +77,20 @@ def to_loihi(net, *, vth: int = 1 << 15, num_weight_bits: int = 8, approximate: 
         if np.any(np.asarray(model.t_ref) > 0) and not approximate:
             raise ValueError(f"t_ref must be 0 for Loihi's LIF (no refractoriness), got {model.t_ref} in population "
                              f"{pop.name!r}; approximate=True drops it")
-        for name in ("tau_m", "tau_e", "v_th", "v_reset", "v_rest"):
+        for name in ("tau_m", "tau_e", "tau_i", "v_th", "v_reset", "v_rest"):
             if np.ndim(getattr(model, name, 0.0)):
                 raise ValueError(f"{name} must be one value per population for Loihi, got an array in {pop.name!r}")
-        a_m, p_e, p_i = _membrane(model, dt)
-        a_e = math.exp(-dt / model.tau_e)
+        c = model.constants(dt)
         scale = 64.0 * vth / (model.v_th - model.v_reset)
-        v_rest = getattr(model, "v_rest", model.v_reset)
-        mant, exp = _bias(scale * (1.0 - a_m) * (v_rest - model.v_reset + pop["I_ext"]))
-        du = min(max(round(DECAY_UNITY * (1.0 - a_e)) - 1, 0), DECAY_UNITY - 1)
-        dv = min(max(round(DECAY_UNITY * (1.0 - a_m)), 0), DECAY_UNITY - 1)
+        mant, exp = _bias(scale * (c["c0"] + c["cx"] * pop["I_ext"] - (1.0 - c["cv"]) * model.v_reset))
+        du = min(max(round(DECAY_UNITY * (1.0 - c["ae"])) - 1, 0), DECAY_UNITY - 1)
+        dv = min(max(round(DECAY_UNITY * (1.0 - c["cv"])), 0), DECAY_UNITY - 1)
         copy = Population(pop.n, LoihiLIF(du=du, dv=dv, vth=vth, bias_mant=mant, bias_exp=exp), name=pop.name)
         copy["v"] = np.clip(np.rint(scale * (pop["v"] - model.v_reset)), -MAX_UV + 1, MAX_UV - 1)
         copies[id(pop)] = copy
-        info[id(pop)] = {"scale": scale, "p_e": p_e, "p_i": p_i, "a_e": a_e, "a_i": math.exp(-dt / model.tau_i),
+        info[id(pop)] = {"scale": scale, "p_e": c["pe"], "p_i": c["pi"], "a_e": c["ae"], "a_i": c["ai"],
                          "model": model}
-    out = Network(*[copies[id(p)] for p in net.populations], dt=dt, seed=net.seed, backend=backend)
+    out = Network(*copies.values(), dt=dt, seed=net.seed, backend=backend)
     for pr in net.projections:
         post = info.get(id(pr.post.population))
         if post is None:
@@ -124,7 +114,7 @@ def to_loihi(net, *, vth: int = 1 << 15, num_weight_bits: int = 8, approximate: 
             params = quantize_weights(post["scale"] * gain / 64.0 * pr.weight[None, :], num_weight_bits)
             out.add(Sparse(pre, target, pr.indptr, pr.indices, effective_weights(params)[0], pr.delay,
                            target="a_in"))
-    return out, {pop: copies[id(pop)] for pop in net.populations}
+    return out, {pop: copies[id(pop)] for pop in populations.values()}
 
 
 def spike_agreement(a, b, window: float = 1.0) -> dict:

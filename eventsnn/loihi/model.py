@@ -13,17 +13,18 @@ with A the sum of what the projections delivered since the last step::
 
 (:mod:`.fixed_point` defines decay, wrap24, clip24 and cites Lava's source.)
 
-State is stored in the simulator's float64 arrays and every value in them is
-an integer below 2**37 in magnitude, which float64 holds exactly: the
-products, truncating shifts, wraps and saturations below are exact integer
-arithmetic. A projection onto a LoihiLIF drives ``a_in`` with weights
-``w·2**weight_exp`` (w: Lava's truncated 8-bit weight): the sum of dyadic
-numbers is exact too, and ``floor`` applies Lava's arithmetic shift for a
+State is stored in the simulator's float64 arrays: u and v hold integers
+below 2**37 in magnitude, which float64 holds exactly, so the products,
+truncating shifts, wraps and saturations below are exact integer arithmetic.
+A projection onto a LoihiLIF drives ``a_in`` with weights ``w·2**weight_exp``
+(w: Lava's truncated 8-bit weight), so ``a_in`` holds a sum of dyadic
+numbers, also exact, and ``floor`` applies Lava's arithmetic shift for a
 negative exponent. That equals Lava's Dense, which shifts each Dense's sum,
 when at most one projection with a negative exponent drives a population
-(:func:`eventsnn.loihi.quantize.check_exponents`). A projection with delay 0
-reproduces Lava's one-step Dense delay: a spike of step t is added after the
-update of step t and reaches u in step t + 1.
+(a chain, as :func:`~eventsnn.loihi.quantize.network_from_layers` builds);
+with two, floor(a + b) may exceed floor(a) + floor(b) by one. A projection
+with delay 0 reproduces Lava's one-step Dense delay: a spike of step t is
+added after the update of step t and reaches u in step t + 1.
 """
 from __future__ import annotations
 
