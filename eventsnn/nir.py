@@ -162,7 +162,6 @@ def _network_nodes(nir, net, dt: float, output) -> tuple[dict, list]:
     from .backends.base import delay_steps
     from .inputs import SpikeGenerator
     from .neurons import IF, LIF
-    from .projections import Dense
 
     if not math.isclose(dt * 1000.0, net.dt, rel_tol=1e-9):
         raise ValueError(f"dt must be the network's step in seconds ({net.dt / 1000.0!r}), got {dt!r}")
@@ -195,11 +194,7 @@ def _network_nodes(nir, net, dt: float, output) -> tuple[dict, list]:
         if proj.plasticity is not None:
             raise ValueError(f"a plastic projection ({type(proj.plasticity).__name__}) onto "
                              f"{proj.post.population.name!r} has no NIR equivalent")
-        if isinstance(proj, Dense):  # the live matrix (Projection.synapses() reads Dense's released copy)
-            i, j = np.divmod(np.arange(proj.pre.n * proj.post.n), proj.post.n)
-            w, delay = proj.weights.ravel(), proj.delay.ravel()
-        else:
-            i, j, w, delay = proj.synapses()
+        i, j, w, delay = proj.synapses()
         pre, post = proj.pre.population, proj.post.population
         steps = delay_steps(np.asarray(delay, dtype=np.float64), net.dt) if len(w) else np.zeros(1, np.int64)
         for k in np.unique(steps):

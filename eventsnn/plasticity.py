@@ -5,8 +5,9 @@ A rule is a frozen dataclass of parameters given to a projection
 synapses then learn while the network runs. Times in ms; weights in the unit
 of the variable the projection drives.
 
-**Traces.** Each synapse has a presynaptic trace :math:`x_{pre}`, each
-postsynaptic neuron of the projection a trace :math:`x_{post}`:
+**Traces.** Each synapse has a presynaptic trace :math:`x_{pre}` (shared by
+the synapses of one presynaptic neuron with one delay: they see the same
+arrivals), each postsynaptic neuron of the projection a trace :math:`x_{post}`:
 
 .. math::
     \frac{dx_{pre}}{dt} = -\frac{x_{pre}}{\tau_+}, \qquad \frac{dx_{post}}{dt} = -\frac{x_{post}}{\tau_-}

@@ -74,8 +74,8 @@ for Δt <= 0 (A_minus·exp(-(1 ms - Δt)/tau_minus) here, 0.15·0.95^(-Δt/ms) t
 
 Expected (Fig. 1 of the paper): the rewarded synapse climbs to w_max = 4
 within tens of simulated minutes and stays near it, while the bulk of the
-other excitatory synapses stays well below it (most end near 0; a few percent
-reach w_max too, since a reward also reinforces every other synapse that
+other excitatory synapses stays well below it (in the committed hour: mean
+0.23 w_max, 46% below 0.1 w_max; 5.7% reach 0.9 w_max too, since a reward also reinforces every other synapse that
 happens to be eligible at the time); with ``--no-reward``
 (pairings are still counted, no dopamine is released) it does not grow.
 ``benchmarks/results/izhikevich_2007_reward.json`` and ``_noreward.json``

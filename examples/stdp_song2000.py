@@ -150,7 +150,7 @@ def summarise(sim: dict, duration_s: float) -> dict:
 
 
 def plot(result: dict, path: str) -> None:
-    """Three panels as in Brian2's example: final w / gmax per synapse, its histogram, w of synapses 0 and 1."""
+    """Brian2's three panels (final w / gmax per synapse, its histogram, w of synapses 0 and 1) and the output rate."""
     import matplotlib
 
     matplotlib.use("Agg")
