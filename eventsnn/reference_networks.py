@@ -25,7 +25,7 @@ class BenchmarkNetwork:
     spikes: SpikeMonitor
 
 
-def _build(n, model, v_init, w_exc, w_inh, out_degree, seed, backend) -> BenchmarkNetwork:
+def _build(n, model, v_init, w_exc, w_inh, out_degree, seed, backend, exc_plasticity=None) -> BenchmarkNetwork:
     n = check_int("n", n, minimum=5)
     p = check_positive("out_degree", out_degree) / n
     if p > 1:
@@ -34,20 +34,23 @@ def _build(n, model, v_init, w_exc, w_inh, out_degree, seed, backend) -> Benchma
     neurons = Population(n, model, name="neurons")
     neurons["v"] = v_init(rng, n)
     n_exc = int(0.8 * n)
-    exc = Sparse.fixed_probability(neurons[:n_exc], neurons, p, weight=w_exc, target="exc", seed=rng)
+    exc = Sparse.fixed_probability(neurons[:n_exc], neurons, p, weight=w_exc, target="exc", seed=rng,
+                                   plasticity=exc_plasticity)
     inh = Sparse.fixed_probability(neurons[n_exc:], neurons, p, weight=w_inh, target="inh", seed=rng)
     spikes = SpikeMonitor(neurons)
     return BenchmarkNetwork(Network(neurons, exc, inh, spikes, dt=0.1, seed=seed, backend=backend), neurons, spikes)
 
 
-def cuba(n: int = 4000, out_degree: float = 80.0, seed: int = 1, backend: str = "numba") -> BenchmarkNetwork:
+def cuba(n: int = 4000, out_degree: float = 80.0, seed: int = 1, backend: str = "numba",
+         exc_plasticity=None) -> BenchmarkNetwork:
     """Benchmark 2 (CUBA), as in Brian2's example: LIF with E_L = -49 mV above
     threshold -50 mV, reset -60 mV, tau_m 20 ms, current synapses tau_e 5 ms,
     tau_i 10 ms, w_e = 60·0.27/10 mV, w_i = -20·4.5/10 mV, v uniform in [-60, -50].
-    Brian2 and NEST give 5.5-5.7 Hz at n = 4000."""
+    Brian2 and NEST give 5.5-5.7 Hz at n = 4000. ``exc_plasticity``: a rule the
+    excitatory synapses learn by (``network.projections[0]``), as in benchmarks/plasticity.py."""
     model = LIF(tau_m=20.0, tau_e=5.0, tau_i=10.0, v_rest=-49.0, v_th=-50.0, v_reset=-60.0, t_ref=5.0)
     return _build(n, model, lambda rng, k: rng.uniform(-60.0, -50.0, k), 60 * 0.27 / 10, -20 * 4.5 / 10,
-                  out_degree, seed, backend)
+                  out_degree, seed, backend, exc_plasticity)
 
 
 def coba(n: int = 4000, out_degree: float = 80.0, seed: int = 1, backend: str = "numba") -> BenchmarkNetwork:

@@ -33,12 +33,9 @@ def test_plastic_and_static_cuba_without_peers(tmp_path):
     assert cuba["peers"] == {} and result["missing_peers"] == []
     assert result["compile_s"] > 0 and result["machine_load"]["other_busy_cores"] >= 0
     izh = result["izhikevich"]
-    if (Path(__file__).parents[1] / "examples" / "izhikevich_2007.py").exists():
-        check_run(izh["plastic"], True)
-        check_run(izh["static"], False)
-        assert izh["plasticity_cost"] > 0
-    else:
-        assert "missing" in izh
+    check_run(izh["plastic"], True)
+    check_run(izh["static"], False)
+    assert izh["plasticity_cost"] > 0
 
 
 def test_brian2_is_measured_or_listed_as_missing(tmp_path):
