@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 import eventsnn as esnn
 from eventsnn.loihi import DenseParams, LIFParams, SignMode, effective_weights, quantize_weights, run_layers
 from eventsnn.loihi.model import LoihiLIF
+from eventsnn.lava.check import run_simulator
+from eventsnn.loihi.fixed_point import Chain
 from eventsnn.loihi.quantize import network_from_layers
 
 
@@ -28,15 +30,7 @@ def chains(draw, steps: int = 30):
 
 
 def _simulated(inputs, layers, backend):
-    net, _, monitors = network_from_layers(inputs, layers, backend=backend)
-    steps = inputs.shape[0]
-    net.run(steps + 1.0)
-    out = []
-    for spikes, u, v in monitors:
-        fired = np.zeros((steps + 1, spikes.view.n), bool)
-        fired[spikes.steps, spikes.i] = True
-        out.append((fired[:steps], u.values[1:steps + 1], v.values[1:steps + 1]))
-    return out
+    return [(trace.spikes, trace.u, trace.v) for trace in run_simulator(Chain(inputs, layers), backend)]
 
 
 @settings(max_examples=40, deadline=None)

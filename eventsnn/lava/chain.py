@@ -1,9 +1,9 @@
-"""Chains source -> Dense -> LIF -> Dense -> LIF ... as data: validation and their files for another process.
+"""Chains source -> Dense -> LIF -> Dense -> LIF ... as files for another process.
 
-A :class:`Chain` is what :func:`eventsnn.loihi.fixed_point.run_layers` runs
-and what :func:`eventsnn.lava.to_lava` builds in Lava: input spikes
-[T, n_in], (DenseParams, LIFParams) pairs and the LIF layers' starting
-states. Nothing here imports Lava.
+A :class:`~eventsnn.loihi.fixed_point.Chain` is what ``run_layers`` runs and
+what :func:`eventsnn.lava.to_lava` builds in Lava: input spikes [T, n_in],
+(DenseParams, LIFParams) pairs and the LIF layers' starting states
+(``check_chain`` validates one). Nothing here imports Lava.
 
 ``save_chains``/``load_chains`` and ``save_traces``/``load_traces`` carry
 chains to a Lava process and its records back (``.npz``, no pickles), for
@@ -12,54 +12,16 @@ chains to a Lava process and its records back (``.npz``, no pickles), for
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from ..loihi.fixed_point import (DenseParams, LayerTrace, LIFParams, LIFState, SignMode, check_dense_params,
-                                 check_lif_params, check_lif_state)
-
-
-class Chain(NamedTuple):
-    """Input spikes bool [T, n_in], layers [(DenseParams, LIFParams), ...], starting states (rest if None)."""
-
-    inputs: np.ndarray
-    layers: Sequence[tuple[DenseParams, LIFParams]]
-    states: Sequence[LIFState] | None = None
+from ..loihi.fixed_point import (Chain, DenseParams, LayerTrace, LIFParams, LIFState, SignMode, check_chain,
+                                 check_dense_params, check_lif_params)
 
 
 _LAYER_KEYS = ("weights", "weight_exp", "num_weight_bits", "sign_mode", "du", "dv", "vth", "bias_mant", "bias_exp",
                "u", "v")
-
-
-def check_chain(inputs, layers: Sequence[tuple[DenseParams, LIFParams]],
-                states: Sequence[LIFState] | None = None) -> Chain:
-    """The chain with bool inputs and explicit states; ValueError naming the first bad parameter.
-
-    inputs: spikes [T, n_in] (bool or 0/1), T >= 1; layers: one or more (DenseParams, LIFParams), layer i's
-    weights [n_i, n_{i-1}]; states: one LIFState of size n_i per layer, or None for rest (u = v = 0).
-    """
-    x = np.asarray(inputs)
-    if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
-        raise ValueError(f"inputs must be spikes [T, n_in] with T, n_in >= 1, got shape {x.shape}")
-    if x.dtype != np.bool_ and (x.dtype.kind not in "iuf" or np.any((x != 0) & (x != 1))):
-        raise ValueError(f"inputs must hold spikes (bool or 0/1), got values {np.unique(x)[:5]!r}")
-    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence) or not layers:
-        raise ValueError(f"layers must be a non-empty sequence of (DenseParams, LIFParams), got {layers!r}")
-    sizes = [x.shape[1]]
-    for i, pair in enumerate(layers):
-        if not isinstance(pair, tuple) or len(pair) != 2:
-            raise ValueError(f"layers[{i}] must be a (DenseParams, LIFParams) pair, got {pair!r}")
-        weights, *_ = check_dense_params(pair[0])
-        if weights.shape[1] != sizes[-1]:
-            raise ValueError(f"layers[{i}] Dense weights must have {sizes[-1]} columns, got shape {weights.shape}")
-        sizes.append(weights.shape[0])
-        check_lif_params(pair[1], sizes[-1])
-    if states is None:
-        states = [LIFState.initial(n) for n in sizes[1:]]
-    if len(states) != len(layers) or any(check_lif_state(s) != n for s, n in zip(states, sizes[1:])):
-        raise ValueError(f"states must be {len(layers)} LIFStates of sizes {sizes[1:]}, got {states!r}")
-    return Chain(x.astype(np.bool_), list(layers), list(states))
 
 
 def _save(path: Path, arrays: dict) -> None:

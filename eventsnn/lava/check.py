@@ -72,11 +72,8 @@ def run_simulator(chain: Chain, backend: str = "numba") -> list[LayerTrace]:
     from ..loihi.quantize import network_from_layers
 
     inputs, layers, states = chain
-    net, pops, monitors = network_from_layers(inputs, layers, backend=backend)
-    if states is not None:
-        for pop, state in zip(pops, states):
-            pop["u"], pop["v"] = state.u, state.v
-    steps = inputs.shape[0]
+    net, _, monitors = network_from_layers(inputs, layers, states, backend=backend)
+    steps = np.shape(inputs)[0]
     net.run(steps + 1.0)  # one step more: the monitors sample the state after step t at step t + 1
     traces = []
     for spikes, u, v in monitors:

@@ -26,22 +26,9 @@ import numpy as np
 from .._validation import check_int, check_positive
 from ..inputs import Poisson, SpikeGenerator
 from ..neurons import IF, LIF
-from .fixed_point import BIAS_EXP_BITS, BIAS_MANT_BITS, DECAY_UNITY, MAX_UV, VTH_BITS
+from .fixed_point import DECAY_UNITY, MAX_UV, VTH_BITS, bias_parts
 from .model import LoihiLIF
 from .quantize import effective_weights, quantize_weights
-
-
-def _bias(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(mantissa, exponent) per neuron nearest to ``value``: the smallest exponent whose mantissa fits 13 bits."""
-    half = 1 << (BIAS_MANT_BITS - 1)
-    exp = np.zeros(value.shape, np.int64)
-    while np.any(np.abs(np.rint(value / 2.0 ** exp)) > half - 1) and exp.max() < (1 << BIAS_EXP_BITS) - 1:
-        exp = np.where(np.abs(np.rint(value / 2.0 ** exp)) > half - 1, exp + 1, exp)
-    mant = np.rint(value / 2.0 ** exp)
-    if np.any(np.abs(mant) > half - 1):
-        raise ValueError(f"the bias (v_rest - v_reset + I_ext, scaled) exceeds Loihi's 13-bit mantissa at exponent "
-                         f"7: {float(np.abs(value).max())}; lower vth")
-    return mant.astype(np.int64), exp
 
 
 def to_loihi(net, *, vth: int = 1 << 15, num_weight_bits: int = 8, approximate: bool = False, backend: str = "numba"):
@@ -82,7 +69,7 @@ def to_loihi(net, *, vth: int = 1 << 15, num_weight_bits: int = 8, approximate: 
                 raise ValueError(f"{name} must be one value per population for Loihi, got an array in {pop.name!r}")
         c = model.constants(dt)
         scale = 64.0 * vth / (model.v_th - model.v_reset)
-        mant, exp = _bias(scale * (c["c0"] + c["cx"] * pop["I_ext"] - (1.0 - c["cv"]) * model.v_reset))
+        mant, exp = bias_parts(scale * (c["c0"] + c["cx"] * pop["I_ext"] - (1.0 - c["cv"]) * model.v_reset))
         du = min(max(round(DECAY_UNITY * (1.0 - c["ae"])) - 1, 0), DECAY_UNITY - 1)
         dv = min(max(round(DECAY_UNITY * (1.0 - c["cv"])), 0), DECAY_UNITY - 1)
         copy = Population(pop.n, LoihiLIF(du=du, dv=dv, vth=vth, bias_mant=mant, bias_exp=exp), name=pop.name)

@@ -270,6 +270,21 @@ def clip_weights(weights: Any, sign_mode: SignMode | None = None) -> np.ndarray:
     return np.clip(raw.astype(np.int64), lo, hi)
 
 
+def bias_parts(bias: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(bias_mant, bias_exp) with bias_mant << bias_exp nearest to ``bias`` (v units per step, per neuron), at
+    the smallest exponent whose 13-bit mantissa holds it; a ValueError if even exponent 7 cannot."""
+    value = np.asarray(bias, dtype=np.float64)
+    half = 1 << (BIAS_MANT_BITS - 1)
+    exp = np.full(value.shape, (1 << BIAS_EXP_BITS) - 1, np.int64)
+    for e in range((1 << BIAS_EXP_BITS) - 2, -1, -1):  # |mantissa| grows as e falls: the last that fits is smallest
+        exp = np.where(np.abs(np.rint(value / 2.0 ** e)) <= half - 1, e, exp)
+    mant = np.rint(value / 2.0 ** exp)
+    if np.any(np.abs(mant) > half - 1):
+        raise ValueError(f"bias must fit a 13-bit mantissa at exponent 7, |bias| <= {(half - 1) << 7}; "
+                         f"got {float(np.abs(value).max())}")
+    return mant.astype(np.int64), exp
+
+
 def lif_step(a_in: Any, state: LIFState, params: LIFParams) -> tuple[np.ndarray, LIFState]:
     """One step of Lava's ``PyLifModelBitAcc.run_spk`` (lif/models.py:194-216, 268-278).
 
@@ -306,6 +321,44 @@ def dense_step(spikes: Any, params: DenseParams) -> np.ndarray:
     return _wrap_int32(total).astype(np.int32)  # a_out's channel is int32 (dense/models.py:64)
 
 
+class Chain(NamedTuple):
+    """Input spikes bool [T, n_in], layers [(DenseParams, LIFParams), ...], starting states (rest if None)."""
+
+    inputs: np.ndarray
+    layers: Sequence[tuple[DenseParams, LIFParams]]
+    states: Sequence[LIFState] | None = None
+
+
+def check_chain(inputs, layers: Sequence[tuple[DenseParams, LIFParams]],
+                states: Sequence[LIFState] | None = None) -> Chain:
+    """The chain with bool inputs and explicit states; ValueError naming the first bad parameter.
+
+    inputs: spikes [T, n_in] (bool or 0/1), T >= 1; layers: one or more (DenseParams, LIFParams), layer i's
+    weights [n_i, n_{i-1}]; states: one LIFState of size n_i per layer, or None for rest (u = v = 0).
+    """
+    x = np.asarray(inputs)
+    if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
+        raise ValueError(f"inputs must be spikes [T, n_in] with T, n_in >= 1, got shape {x.shape}")
+    if x.dtype != np.bool_ and (x.dtype.kind not in "iuf" or np.any((x != 0) & (x != 1))):
+        raise ValueError(f"inputs must hold spikes (bool or 0/1), got values {np.unique(x)[:5]!r}")
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence) or not layers:
+        raise ValueError(f"layers must be a non-empty sequence of (DenseParams, LIFParams), got {layers!r}")
+    sizes = [x.shape[1]]
+    for i, pair in enumerate(layers):
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            raise ValueError(f"layers[{i}] must be a (DenseParams, LIFParams) pair, got {pair!r}")
+        weights, *_ = check_dense_params(pair[0])
+        if weights.shape[1] != sizes[-1]:
+            raise ValueError(f"layers[{i}] Dense weights must have {sizes[-1]} columns, got shape {weights.shape}")
+        sizes.append(weights.shape[0])
+        check_lif_params(pair[1], sizes[-1])
+    if states is None:
+        states = [LIFState.initial(n) for n in sizes[1:]]
+    if len(states) != len(layers) or any(check_lif_state(s) != n for s, n in zip(states, sizes[1:])):
+        raise ValueError(f"states must be {len(layers)} LIFStates of sizes {sizes[1:]}, got {states!r}")
+    return Chain(x.astype(np.bool_), list(layers), list(states))
+
+
 def run_layers(inputs: Any, layers: Sequence[tuple[DenseParams, LIFParams]],
                states: Sequence[LIFState] | None = None, backend: str = "numpy") -> list[LayerTrace]:
     """Run the Lava chain source -> Dense -> LIF -> Dense -> LIF ... for T steps; a trace per LIF layer.
@@ -318,23 +371,8 @@ def run_layers(inputs: Any, layers: Sequence[tuple[DenseParams, LIFParams]],
     :mod:`eventsnn.kernels.loihi`. Both give identical integers.
     """
     check_choice("backend", backend, ("numpy", "numba"))
-    if not layers:
-        raise ValueError("layers must hold at least one (DenseParams, LIFParams) pair, got none")
-    shape = np.shape(inputs)
-    if len(shape) != 2:
-        raise ValueError(f"inputs must have shape [T, n_in], got {shape}")
-    x = _binary("inputs", inputs, shape)
-    sizes = [shape[1]]
-    for i, (dense, lif) in enumerate(layers):
-        weights, *_ = check_dense_params(dense)
-        if weights.shape[1] != sizes[-1]:
-            raise ValueError(f"layers[{i}] Dense weights must have {sizes[-1]} columns, got shape {weights.shape}")
-        sizes.append(weights.shape[0])
-        check_lif_params(lif, sizes[-1])
-    if states is None:
-        states = [LIFState.initial(n) for n in sizes[1:]]
-    if len(states) != len(layers) or any(check_lif_state(s) != n for s, n in zip(states, sizes[1:])):
-        raise ValueError(f"states must be {len(layers)} LIFStates of sizes {sizes[1:]}")
+    x, layers, states = check_chain(inputs, layers, states)
+    sizes = [x.shape[1]] + [s.u.shape[0] for s in states]
     T = x.shape[0]
     traces = [LayerTrace(np.zeros((T, n), np.bool_), np.zeros((T, n), np.int32), np.zeros((T, n), np.int32))
               for n in sizes[1:]]

@@ -65,7 +65,7 @@ import numpy as np
 
 from .._validation import check_array, check_int
 from .fixed_point import (BIAS_EXP_BITS, BIAS_MANT_BITS, DECAY_BITS, DECAY_UNITY, MAX_UV, NUM_WEIGHT_BITS_RANGE,
-                          VTH_BITS, VTH_SHIFT, DenseParams, LayerTrace, LIFParams, LIFState)
+                          VTH_BITS, VTH_SHIFT, Chain, DenseParams, LayerTrace, LIFParams, LIFState, bias_parts)
 from .quantize import effective_weights, quantize_weights
 
 A_MAX = (1 << 15) - 1                          # Loihi's 16-bit activation
@@ -160,16 +160,6 @@ def _float_layers(model: Any) -> tuple[list[tuple[str, np.ndarray, np.ndarray, A
 
 # --- Integer parameters and their bounds ---------------------------------------------------------------------------
 
-def _bias(bias_v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(bias_mant, bias_exp) with bias_mant << bias_exp = bias_v rounded at the smallest exponent whose 13-bit
-    mantissa holds it (the scales keep |bias_v| <= 4095 << 7, so exponent 7 always does)."""
-    exp = np.full(bias_v.shape, BIAS_EXP_MAX, np.int64)
-    for e in range(BIAS_EXP_MAX - 1, -1, -1):  # |mantissa| grows as e falls: the last e that fits is the smallest
-        mant = np.rint(bias_v / 2.0 ** e)
-        exp = np.where((mant >= BIAS_RANGE[0]) & (mant <= BIAS_RANGE[1]), e, exp)
-    return np.rint(bias_v / 2.0 ** exp).astype(np.int64), exp
-
-
 def _activation_range(dense: DenseParams) -> tuple[np.ndarray, np.ndarray]:
     """(lowest, highest) a per neuron that Dense can send: floor of the sum of its negative (positive) weights."""
     w = effective_weights(dense)
@@ -197,7 +187,7 @@ def _layer(w: np.ndarray, b: np.ndarray, scale: np.ndarray, lif: LIFParams, bits
            readout: bool) -> tuple[DenseParams, LIFParams, float]:
     """The Dense and LIF of one layer for per-neuron scales ``scale`` (v = 64 scale mem), and its overflow ratio."""
     dense = quantize_weights(scale[:, None] * w, bits)
-    mant, exp = _bias(64 * scale * b)
+    mant, exp = bias_parts(64 * scale * b)
     lif = lif._replace(bias_mant=mant, bias_exp=exp)
     return dense, lif, _overflow(*_activation_range(dense), mant << exp, lif.vth, gain, readout)
 
@@ -315,9 +305,7 @@ def quantize_mlp(model: Any, steps: int, *, num_weight_bits: int = 8, vth: int |
 
 def mlp_chain(mlp: LoihiMLP, spikes: Any):
     """The chain to run for input spikes [T, n_in] (T = mlp.steps): the spikes and L silent rows, the layers and
-    the starting states, as an :class:`eventsnn.lava.Chain` for run_layers(*chain) or run_lava(*chain)."""
-    from ..lava.chain import Chain
-
+    the starting states, as a :class:`~eventsnn.loihi.fixed_point.Chain` for run_layers(*chain) or run_lava(*chain)."""
     x = np.asarray(spikes)
     n_in = np.shape(mlp.layers[0][0].weights)[1]
     if x.shape != (mlp.steps, n_in) or not np.all((x == 0) | (x == 1)):

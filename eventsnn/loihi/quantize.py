@@ -20,7 +20,8 @@ import numpy as np
 
 from .._validation import check_array, check_int
 from .fixed_point import (NUM_WEIGHT_BITS_RANGE, WEIGHT_BITS, WEIGHT_EXP_RANGE, WEIGHT_RANGE, DenseParams, LIFParams,
-                          SignMode, check_dense_params, check_lif_params, resolve_sign_mode, truncate_weights)
+                          LIFState, SignMode, check_chain, check_dense_params, check_lif_params, resolve_sign_mode,
+                          truncate_weights)
 from .model import LoihiLIF
 
 
@@ -57,12 +58,13 @@ def effective_weights(params: DenseParams) -> np.ndarray:
     return truncate_weights(weights, sign_mode, bits) * 2.0 ** exp
 
 
-def network_from_layers(inputs, layers: Sequence[tuple[DenseParams, LIFParams]], *, backend: str = "numba",
-                        monitor: bool = True):
+def network_from_layers(inputs, layers: Sequence[tuple[DenseParams, LIFParams]],
+                        states: Sequence[LIFState] | None = None, *, backend: str = "numba", monitor: bool = True):
     """The chain ``run_layers`` runs, as a Network: a SpikeGenerator for ``inputs`` [T, n_in] (row t fires at
     step t), then per layer a Dense projection (delay 0: Lava's one-step Dense delay) onto a LoihiLIF
-    population. Returns (network, populations, monitors): per layer a SpikeMonitor and StateMonitors of
-    u and v (a sample at step t + 1 is the state after step t), when ``monitor``.
+    population starting from ``states`` (rest if None). Returns (network, populations, monitors): per layer
+    a SpikeMonitor and StateMonitors of u and v (a sample at step t + 1 is the state after step t), when
+    ``monitor``.
     """
     from ..inputs import SpikeGenerator
     from ..monitors import SpikeMonitor, StateMonitor
@@ -70,20 +72,17 @@ def network_from_layers(inputs, layers: Sequence[tuple[DenseParams, LIFParams]],
     from ..population import Population
     from ..projections import Dense
 
-    x = np.asarray(inputs)
-    if x.ndim != 2 or not np.all((x == 0) | (x == 1)):
-        raise ValueError(f"inputs must be spikes [T, n_in] (bool or 0/1), got shape {x.shape}")
+    x, layers, states = check_chain(inputs, layers, states)
     steps, index = np.nonzero(x)
     source = Population(x.shape[1], SpikeGenerator(index, steps.astype(np.float64)), name="source")
     net = Network(source, dt=1.0, backend=backend)
     pops, monitors, pre = [], [], source
-    for k, (dense, lif) in enumerate(layers):
+    for k, ((dense, lif), state) in enumerate(zip(layers, states)):
         weights = effective_weights(dense)
-        if weights.shape[1] != pre.n:
-            raise ValueError(f"layers[{k}] Dense weights must have {pre.n} columns, got shape {weights.shape}")
         _, _, _, bias_mant, bias_exp = check_lif_params(lif, weights.shape[0])
         pop = Population(weights.shape[0], LoihiLIF(du=lif.du, dv=lif.dv, vth=lif.vth, bias_mant=bias_mant,
                                                     bias_exp=bias_exp), name=f"lif{k}")
+        pop["u"], pop["v"] = state.u, state.v
         net.add(pop, Dense(pre, pop, weights.T, target="a_in"))
         if monitor:
             monitors.append((SpikeMonitor(pop), StateMonitor(pop, "u"), StateMonitor(pop, "v")))
