@@ -37,4 +37,4 @@ def test_same_seed_same_spikes_and_another_seed_differs(spec):
     np.testing.assert_array_equal(runs[0].steps, runs[1].steps)
     np.testing.assert_array_equal(runs[0].i, runs[1].i)
     assert runs[0].num_spikes > 0
-    assert not (runs[0].steps.size == runs[2].steps.size and np.all(runs[0].i == runs[2].i))
+    assert not (np.array_equal(runs[0].steps, runs[2].steps) and np.array_equal(runs[0].i, runs[2].i))
