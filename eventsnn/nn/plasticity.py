@@ -1,0 +1,94 @@
+r"""Three-factor learning for spike-driven projections of ``eventsnn.nn`` models: R-STDP as a pure step.
+
+``rstdp_step(pre, post, weight, state, reward, params) -> (weight, state)``
+advances one time step of the simulator's :class:`eventsnn.RSTDP` rule
+(NEST's ``stdp_dopamine_synapse``) on a dense weight matrix ``weight``
+[n_pre, n_post] whose inputs are spikes, in the style of Norse's
+``stdp_step``. With dt the step (ms), per step and in the simulator's order:
+
+1. the weights and eligibility integrate over the step just ended, in closed
+   form: w <- clip(w - c·(n/r·expm1(-r·dt) - b·tau_c·expm1(-dt/tau_c))),
+   c <- c·exp(-dt/tau_c), n <- n·exp(-dt/tau_n), r = 1/tau_c + 1/tau_n;
+2. dopamine: n += reward / tau_n (a reward of k is k dopamine spikes; a
+   negative reward lowers n, so paired synapses are weakened);
+3. presynaptic spikes: x_pre <- x_pre·exp(-dt/tau_plus) + pre, then
+   c -= A_minus · pre ⊗ x_post (x_post not yet holding this step's spikes);
+4. postsynaptic spikes: x_post <- x_post·exp(-dt/tau_minus) + post, then
+   c += A_plus · x_pre ⊗ post.
+
+This is the simulator's rule for synapses without delay, its traces decayed
+step by step instead of between events (equal to ~1e-12). Use it beside
+surrogate-gradient training or alone (``examples/digits_rstdp.py``).
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .._validation import check_array, check_finite
+from ..plasticity import RSTDP
+
+
+class RSTDPParams(NamedTuple):
+    """The rule (an :class:`eventsnn.RSTDP`, ms and 1/ms) and the step dt (ms)."""
+
+    rule: RSTDP
+    dt: float = 1.0
+
+
+class RSTDPState(NamedTuple):
+    """Traces of one projection: x_pre [n_pre], x_post [n_post], eligibility c [n_pre, n_post], dopamine n
+    (1/ms, a 0-d array)."""
+
+    x_pre: np.ndarray
+    x_post: np.ndarray
+    elig: np.ndarray
+    dopamine: np.ndarray
+
+    @classmethod
+    def initial(cls, n_pre: int, n_post: int) -> "RSTDPState":
+        return cls(np.zeros(n_pre), np.zeros(n_post), np.zeros((n_pre, n_post)), np.zeros(()))
+
+
+def _spikes(name: str, value, n: int) -> np.ndarray:
+    arr = check_array(name, value, shape=(n,))
+    if np.any((arr != 0) & (arr != 1)):
+        raise ValueError(f"{name} must be spikes (0 or 1): R-STDP needs a spike-driven projection, got values "
+                         f"{np.unique(arr)[:5]!r}")
+    return arr
+
+
+def rstdp_step(pre, post, weight: np.ndarray, state: RSTDPState, reward: float,
+               params: RSTDPParams) -> tuple[np.ndarray, RSTDPState]:
+    """One step of R-STDP (see the module docstring). ``pre`` [n_pre] and ``post`` [n_post] are this step's
+    spikes, ``reward`` the dopamine released at this step (in spikes; 0 for none). Returns the new weights
+    (a new array) and state; nothing is modified in place."""
+    rule, dt = params
+    if not isinstance(rule, RSTDP):
+        raise ValueError(f"params.rule must be an eventsnn.RSTDP, got {rule!r}")
+    dt = check_finite("dt", dt)
+    if dt <= 0:
+        raise ValueError(f"dt must be > 0 ms, got {dt}")
+    w = check_array("weight", weight, ndim=2)
+    n_pre, n_post = w.shape
+    pre, post = _spikes("pre", pre, n_pre), _spikes("post", post, n_post)
+    if isinstance(reward, (bool, str, bytes)):
+        raise ValueError(f"reward must be a number, got {reward!r}")
+    reward = check_finite("reward", reward)
+    if state.elig.shape != (n_pre, n_post) or state.x_pre.shape != (n_pre,) or state.x_post.shape != (n_post,):
+        raise ValueError(f"state must hold traces for a ({n_pre}, {n_post}) projection, got eligibility "
+                         f"{state.elig.shape}")
+    r = 1.0 / rule.tau_c + 1.0 / rule.tau_n
+    n = float(state.dopamine)
+    c = state.elig
+    w = np.clip(w - c * (n / r * math.expm1(-r * dt) - rule.b * rule.tau_c * math.expm1(-dt / rule.tau_c)),
+                rule.w_min, rule.w_max)
+    c = c * math.exp(-dt / rule.tau_c)
+    n = n * math.exp(-dt / rule.tau_n) + reward / rule.tau_n
+    x_pre = state.x_pre * math.exp(-dt / rule.tau_plus) + pre
+    c = c - rule.A_minus * np.outer(pre, state.x_post * math.exp(-dt / rule.tau_minus))
+    x_post = state.x_post * math.exp(-dt / rule.tau_minus) + post
+    c = c + rule.A_plus * np.outer(x_pre, post)
+    return w, RSTDPState(x_pre, x_post, c, np.asarray(n))

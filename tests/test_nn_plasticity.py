@@ -1,0 +1,92 @@
+"""The nn three-factor rule (eventsnn.nn.plasticity) against the simulator's R-STDP, and its reward sign."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import eventsnn as esnn
+from eventsnn.nn.plasticity import RSTDPParams, RSTDPState, rstdp_step
+from test_plasticity import Relay
+
+DT = 0.1
+
+
+def _trains(rng, n, steps, p):
+    return rng.random((steps, n)) < p
+
+
+def _simulated(pre, post, dopamine, weight, rule):
+    """The same spikes in the simulator: pre as spike generators, post imposed through a relay, dopamine
+    spikes from a generator; synapses without delay. Weights and eligibility as they stand at step ``steps``
+    (sampled at its start)."""
+    steps = pre.shape[0]
+    gen = lambda spikes: esnn.Population(spikes.shape[1], esnn.SpikeGenerator(  # noqa: E731
+        np.nonzero(spikes)[1], np.nonzero(spikes)[0] * DT))
+    teacher = np.zeros_like(post)
+    teacher[:-1] = post[1:]  # the relay fires one step after its drive
+    source, drive, da = gen(pre), gen(teacher), gen(dopamine[:, None])
+    target = esnn.Population(post.shape[1], Relay())
+    i, j = np.nonzero(np.ones(weight.shape))
+    proj = esnn.Sparse.from_arrays(source, target, i, j, weight.ravel(), target="sink",
+                                   plasticity=esnn.RSTDP(**rule.parameters(), dopamine=da))
+    elig, weights = esnn.SynapseMonitor(proj, "eligibility"), esnn.SynapseMonitor(proj, "weight")
+    relay = esnn.Sparse.from_arrays(drive, target, np.arange(post.shape[1]), np.arange(post.shape[1]), 1.0,
+                                    target="drive")
+    spikes = esnn.SpikeMonitor(target)
+    net = esnn.Network(proj, relay, elig, weights, spikes, dt=DT)
+    net.run((steps + 1) * DT)
+    fired = np.zeros((steps + 1, post.shape[1]), bool)
+    fired[spikes.steps, spikes.i] = True
+    assert np.array_equal(fired[:steps], post)
+    return weights.values[steps].reshape(weight.shape), elig.values[steps].reshape(weight.shape)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(20.0, 500.0), st.floats(20.0, 300.0), st.floats(-2e-3, 2e-3))
+def test_the_nn_rule_is_the_simulators_rule(seed, tau_c, tau_n, b):
+    rng = np.random.default_rng(seed)
+    steps, n_pre, n_post = 300, 4, 3
+    rule = esnn.RSTDP(A_plus=0.5, A_minus=0.6, tau_c=tau_c, tau_n=tau_n, b=b, w_min=-50.0, w_max=50.0)
+    pre, post = _trains(rng, n_pre, steps, 0.05), _trains(rng, n_post, steps, 0.05)
+    post[0] = False  # the relay cannot fire at step 0
+    dopamine = (rng.random(steps) < 0.02).astype(float)
+    dopamine[steps // 2] = 1.0  # at least one reward
+    weight = rng.uniform(-1.0, 1.0, (n_pre, n_post))
+    state, w = RSTDPState.initial(n_pre, n_post), weight
+    params = RSTDPParams(rule, DT)
+    for t in range(steps):
+        w, state = rstdp_step(pre[t], post[t], w, state, dopamine[t], params)
+    w, state = rstdp_step(np.zeros(n_pre), np.zeros(n_post), w, state, 0.0, params)  # integrate to the last step
+    sim_w, sim_c = _simulated(pre, post, dopamine, weight, rule)
+    np.testing.assert_allclose(state.elig, sim_c, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(w, sim_w, rtol=1e-9, atol=1e-12)
+    assert np.abs(w - weight).max() > 1e-6  # something was learned
+
+
+@pytest.mark.parametrize("reward, sign", [(5.0, 1.0), (-5.0, -1.0)])
+def test_reward_moves_exactly_the_paired_synapses_its_way(reward, sign):
+    rule = esnn.RSTDP(A_plus=1.0, A_minus=1.0, w_min=-10.0, w_max=10.0)
+    params, state = RSTDPParams(rule, 1.0), RSTDPState.initial(3, 2)
+    w = np.zeros((3, 2))
+    for t in range(40):  # pre 0 fires 2 ms before post 0; nothing else fires
+        pre, post = np.array([t == 10, 0, 0]), np.array([t == 12, 0])
+        w, state = rstdp_step(pre, post, w, state, reward if t == 20 else 0.0, params)
+    assert sign * w[0, 0] > 0.01
+    assert np.count_nonzero(w) == 1
+
+
+def test_bad_input_names_the_value():
+    params, state = RSTDPParams(esnn.RSTDP()), RSTDPState.initial(2, 2)
+    w = np.zeros((2, 2))
+    with pytest.raises(ValueError, match="reward"):
+        rstdp_step([0, 1], [1, 0], w, state, math.nan, params)
+    with pytest.raises(ValueError, match="pre must be spikes"):  # a rule on a projection that is not spike-driven
+        rstdp_step([0.3, 1.0], [1, 0], w, state, 0.0, params)
+    with pytest.raises(ValueError, match="post"):
+        rstdp_step([0, 1], [1, 0, 0], w, state, 0.0, params)
+    with pytest.raises(ValueError, match="state"):
+        rstdp_step([0, 1], [1, 0, 0], np.zeros((2, 3)), state, 0.0, params)
+    with pytest.raises(ValueError, match="params.rule"):
+        rstdp_step([0, 1], [1, 0], w, state, 0.0, RSTDPParams(esnn.STDP()))
