@@ -41,19 +41,19 @@ def encode(images: np.ndarray, steps: int, rng: np.random.Generator) -> np.ndarr
     return (rng.random((steps,) + images.shape) < images).astype(np.float64)
 
 
-def train_digits(hidden: int = 256, epochs: int = 20, steps: int = 25, batch: int = 32, lr: float = 3e-3,
-                 seed: int = 0) -> dict:
-    """Train and evaluate; returns test_accuracy (fraction), hidden_firing_rate (spikes/step), train_seconds."""
+def load_split(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-learn's digits as intensities in [0, 1]: x_train, x_test, y_train, y_test (stratified, 25% test)."""
     digits = load_digits()
-    x_train, x_test, y_train, y_test = train_test_split(digits.data / 16.0, digits.target, test_size=0.25,
-                                                        stratify=digits.target, random_state=seed)
-    rng = np.random.default_rng(seed)
-    model = SpikingMLP(hidden, seed)
+    return train_test_split(digits.data / 16.0, digits.target, test_size=0.25, stratify=digits.target,
+                            random_state=seed)
+
+
+def fit(model: SpikingMLP, x_train: np.ndarray, y_train: np.ndarray, rng: np.random.Generator, epochs: int = 20,
+        steps: int = 25, batch: int = 32, lr: float = 3e-3) -> None:
+    """BPTT with Adam (warmup-cosine schedule): cross-entropy plus a firing-rate penalty outside [0.1, 0.5]."""
     opt = nn.Adam(model.named_parameters(), lr=lr)
     n_batches = -(-len(x_train) // batch)
     total = epochs * n_batches
-
-    start = time.perf_counter()
     for epoch in range(epochs):
         order = rng.permutation(len(x_train))
         for i in range(n_batches):
@@ -64,6 +64,16 @@ def train_digits(hidden: int = 256, epochs: int = 20, steps: int = 25, batch: in
             opt.zero_grad()
             loss.backward()
             opt.step()
+
+
+def train_digits(hidden: int = 256, epochs: int = 20, steps: int = 25, batch: int = 32, lr: float = 3e-3,
+                 seed: int = 0) -> dict:
+    """Train and evaluate; returns test_accuracy (fraction), hidden_firing_rate (spikes/step), train_seconds."""
+    x_train, x_test, y_train, y_test = load_split(seed)
+    rng = np.random.default_rng(seed)
+    model = SpikingMLP(hidden, seed)
+    start = time.perf_counter()
+    fit(model, x_train, y_train, rng, epochs, steps, batch, lr)
     train_seconds = time.perf_counter() - start
 
     model.eval()
