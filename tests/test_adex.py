@@ -5,18 +5,14 @@ its classifier); the checks below state each pattern's interspike-interval
 (ISI) signature directly, so that a neuron firing another pattern fails them.
 Times in ms, potentials in mV, currents in pA.
 """
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import eventsnn as esnn
+from _examples import load_example
 
-_path = Path(__file__).resolve().parents[1] / "examples" / "adex_patterns.py"
-_spec = importlib.util.spec_from_file_location("adex_patterns", _path)
-adex_patterns = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(adex_patterns)
+adex_patterns = load_example("adex_patterns")
 ONSET, DT = adex_patterns.ONSET, adex_patterns.DT
 
 

@@ -15,6 +15,7 @@ import pytest
 
 import eventsnn as esnn
 from eventsnn.reference_networks import coba, cuba
+from _examples import load_example
 
 if importlib.util.find_spec("brian2") is None:
     pytest.skip("Brian2 is not installed (pip install .[bench])", allow_module_level=True)
@@ -87,14 +88,6 @@ def test_same_network_same_spikes_as_brian2(kind):
         assert abs(len(mine) - len(theirs)) < 0.05 * len(theirs)
 
 
-def _load_adex_patterns():
-    path = Path(__file__).parents[1] / "examples" / "adex_patterns.py"
-    spec = importlib.util.spec_from_file_location("adex_patterns", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def brian2_adex_patterns(patterns, currents, onset: float, duration: float, dt: float) -> dict:
     """Brian2's spike times (ms) of one AdEx neuron per pattern: forward Euler, step current at ``onset``."""
     b2.start_scope()
@@ -134,7 +127,7 @@ def test_adex_patterns_match_brian2_euler_within_one_step():
     within one step of Brian2's. The irregular pattern is chaotic: a change of 1e-12 mV in the initial
     potential moves its spikes after about 400 ms, so rounding differences between the two simulators
     (Brian2 computes in SI units) are amplified there; it is compared over its first 300 ms."""
-    adex = _load_adex_patterns()
+    adex = load_example("adex_patterns")
     dt = adex.DT
     ours = adex.simulate(dt=dt)
     theirs = brian2_adex_patterns(adex.PATTERNS, adex.CURRENTS, adex.ONSET, adex.DURATION, dt)

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import eventsnn as esnn
+from _examples import load_example
 
 if importlib.util.find_spec("brian2") is None:
     pytest.skip("Brian2 is not installed (pip install .[bench])", allow_module_level=True)
@@ -45,16 +46,7 @@ CASES = [("additive", "all_to_all", False), ("additive", "nearest", False), ("mu
          ("additive", "all_to_all", True)]
 
 
-def _load_example():
-    path = Path(__file__).parents[1] / "examples" / "stdp_song2000.py"
-    spec = importlib.util.spec_from_file_location("stdp_song2000", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # the model is a dataclass: its module must be importable by name
-    spec.loader.exec_module(module)
-    return module
-
-
-SongNeuron = _load_example().SongNeuron
+SongNeuron = load_example("stdp_song2000").SongNeuron
 
 
 def inputs(seed: int, with_delays: bool):

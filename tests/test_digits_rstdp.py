@@ -1,25 +1,15 @@
 """Smoke test of examples/digits_rstdp.py: a small R-STDP readout (no gradients) learns digits well above chance."""
-import importlib.util
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
+
+from _examples import load_example
 
 pytest.importorskip("sklearn")
 
 
-def _example():
-    path = Path(__file__).resolve().parents[1] / "examples" / "digits_rstdp.py"
-    spec = importlib.util.spec_from_file_location("digits_rstdp_example", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_rstdp_readout_learns_digits_from_reward():
-    example = _example()
+    example = load_example("digits_rstdp")
     settings = replace(example.Settings(), n_hidden=64, bptt_epochs=3, rstdp_epochs=2, gradient_epochs=5)
     result = example.run("bptt", 0, settings)
     assert {"test_accuracy", "gradient_readout_accuracy", "train_seconds", "settings"} <= result.keys()
@@ -29,7 +19,7 @@ def test_rstdp_readout_learns_digits_from_reward():
 
 
 def test_bad_settings_name_the_value():
-    example = _example()
+    example = load_example("digits_rstdp")
     with pytest.raises(ValueError, match="hidden"):
         example.run("dense")
     with pytest.raises(ValueError, match="w_init"):

@@ -1,25 +1,19 @@
 """examples/izhikevich_2007.py on short runs: the JSON it writes, the closed reward loop, the network's activity."""
 import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import eventsnn as esnn
+from _examples import load_example
 
 DURATION = 6  # simulated seconds: a few pairings and rewards, a second of wall time
 
 
 @pytest.fixture(scope="module")
 def izh():
-    path = Path(__file__).parents[1] / "examples" / "izhikevich_2007.py"
-    spec = importlib.util.spec_from_file_location("izhikevich_2007", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # the neuron model is a dataclass: its module must be importable by name
-    spec.loader.exec_module(module)
-    return module
+    return load_example("izhikevich_2007")
 
 
 def test_short_run_writes_the_results(izh, tmp_path):

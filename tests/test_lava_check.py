@@ -11,6 +11,7 @@ from _lava import lava_python  # noqa: F401  (a fixture)
 from eventsnn import lava
 from eventsnn.lava.check import check, first_difference, random_chain, table
 from eventsnn.loihi.fixed_point import DenseParams, LIFParams, LIFState, run_layers
+from _examples import load_example
 
 
 def test_the_check_command_finds_every_case_identical(lava_python, tmp_path):
@@ -106,13 +107,7 @@ def test_bad_check_settings_are_refused(kwargs, name):
 
 def test_the_digits_example_predicts_as_lava_does(lava_python):
     """examples/digits_to_loihi.py, small, with 6 test images in Lava: same classes, identical runs."""
-    import importlib.util
-    from pathlib import Path
-
     pytest.importorskip("sklearn")
-    path = Path(__file__).resolve().parents[1] / "examples" / "digits_to_loihi.py"
-    spec = importlib.util.spec_from_file_location("digits_to_loihi", path)
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
+    example = load_example("digits_to_loihi")
     result = example.run(hidden=32, epochs=2, steps=12, seed=2, lava_images=6)
     assert result["lava_images"] == 6 and result["lava_agreement"] == 1.0 and result["lava_identical_runs"] == 6

@@ -11,6 +11,7 @@ from eventsnn import nn
 from eventsnn.loihi.fixed_point import MAX_UV, VTH_SHIFT, SignMode, run_layers
 from eventsnn.loihi.mlp import A_MAX, align_traces, mlp_chain, mlp_scores, quantize_mlp
 from eventsnn.loihi.quantize import effective_weights
+from _examples import load_example
 
 
 def float_run(modules, x: np.ndarray):
@@ -276,15 +277,8 @@ def test_bad_spikes_and_traces_are_refused():
 
 
 def _example():
-    import importlib.util
-    from pathlib import Path
-
     pytest.importorskip("sklearn")
-    path = Path(__file__).resolve().parents[1] / "examples" / "digits_to_loihi.py"
-    spec = importlib.util.spec_from_file_location("digits_to_loihi", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("digits_to_loihi")
 
 
 def test_the_digits_example_quantises_without_losing_accuracy():

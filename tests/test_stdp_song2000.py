@@ -1,23 +1,18 @@
 """examples/stdp_song2000.py on a short run: its JSON holds what the issue asks for, with values that make sense."""
 import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+
+from _examples import load_example
 
 DURATION = 3.0  # simulated seconds: long enough for STDP to move the weights, short for the test suite
 
 
 @pytest.fixture(scope="module")
 def song():
-    path = Path(__file__).parents[1] / "examples" / "stdp_song2000.py"
-    spec = importlib.util.spec_from_file_location("stdp_song2000", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # the model is a dataclass: its module must be importable by name
-    spec.loader.exec_module(module)
-    return module
+    return load_example("stdp_song2000")
 
 
 def test_short_run_writes_the_summary(song, tmp_path):
