@@ -49,14 +49,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-from eventsnn.reference_networks import BenchmarkNetwork, cuba
 
 sys.path.insert(0, str(Path(__file__).parent))  # the peer modules, also when imported from elsewhere
 from _workers import MachineLoad, compare, interleave  # noqa: E402
+from cuba import OUT_DEGREE, measure_ours  # noqa: E402
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
-OUT_DEGREE = 80.0
 W_EXC = 60 * 0.27 / 10  # mV, as eventsnn.reference_networks.cuba
 STDP_PARAMS = {"tau_plus": 20.0, "tau_minus": 20.0, "A_plus": 0.01 * 2 * W_EXC, "A_minus": 0.0105 * 2 * W_EXC,
                "w_min": 0.0, "w_max": 2 * W_EXC}  # ms, mV
@@ -64,35 +62,23 @@ COLD_COMPILE = """
 import sys, time
 start = time.perf_counter()
 sys.path.insert(0, {here!r})
-from plasticity import cuba_stdp
-cuba_stdp(100, plastic=True).network.run(1.0)
+from plasticity import stdp
+from eventsnn.reference_networks import cuba
+cuba(100, exc_plasticity=stdp()).network.run(1.0)
 print(time.perf_counter() - start)
 """
 
 
-def cuba_stdp(n: int = 4000, seed: int = 1, plastic: bool = True, backend: str = "numba") -> BenchmarkNetwork:
-    """``eventsnn.reference_networks.cuba(n, seed=seed)``, its excitatory synapses (``network.projections[0]``)
-    learning with STDP_PARAMS when ``plastic``."""
-    rule = esnn.STDP(**STDP_PARAMS, weight_dependence="additive", pairing="all_to_all") if plastic else None
-    return cuba(n, OUT_DEGREE, seed, backend, exc_plasticity=rule)
+def stdp() -> esnn.STDP:
+    """The rule of every excitatory synapse of the plastic CUBA: additive, all-to-all, STDP_PARAMS."""
+    return esnn.STDP(**STDP_PARAMS, weight_dependence="additive", pairing="all_to_all")
 
 
 def measure_cuba(n: int, duration_s: float, plastic: bool, seed: int, backend: str) -> dict:
-    """One measurement of CUBA (with STDP if ``plastic``) in this process: loop and build times, activity."""
-    cuba_stdp(100, seed, plastic, backend).network.run(1.0)  # compile (or load the cache) outside the timings
-    start = time.perf_counter()
-    bench = cuba_stdp(n, seed, plastic, backend)
-    bench.network.build()
-    build_s = time.perf_counter() - start
-    start = time.perf_counter()
-    bench.network.run(duration_s * 1000.0)
-    wall_s = time.perf_counter() - start
-    net = bench.network
-    return {"simulator": f"eventsnn-{esnn.__version__}", "plastic": plastic, "n": n, "duration_s": duration_s,
-            "backend": backend, "wall_s": wall_s, "build_s": build_s, "spikes": net.spike_count,
-            "rate_hz": net.spike_count / n / duration_s, "synapses": sum(p.n_synapses for p in net.projections),
-            "syn_events": net.syn_events, "syn_events_per_s": net.syn_events / wall_s,
-            "mean_exc_weight_mv": float(np.mean(net.projections[0].weight))}
+    """One measurement of CUBA (its excitatory synapses learning by ``stdp()`` if ``plastic``) in this process,
+    as benchmarks/cuba.py measures it."""
+    return {**measure_ours(n, duration_s, backend, seed, exc_plasticity=stdp() if plastic else None),
+            "plastic": plastic}
 
 
 def cold_compile_seconds() -> float:
