@@ -7,7 +7,7 @@ from types import ModuleType
 from .errors import MissingDependencyError
 
 # The pyproject extra that installs each optional package.
-EXTRAS = {"matplotlib": "plot", "tokenizers": "bpe"}
+EXTRAS = {"matplotlib": "plot", "tokenizers": "bpe", "mpi4py": "mpi"}
 
 
 def require(module: str, feature: str) -> ModuleType:
