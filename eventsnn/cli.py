@@ -4,7 +4,7 @@
     eventsnn simulate cuba|coba [--n N] [--duration MS] [--save CKPT]
     eventsnn presets          the language-model presets, their sizes and training settings
     eventsnn train [--preset tiny|small|base] [--corpus PATH] [--tokenizer char|bpe] [--minutes M] [--steps N]
-                   [--out DIR] [--resume CKPT] [--seed S] [--force]
+                   [--out DIR] [--resume CKPT] [--seed S] [--force] [--json PATH]
     eventsnn generate CKPT [--prompt TEXT] [--max-tokens N] [--temperature T] [--top-k K]
                       [--top-p P] [--seed S] [--engine event|dense] [--precision float32|int8]
     eventsnn export CKPT OUT [--precision float32|int8] [--eval-tokens N] [--corpus PATH]
@@ -33,9 +33,11 @@ from . import __version__
 from ._extras import require
 from .checkpoint import RunLock, inspect, latest_checkpoint, resolve_checkpoint, save, step_checkpoints
 from .errors import CheckpointError, MissingDependencyError, RunDirectoryError
+from .mpi import launched_size
 from .reference_networks import coba, cuba
 
 if TYPE_CHECKING:  # the language model is imported only by the commands that use it
+    from .lm.metrics import Evaluation
     from .lm.train import Trainer
 
 # What a fresh run uses when an option is not given. The parser's defaults are
@@ -154,6 +156,7 @@ def _fit(run: Trainer, until: int, out: Path, args: argparse.Namespace) -> int:
     print(f"training {run.config.preset} ({run.model.num_parameters():,} parameters, {run.tokenizer.kind} tokenizer, "
           f"{run.tokenizer.vocab_size} tokens) from step {run.step} to step {until}{limit}; checkpoints in {out}")
     resume = f"eventsnn train --resume {_quote(out)}" + (f" --steps {until}" if until != run.config.steps else "")
+    start, seconds, started = run.step, run.seconds, time.perf_counter()
     try:
         ev = run.fit(until=until, minutes=args.minutes, run_dir=out, progress=True, handle_signals=True)
     except TrainingInterrupted as stop:
@@ -164,7 +167,24 @@ def _fit(run: Trainer, until: int, out: Path, args: argparse.Namespace) -> int:
           f"firing rate {ev.activity.firing_rate:.4f}; saved {latest_checkpoint(out)}")
     if run.step < until:
         print(f"stopped at step {run.step} of {until} after --minutes {args.minutes:g}; continue with: {resume}")
+    if args.json:
+        _write_summary(args.json, run, start, run.seconds - seconds, time.perf_counter() - started, ev)
     return 0
+
+
+def _write_summary(path: str, run: Trainer, start: int, seconds: float, wall: float,
+                   ev: Evaluation) -> None:
+    """``--json``: this session's steps and throughput (tokens over the steps' own time, without
+    evaluations and saves) and the final losses."""
+    steps = run.step - start
+    tokens = steps * run.config.batch * run.config.seq_len
+    summary = {"steps": steps, "step": run.step, "tokens": tokens, "seconds": seconds, "wall_seconds": wall,
+               "tokens_per_s": tokens / seconds if seconds > 0 else None, "ranks": launched_size(),
+               "batch": run.config.batch, "seq_len": run.config.seq_len, "preset": run.config.preset,
+               "train_loss": run.history["loss"][-1], "val_loss": ev.loss_nats}
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=2)
+    print(f"wrote {path}")
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -334,6 +354,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed of the initial weights and the data order (default: 0; a resumed run keeps its own)")
     p.add_argument("--force", action="store_true",
                    help="start even if --out holds another run's checkpoints, deleting them")
+    p.add_argument("--json", metavar="PATH",
+                   help="at the end, write steps, tokens, seconds, tokens_per_s, ranks and the final train and "
+                        "validation loss here")
 
     p = command("generate", "sample text from a trained language model", _generate)
     _checkpoint_arguments(p, "the training run or export to sample from")
