@@ -20,7 +20,7 @@ os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "10")
 from .checkpoint import inspect, latest_checkpoint, load, save, save_step
 from .errors import CheckpointError
 from .inputs import Poisson, SpikeGenerator, TimedCurrent
-from .monitors import RateMonitor, SpikeMonitor, StateMonitor, SynapseMonitor
+from .monitors import RateMonitor, SpikeMonitor, StateMonitor, SynapseMonitor, spike_digest
 from .network import Network
 from .neuron_model import NeuronModel, Variable, choice, parameter
 from .neurons import ALIF, IF, LIF, AdEx, CondLIF, Izhikevich
@@ -40,7 +40,7 @@ __all__ = [
     "Variable", "choice", "parameter", "PlasticityRule", "Poisson", "Population", "PopulationView",
     "Projection", "RSTDP", "RateMonitor", "STDP", "Sparse", "SpikeGenerator", "SpikeMonitor", "StateMonitor",
     "SynapseMonitor", "TimedCurrent", "__version__", "autodiff", "inspect", "latest_checkpoint", "lm", "load",
-    "loihi", "nir", "nn", "save", "save_step",
+    "loihi", "nir", "nn", "save", "save_step", "spike_digest",
 ]
 
 

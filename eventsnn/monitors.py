@@ -6,9 +6,11 @@ synapse) sample taken at step t holds the value at the start of that step
 """
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
-from ._validation import check_array, check_choice, check_int
+from ._validation import check_array, check_choice, check_indices, check_int
 from .plasticity import RSTDP, SYNAPSE_VARIABLES
 from .population import PopulationView, as_view
 
@@ -52,6 +54,21 @@ class SpikeMonitor:
         """Spike times (ms) of each neuron."""
         order = np.argsort(self.i, kind="stable")
         return np.split(self.t[order], np.cumsum(self.count)[:-1])
+
+
+def spike_digest(steps, neurons) -> str:
+    """SHA-256 (hex) of the spikes (step, global neuron), sorted by step then neuron, as a little-endian
+    int64 array of shape [n, 2] in C order: a fingerprint of a run that does not depend on the order the
+    spikes were recorded in (threads, MPI ranks). For a monitor of a whole first population:
+    ``spike_digest(mon.steps, mon.i)``."""
+    steps = check_indices("steps", steps, ndim=1)
+    neurons = check_indices("neurons", neurons, shape=steps.shape)
+    for name, values in (("steps", steps), ("neurons", neurons)):
+        if values.size and values.min() < 0:
+            raise ValueError(f"{name} must be >= 0, got {values.min()}")
+    order = np.lexsort((neurons, steps))
+    pairs = np.stack([steps[order], neurons[order]], axis=1).astype("<i8")
+    return hashlib.sha256(np.ascontiguousarray(pairs).tobytes()).hexdigest()
 
 
 class _Sampled:

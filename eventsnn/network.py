@@ -20,7 +20,7 @@ import numpy as np
 
 from . import network_checkpoint
 from ._validation import check_choice, check_finite, check_int, check_positive
-from .backends import BACKENDS, CPUBackend, get_backend
+from .backends import BACKENDS, CPUBackend, check_threads, get_backend
 from .backends.state import Recorder
 from .checkpoint import Snapshot, checkpointable
 from .inputs import TimedCurrent
@@ -39,9 +39,21 @@ class Network:
     ``eventsnn.save(net, path)`` writes it with its dynamic state (membranes,
     refractory counters, pending delayed spikes, monitor records);
     ``eventsnn.load(path)`` continues exactly where it stopped.
+
+    ``threads``: how many threads the Numba backend steps on (as NEST's
+    ``local_num_threads``); None (the default) uses Numba's current count
+    (``numba.get_num_threads()``: all cores unless ``NUMBA_NUM_THREADS`` or
+    ``numba.set_num_threads`` says otherwise). More than
+    ``NUMBA_NUM_THREADS`` split the work as finely but share Numba's
+    threads. Spikes and state are bit-identical for every count
+    (``backends.state``); plasticity's learn step runs on one thread. The
+    NumPy backend always runs on one. Threads need Numba's ``omp`` or
+    ``tbb`` threading layer (the ``workqueue`` fallback takes ~0.1 ms per
+    parallel region, more than a step of a small network).
     """
 
-    def __init__(self, *objects, dt: float = 0.1, seed: int = 0, backend: str = "numba") -> None:
+    def __init__(self, *objects, dt: float = 0.1, seed: int = 0, backend: str = "numba",
+                 threads: int | None = None) -> None:
         self.dt = check_positive("dt", dt)
         self.seed = check_int("seed", seed, minimum=0)
         self.backend = check_choice("backend", backend, tuple(BACKENDS))
@@ -51,6 +63,7 @@ class Network:
         self.monitors: list = []
         self.step = 0
         self.sim: CPUBackend | None = None
+        self.threads = threads
         self.build_seconds = 0.0
         self.spike_count = 0  # spikes emitted so far, all populations
         self.syn_events = 0  # synapses reached by those spikes
@@ -62,6 +75,17 @@ class Network:
     @classmethod
     def from_checkpoint(cls, snap: Snapshot) -> "Network":
         return network_checkpoint.restore(cls, snap)
+
+    @property
+    def threads(self) -> int | None:
+        """Threads the Numba backend steps on (None: Numba's current count); may change between runs."""
+        return self._threads
+
+    @threads.setter
+    def threads(self, value: int | None) -> None:
+        self._threads = None if value is None else check_threads(value)
+        if self.sim is not None:
+            self.sim.threads = self._threads
 
     @property
     def t(self) -> float:

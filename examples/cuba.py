@@ -3,11 +3,18 @@
 4000 LIF neurons (3200 excitatory, 800 inhibitory), connection probability
 0.02, exponential current synapses. Brian2 and NEST give 5.5-5.7 Hz.
 
-    python examples/cuba.py [--duration 1000] [--backend numba|numpy] [--plot cuba.png]
+    python examples/cuba.py [--duration 1000] [--backend numba|numpy] [--threads N] [--json run.json] [--plot cuba.png]
+
+``--json`` writes the summary with ``spikes`` (the count) and
+``spike_digest`` (:func:`eventsnn.spike_digest`), the same for any
+``--threads`` (rank 0 writes it under MPI).
 """
 import argparse
+import json
 import time
+from pathlib import Path
 
+from eventsnn import mpi, spike_digest
 from eventsnn.reference_networks import cuba
 
 
@@ -17,16 +24,27 @@ def main(build=cuba, name="CUBA") -> None:
     parser.add_argument("--duration", type=float, default=1000.0, help="simulated time in ms")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--backend", default="numba", choices=["numba", "numpy"])
+    parser.add_argument("--threads", type=int, default=None, help="Numba threads (default: Numba's count)")
+    parser.add_argument("--json", help="write the summary and the spike digest here")
     parser.add_argument("--plot", help="write a spike raster PNG here (needs matplotlib)")
     args = parser.parse_args()
     bench = build(args.n, seed=args.seed, backend=args.backend)
+    bench.network.threads = args.threads
     start = time.perf_counter()
     bench.network.run(args.duration)
     wall = time.perf_counter() - start
-    rate = bench.spikes.num_spikes / args.n / (args.duration / 1000.0)
-    print(f"{name}: {args.n} neurons, {bench.network.sim.syn.weight.size} synapses, {args.duration:g} ms simulated")
-    print(f"mean rate {rate:.2f} Hz, {bench.spikes.num_spikes} spikes; "
+    spikes = bench.spikes.num_spikes
+    rate = spikes / args.n / (args.duration / 1000.0)
+    synapses = bench.network.sim.syn.weight.size
+    print(f"{name}: {args.n} neurons, {synapses} synapses, {args.duration:g} ms simulated")
+    print(f"mean rate {rate:.2f} Hz, {spikes} spikes; "
           f"build {bench.network.build_seconds:.2f} s, run {wall:.2f} s ({args.backend}, first run includes compilation)")
+    if args.json and mpi.rank() == 0:
+        summary = {"network": name, "n": args.n, "synapses": int(synapses), "duration_ms": args.duration,
+                   "seed": args.seed, "backend": args.backend, "threads": args.threads, "rate_hz": rate,
+                   "build_s": bench.network.build_seconds, "run_s": wall, "spikes": spikes,
+                   "spike_digest": spike_digest(bench.spikes.steps, bench.spikes.i)}
+        Path(args.json).write_text(json.dumps(summary, indent=2))
     if args.plot:
         import matplotlib
 

@@ -7,7 +7,7 @@ same operations. A backend owns a built network's arrays
 """
 from __future__ import annotations
 
-from .._validation import check_choice
+from .._validation import check_choice, check_int
 from .base import CPUBackend
 from .numba_backend import NumbaBackend
 from .numpy_backend import NumpyBackend
@@ -18,3 +18,8 @@ BACKENDS: dict[str, type[CPUBackend]] = {"numpy": NumpyBackend, "numba": NumbaBa
 def get_backend(name: str) -> type[CPUBackend]:
     """The backend class called ``name``."""
     return BACKENDS[check_choice("backend", name, tuple(BACKENDS))]
+
+
+def check_threads(threads: int) -> int:
+    """A thread count for the Numba backend (>= 1)."""
+    return check_int("threads", threads, minimum=1)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..inputs import SpikeGenerator
 from ..kernels.codegen import Plan
+from ..kernels.cpu import rows_ascend
 from ..plasticity import CONSTANTS, RSTDP
 from ..population import as_view
 from .state import Inputs, Plasticity, Populations, Recorder, Synapses
@@ -28,7 +29,7 @@ class CPUBackend:
     name = "cpu"
 
     def __init__(self, net) -> None:
-        self.dt, self.seed = net.dt, net.seed
+        self.dt, self.seed, self.threads = net.dt, net.seed, net.threads
         self.index = {id(p): k for k, p in enumerate(net.populations)}
         self.projection_index = {id(pr): k for k, pr in enumerate(net.projections)}
         self.constants = [{} if isinstance(p.model, SpikeGenerator) else p.model.constants(net.dt)
@@ -74,7 +75,7 @@ class CPUBackend:
         targets: dict[tuple[int, int], int] = {}
         max_delay: dict[int, int] = {}
         columns = {name: [] for name in ("pre_pop", "pre_lo", "pre_hi", "post_lo", "target")}
-        degrees, posts, weights, delays = [], [], [], []
+        degrees, posts, weights, delays, ascending = [], [], [], [], []
         for pr in projections:
             post_pop = self.index[id(pr.post.population)]
             g = targets.setdefault((post_pop, pr.post.population.model.variable_names().index(pr.variable)),
@@ -90,6 +91,7 @@ class CPUBackend:
                 max_delay[g] = max(max_delay.get(g, 0), int(steps.max(initial=0)))
             max_delay.setdefault(g, 0)
             degrees.append(pr.out_degrees())
+            ascending.append(rows_ascend(np.concatenate([[0], np.cumsum(degrees[-1])]), post))
             posts.append(post)
             weights.append(weight)
             delays.append(steps)
@@ -110,6 +112,7 @@ class CPUBackend:
             target_row=np.array([r for _, r in target_list], np.int64),
             depth=depth, ring_off=ring_off, ring=np.zeros(int(ring_off[-1])),
             plastic=np.array([bool(pr.plasticity) for pr in projections], bool),
+            ascending=np.array(ascending, bool),
         )
 
     def _plasticity(self, net) -> Plasticity:

@@ -21,6 +21,14 @@ Every backend implements the same per-step operations, in this order:
 A run returns the number of steps done, fewer than asked only when the spike
 record is too full for another step (the caller empties it and calls again).
 
+Threads (Numba backend, ``kernels.cpu``): thread c of T runs the same piece
+c of every population, local neurons n·c//T .. n·(c+1)//T - 1, in step 3,
+and owns the same piece of every target variable and its ring in steps 4
+and 6, so no two threads write one number. Every target receives its
+additions in the order of one thread (spikes in ascending global index,
+then synapses in row order), so spikes and state are bit-identical for any
+thread count. Steps 1, 2, 5 and 7 and the generators' events stay serial.
+
 Indices: a neuron's global index is its population's offset plus its local
 index; spikes are recorded as global indices. A projection's synapses form
 its own CSR block (``ptr``/``syn`` offsets into the concatenated arrays), its
@@ -66,6 +74,7 @@ class Synapses(NamedTuple):
     ring_off: np.ndarray  # (G+1,) int64: target g's ring is ring[ring_off[g]:ring_off[g+1]], slot-major
     ring: np.ndarray  # float64: pending input
     plastic: np.ndarray  # (K,) bool: the projection learns (it transmits in the learn step, not through the ring)
+    ascending: np.ndarray  # (K,) bool: within each row, post indices do not decrease (threads bisect their share)
 
 
 class Plasticity(NamedTuple):

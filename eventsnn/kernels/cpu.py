@@ -6,18 +6,23 @@ bit-identical), looping instead of vectorising. ``run_network`` runs the
 whole step loop in compiled code; it calls each population's generated
 kernel (``kernels.codegen``) through a tuple of first-class functions, so it
 is compiled once per number of populations, whatever the models.
+
+On T > 1 threads (``backends.state``, "Threads") a step has one parallel
+region per population with dynamics (inside its kernel) and one for
+propagation and delivery (two with plasticity, whose learn step stays
+serial between them); on one thread it launches none. (A parallel region
+cannot take the tuple of kernels, so the loop itself stays serial.)
 """
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from .codegen import SIGNATURE
+from .codegen import SIGNATURE, piece
 from .plasticity import learn, record_synapses
 
 
 @njit(SIGNATURE, cache=True)
-def no_dynamics(S, ref, cs, ca, spikes, n, lo, step, seed):
+def no_dynamics(S, ref, cs, ca, spikes, counts, lo, step, seed):
     """The kernel of a population without dynamics (a spike generator's events are emitted elsewhere)."""
-    return n
 
 
 @njit(cache=True)
@@ -40,9 +45,45 @@ def emit_generated(inputs, p, t, spikes, n):
 
 
 @njit(cache=True)
-def propagate(state, bounds, syn, spikes, first, t):
+def gather_spikes(inputs, pops, rec, s, t, scratch, counts, spikes, first):
+    """Population by population, its pieces' spikes (counts[p, c] of them in ``scratch`` from the
+    global index of piece c's first neuron) in piece order or its generator's events, into ``spikes``
+    (so they ascend within each population); population p's are spikes[first[p]:first[p + 1]].
+    Returns how many."""
+    n, threads = 0, counts.shape[1]
+    for p in range(pops.generator.size):
+        first[p] = n
+        if pops.generator[p]:
+            n = emit_generated(inputs, p, t, spikes, n)
+        else:
+            for c in range(threads):
+                at = pops.bounds[p] + piece(pops.state[p].shape[1], c, threads)[0]
+                spikes[n:n + counts[p, c]] = scratch[at:at + counts[p, c]]
+                n += counts[p, c]
+        rec.pop_counts[s, p] = n - first[p]
+    first[pops.generator.size] = n
+    return n
+
+
+@njit(cache=True)
+def first_at_least(post, a, b, value):
+    """The first q in [a, b) with post[q] >= value (b if none); post[a:b] does not decrease."""
+    while a < b:
+        mid = (a + b) // 2
+        if post[mid] < value:
+            a = mid + 1
+        else:
+            b = mid
+    return a
+
+
+@njit(cache=True)
+def propagate(state, bounds, syn, spikes, first, t, c, threads):
     """Each projection adds the weights of the synapses of the neurons that fired to its target
-    variable (delay 0) or to the ring slot of step t + delay. Returns the synapses reached."""
+    variable (delay 0) or to the ring slot of step t + delay, for the targets in thread c's piece
+    of the variable (in the same order as one thread: spike by spike, each row in order; a thread
+    finds its part of an ascending row by bisection, and scans any other row). Returns the synapses
+    reached."""
     reached = 0
     for k in range(syn.pre_pop.size):
         if syn.plastic[k]:  # transmits when its spikes arrive, in the learn step
@@ -53,36 +94,73 @@ def propagate(state, bounds, syn, spikes, first, t):
         depth, size, ring0 = syn.depth[g], target.size, syn.ring_off[g]
         indptr = syn.indptr[syn.ptr[k]:syn.ptr[k + 1]]
         base, post_lo = syn.syn[k], syn.post_lo[k]
+        j_lo, j_hi = piece(size, c, threads)
+        j_lo, j_hi = j_lo - post_lo, j_hi - post_lo  # the piece in the projection's post indices
+        bisect, scan = threads > 1 and syn.ascending[k], threads > 1 and not syn.ascending[k]
         for s in range(first[p], first[p + 1]):
             i = spikes[s]
             if i < lo or i >= hi:
                 continue
             a, b = base + indptr[i - lo], base + indptr[i - lo + 1]
-            reached += b - a
-            if depth == 1:  # nothing into this variable is delayed
-                for q in range(a, b):
-                    target[post_lo + syn.post[q]] += syn.weight[q]
-            else:
-                for q in range(a, b):
-                    d = syn.delay[q]
-                    if d == 0:
-                        target[post_lo + syn.post[q]] += syn.weight[q]
-                    else:
-                        syn.ring[ring0 + ((t + d) % depth) * size + post_lo + syn.post[q]] += syn.weight[q]
+            if bisect:
+                a = first_at_least(syn.post, a, b, j_lo)
+                b = first_at_least(syn.post, a, b, j_hi)
+            for q in range(a, b):
+                j = syn.post[q]
+                if scan and (j < j_lo or j >= j_hi):
+                    continue
+                reached += 1
+                d = syn.delay[q] if depth > 1 else 0  # depth 1: nothing into this variable is delayed
+                if d == 0:
+                    target[post_lo + j] += syn.weight[q]
+                else:
+                    syn.ring[ring0 + ((t + d) % depth) * size + post_lo + j] += syn.weight[q]
     return reached
 
 
 @njit(cache=True)
-def deliver(state, syn, t):
+def deliver(state, syn, t, c, threads):
+    """Each delayed target adds this step's ring slot to thread c's piece of the variable, and clears it."""
     for g in range(syn.target_pop.size):
         depth = syn.depth[g]
         if depth == 1:
             continue
         row = state[syn.target_pop[g]][syn.target_row[g]]
         start = syn.ring_off[g] + (t % depth) * row.size
-        for j in range(row.size):
+        lo, hi = piece(row.size, c, threads)
+        for j in range(lo, hi):
             row[j] += syn.ring[start + j]
             syn.ring[start + j] = 0.0
+
+
+@njit(cache=True)
+def transmit_piece(state, bounds, syn, spikes, first, t, c, threads, propagate_now, deliver_now):
+    reached = propagate(state, bounds, syn, spikes, first, t, c, threads) if propagate_now else 0
+    if deliver_now:
+        deliver(state, syn, t, c, threads)
+    return reached
+
+
+@njit(parallel=True, cache=True)
+def transmit(state, bounds, syn, spikes, first, t, reached, propagate_now, deliver_now):
+    """Propagation and/or delivery, thread c of T = reached.size on its piece of every target
+    (one parallel region; none on one thread); reached[c]: the synapses its piece reached."""
+    threads = reached.size
+    if threads == 1:
+        reached[0] = transmit_piece(state, bounds, syn, spikes, first, t, 0, 1, propagate_now, deliver_now)
+        return
+    for c in prange(threads):
+        reached[c] = transmit_piece(state, bounds, syn, spikes, first, t, c, threads, propagate_now, deliver_now)
+
+
+@njit(cache=True)
+def rows_ascend(indptr, post):
+    """Whether every row's post indices do not decrease."""
+    for i in range(indptr.size - 1):
+        for q in range(indptr[i] + 1, indptr[i + 1]):
+            if post[q] < post[q - 1]:
+                return False
+    return True
 
 
 @njit(cache=True)
@@ -105,10 +183,15 @@ def record_spikes(rec, spikes, n, t):
 
 
 @njit(cache=True)
-def run_network(pops, syn, pl, inputs, rec, seed, t0, n_steps):
-    """Advance ``n_steps`` from step ``t0``; returns the steps done (see backends.state)."""
+def run_network(pops, syn, pl, inputs, rec, seed, t0, n_steps, threads):
+    """Advance ``n_steps`` from step ``t0`` on ``threads`` threads (at most Numba's thread count);
+    returns the steps done (see backends.state)."""
     spikes = np.empty(pops.bounds[-1], np.int64)
+    scratch = np.empty(pops.bounds[-1], np.int64)
     first = np.zeros(pops.bounds.size, np.int64)  # population p's spikes are spikes[first[p]:first[p + 1]]
+    counts = np.zeros((pops.generator.size, threads), np.int64)  # spikes of each population's pieces
+    reached = np.zeros(threads, np.int64)
+    plastic = pl.proj.size > 0
     worst = 0
     for k in range(rec.spike_mask.size):
         worst += rec.spike_mask[k]
@@ -120,19 +203,15 @@ def run_network(pops, syn, pl, inputs, rec, seed, t0, n_steps):
         if rec.syn_l.size:  # (a call passes every array of syn and pl: skipped when there is nothing to do)
             record_synapses(syn, pl, rec, t)
         apply_drive(pops.state, inputs, t)
-        n = 0
         for p in range(pops.generator.size):
-            first[p] = n
-            if pops.generator[p]:
-                n = emit_generated(inputs, p, t, spikes, n)
-            else:
-                n = pops.kernels[p](pops.state[p], pops.refractory[p], pops.scalars[p], pops.arrays[p],
-                                    spikes, n, pops.bounds[p], t, seed)
-            rec.pop_counts[s, p] = n - first[p]
-        first[pops.generator.size] = n
-        rec.syn_events[0] += propagate(pops.state, pops.bounds, syn, spikes, first, t)
-        if pl.proj.size:
+            if not pops.generator[p]:
+                pops.kernels[p](pops.state[p], pops.refractory[p], pops.scalars[p], pops.arrays[p], scratch,
+                                counts[p], pops.bounds[p], t, seed)
+        n = gather_spikes(inputs, pops, rec, s, t, scratch, counts, spikes, first)
+        transmit(pops.state, pops.bounds, syn, spikes, first, t, reached, True, not plastic)
+        rec.syn_events[0] += reached.sum()
+        if plastic:  # serial; its arrivals come before the ring's delivery
             rec.syn_events[0] += learn(pops.state, syn, pl, spikes, first, t)
-        deliver(pops.state, syn, t)
+            transmit(pops.state, pops.bounds, syn, spikes, first, t, reached, False, True)
         record_spikes(rec, spikes, n, t)
     return n_steps
