@@ -10,7 +10,7 @@ import pytest
 from eventsnn import autodiff as ad
 from eventsnn.checkpoint import load, save
 from eventsnn.lm import engine as engine_module
-from eventsnn.lm.data import Streams, documents, encode_corpus, load_corpus, split
+from eventsnn.lm.data import Streams, document_pieces, encode_corpus, load_corpus, split
 from eventsnn.lm.generate import generate, generate_ids, sample
 from eventsnn.lm.metrics import dense_macs_per_token, parameter_split
 from eventsnn.lm.model import LMConfig, SpikingLM
@@ -163,7 +163,7 @@ def test_tokenizers_round_trip():
 
 def test_documents_and_split():
     text = f"one\n{EOT}\ntwo\n{EOT}\n"
-    assert documents(text) == ["one\n", "two\n"]
+    assert list(document_pieces([text])) == [("one\n", True), ("two\n", True)]
     tok = CharTokenizer.train(text)
     stream = encode_corpus(text, tok)
     assert (stream == tok.eot_id).sum() == 2 and stream[-1] == tok.eot_id

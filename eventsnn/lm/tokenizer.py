@@ -11,6 +11,8 @@ tokenizer, so a checkpoint carries its own vocabulary.
 """
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 import numpy as np
@@ -49,11 +51,12 @@ class CharTokenizer:
         self.vocab_size = len(self.chars) + 1
 
     @classmethod
-    def train(cls, text: str) -> "CharTokenizer":
-        """The sorted distinct characters of ``text``."""
-        if not isinstance(text, str) or not text:
+    def train(cls, text: str | Iterable[str]) -> "CharTokenizer":
+        """The sorted distinct characters of ``text`` (a string, or the pieces of one)."""
+        chars = set().union(*map(set, _pieces(text)))
+        if not chars:
             raise ValueError("text must be a non-empty string to build a character vocabulary")
-        return cls(sorted(set(text)))
+        return cls(sorted(chars))
 
     def encode(self, text: str, name: str = "text") -> np.ndarray:
         unknown = sorted(set(text) - self._index.keys())
@@ -88,9 +91,12 @@ class BPETokenizer:
         self.vocab_size = self._tok.get_vocab_size()
 
     @classmethod
-    def train(cls, text: str, vocab_size: int = 1024) -> "BPETokenizer":
-        """Learn ``vocab_size`` tokens (256 bytes + merges + EOT) from ``text``."""
-        if not isinstance(text, str) or not text:
+    def train(cls, text: str | Iterable[str], vocab_size: int = 1024) -> "BPETokenizer":
+        """Learn ``vocab_size`` tokens (256 bytes + merges + EOT) from ``text`` (a string, or the
+        pieces of one, read once: see :func:`eventsnn.lm.data.text_pieces` for where it may be cut)."""
+        pieces = _pieces(text)
+        first = next(pieces, "")
+        if not first:
             raise ValueError("text must be a non-empty string to train a BPE vocabulary")
         vocab_size = check_int("vocab_size", vocab_size, 258)
         tk = _tokenizers()
@@ -99,7 +105,7 @@ class BPETokenizer:
         tok.decoder = tk.decoders.ByteLevel()
         trainer = tk.trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[EOT], show_progress=False,
                                          initial_alphabet=tk.pre_tokenizers.ByteLevel.alphabet())
-        tok.train_from_iterator([text], trainer)
+        tok.train_from_iterator(itertools.chain([first], pieces), trainer)
         return cls(tok.to_str())
 
     def encode(self, text: str, name: str = "text") -> np.ndarray:
@@ -114,8 +120,8 @@ class BPETokenizer:
         return {"kind": self.kind, "serialized": self.serialized}
 
 
-def train_tokenizer(kind: str, text: str, vocab_size: int = 1024) -> Tokenizer:
-    """A ``"char"`` or ``"bpe"`` tokenizer learned from ``text``."""
+def train_tokenizer(kind: str, text: str | Iterable[str], vocab_size: int = 1024) -> Tokenizer:
+    """A ``"char"`` or ``"bpe"`` tokenizer learned from ``text`` (a string, or the pieces of one)."""
     if kind == "char":
         return CharTokenizer.train(text)
     if kind == "bpe":
@@ -131,6 +137,21 @@ def tokenizer_from_dict(d: dict[str, Any]) -> Tokenizer:
     if kind == "bpe":
         return BPETokenizer(d["serialized"])
     raise ValueError(f"tokenizer kind must be 'char' or 'bpe', got {kind!r}")
+
+
+def _pieces(text: str | Iterable[str]) -> Iterator[str]:
+    """``text`` as an iterator of strings (one, if it is a string); anything else is refused by name."""
+    if isinstance(text, str):
+        return iter([text])
+    if not isinstance(text, Iterable):
+        raise ValueError(f"text must be a string or an iterable of strings, got {type(text).__name__}")
+    return (_string(piece) for piece in text)
+
+
+def _string(piece: object) -> str:
+    if not isinstance(piece, str):
+        raise ValueError(f"text pieces must be strings, got {type(piece).__name__}")
+    return piece
 
 
 def _ids(ids: Any, vocab_size: int) -> np.ndarray:

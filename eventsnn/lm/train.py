@@ -10,13 +10,34 @@ previous chunk left (detached: truncated BPTT over L tokens) and minimises
 population) with AdamW, global-norm clipping and ``warmup_cosine`` from
 ``lr`` down to ``min_lr_ratio * lr`` over ``steps`` steps.
 
+Data-parallel training (``mpiexec -n K``, :mod:`.parallel`) splits the B
+streams into K shares of B/K and sums the ranks' gradients before clipping.
+For that sum to be the gradient of the loss above, rank k minimises
+
+    loss_k = CE_k / K + strength * sum_p sum_n c_{p,n} s^k_{p,n},
+    c_{p,n} = 2 (r_{p,n} - target) / (N_p T B)   (held constant),
+
+where CE_k is the mean cross-entropy of its share, s^k_{p,n} the spike count
+of neuron n of population p (N_p neurons) over its share's T time steps, and
+r_{p,n} = sum_k s^k_{p,n} / (T B) the rate over the whole batch, summed over
+the ranks before the backward pass: d loss_k / d s^k equals d loss / d s^k
+term by term. With one process it is the same loss (K = 1). The ranks'
+gradients are summed in a different order than one process sums the whole
+batch, so K ranks match one process to float32 rounding (tests: 2 ranks,
+a few steps, parameters within 1e-5), not bit for bit.
+
 A checkpoint (kind ``eventsnn.lm.Trainer``) holds the model, the optimizer
 moments, the data RNG, the stream position, the carried neuron state
 (``/dynamic``), the history and the tokenizer, so that N steps, save, load
 and M more steps give exactly the parameters of N + M steps at once (with
 the same number of threads). The corpus itself is not stored; its SHA-256 is,
 and a resumed run refuses a different text. A new run stores the corpus's
-absolute path, so that it is found from any working directory.
+absolute path, so that it is found from any working directory. A run may read
+a token file (:mod:`.tokenfile`, ``TrainConfig.data``) instead: the same
+tokens through a memory map; the file must hold the corpus (its SHA-256) and
+the tokenizer the run started with. Under MPI rank 0 writes the checkpoints,
+with the carried state of the whole batch, and a run resumes on any number of
+ranks that divides its batch.
 """
 from __future__ import annotations
 
@@ -39,11 +60,13 @@ from ..autodiff import NeuronState
 from ..checkpoint import (Snapshot, checkpointable, expect_arrays, load, pack_rng, resolve_checkpoint, save_step,
                          unpack_rng)
 from ..errors import CheckpointError
-from ..nn import AdamW, clip_grad_norm, firing_rate_loss, warmup_cosine
+from ..nn import AdamW, clip_grad_norm, warmup_cosine
 from .config import PRESETS, TRAINER_KIND, LMConfig
-from .data import Streams, corpus_digest, encode_corpus, load_corpus, split
+from .data import Streams, corpus_digest, encode_corpus, load_corpus, split, text_pieces
 from .metrics import Evaluation, evaluate
 from .model import LMState, SpikingLM
+from .parallel import Ranks
+from .tokenfile import TokenFile, open_token_file
 from .tokenizer import Tokenizer, tokenizer_from_dict, train_tokenizer
 
 TRAIN_PRESETS: dict[str, dict[str, Any]] = {
@@ -59,6 +82,7 @@ class TrainConfig:
 
     preset: str = "tiny"
     corpus: str | None = None  # None: the bundled Tiny Shakespeare
+    data: str | None = None  # a token file to read instead of the corpus (eventsnn tokenize)
     tokenizer: str = "char"
     bpe_vocab: int = 1024
     seed: int = 0
@@ -127,10 +151,13 @@ class TrainingInterrupted(Exception):
 
 @checkpointable(TRAINER_KIND)
 class Trainer:
-    """Model, tokenizer, optimiser, data streams and history of one training run."""
+    """Model, tokenizer, optimiser, data streams and history of one training run (on this MPI rank's
+    share of the batch under ``mpiexec``)."""
 
     def __init__(self, config: TrainConfig, model: SpikingLM, tokenizer: Tokenizer, digest: str):
         self.config, self.model, self.tokenizer, self.digest = config, model, tokenizer, digest
+        self.ranks = Ranks.world()
+        self.columns = self.ranks.columns(config.batch)  # the streams this rank trains
         self.optimizer = AdamW(model.named_parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.rng = np.random.default_rng(config.seed)
         self.state: LMState | None = None  # carried between training chunks
@@ -142,14 +169,23 @@ class Trainer:
 
     @classmethod
     def create(cls, config: TrainConfig, **model_overrides: Any) -> "Trainer":
-        """A fresh run: read the corpus, learn the tokenizer, build the preset's model."""
-        if config.corpus is not None:
-            config = dataclasses.replace(config, corpus=os.path.abspath(config.corpus))
-        text = load_corpus(config.corpus)
-        tokenizer = train_tokenizer(config.tokenizer, text, config.bpe_vocab)
+        """A fresh run: read the corpus and learn the tokenizer, or open the token file ``config.data``
+        and take its tokenizer (``config.tokenizer`` and ``bpe_vocab`` are set from it); build the
+        preset's model."""
+        if config.data is not None:
+            tokens = open_token_file(config.data)
+            tokenizer, digest = tokens.tokenizer, tokens.corpus_sha256
+            config = dataclasses.replace(config, data=str(tokens.path), tokenizer=tokenizer.kind,
+                                         bpe_vocab=tokenizer.vocab_size if tokenizer.kind == "bpe" else config.bpe_vocab)
+        else:
+            if config.corpus is not None:
+                config = dataclasses.replace(config, corpus=os.path.abspath(config.corpus))
+            text = load_corpus(config.corpus)
+            tokenizer = train_tokenizer(config.tokenizer, text_pieces([text]), config.bpe_vocab)
+            digest = corpus_digest(text)
         model = SpikingLM(LMConfig.preset(config.preset, tokenizer.vocab_size, **model_overrides), config.seed)
-        trainer = cls(config, model, tokenizer, corpus_digest(text))
-        trainer._attach(text)
+        trainer = cls(config, model, tokenizer, digest)
+        trainer._attach(tokens if config.data is not None else text)
         return trainer
 
     @property
@@ -157,25 +193,43 @@ class Trainer:
         return self.optimizer.step_count
 
     # ---- data (read lazily: generation and reports from a checkpoint need no corpus) ----------
-    def _attach(self, text: str) -> None:
-        if corpus_digest(text) != self.digest:
-            raise ValueError(f"corpus {self.config.corpus or 'bundled'!r} differs from the one this run "
-                             "was trained on (SHA-256 mismatch)")
-        train, self._val = split(encode_corpus(text, self.tokenizer))
-        self._train = Streams(train, self.config.batch, self.config.seq_len)
+    def _attach(self, source: str | TokenFile) -> None:
+        """Read the token stream from the corpus text or a token file, which must hold this run's data."""
+        if isinstance(source, TokenFile):
+            name, digest, tokens = f"token file {str(source.path)!r}", source.corpus_sha256, source.tokens
+            if source.tokenizer.to_dict() != self.tokenizer.to_dict():
+                raise ValueError(f"{name} was written with another tokenizer than this run's "
+                                 f"({source.tokenizer.kind}, {source.tokenizer.vocab_size} tokens)")
+        else:
+            name, digest, tokens = f"corpus {self.config.corpus or 'bundled'!r}", corpus_digest(source), None
+        if digest != self.digest:
+            raise ValueError(f"{name} differs from the corpus this run was trained on (SHA-256 mismatch)")
+        train, self._val = split(encode_corpus(source, self.tokenizer) if tokens is None else tokens)
+        self._train = Streams(train, self.config.batch, self.config.seq_len, self.columns)
         self._train.load_state_dict(self._data_state)
 
     def use_corpus(self, path: str | os.PathLike | None) -> None:
         """Read the training data from ``path`` (it must hold the text the run started with; None: the
         bundled corpus); later checkpoints store its absolute path."""
+        self._relocate(corpus=None if path is None else os.path.abspath(path), data=None)
+
+    def use_token_file(self, path: str | os.PathLike) -> None:
+        """Read the training data from token file ``path`` (it must hold the corpus and tokenizer the run
+        started with); later checkpoints store its absolute path."""
+        self._relocate(data=os.path.abspath(path))
+
+    def _relocate(self, **paths: str | None) -> None:
         if self._train is not None:
             self._data_state = self._train.state_dict()
-        self.config = dataclasses.replace(self.config, corpus=None if path is None else os.path.abspath(path))
+        self.config = dataclasses.replace(self.config, **paths)
         self._train = None
 
     @property
     def streams(self) -> Streams:
         if self._train is None:
+            if self.config.data is not None:
+                self._attach(open_token_file(self.config.data))
+                return self._train
             try:
                 text = load_corpus(self.config.corpus)
             except FileNotFoundError:
@@ -194,25 +248,30 @@ class Trainer:
 
     # ---- training ------------------------------------------------------------------------
     def train_step(self) -> StepResult:
-        """One chunk: forward from the carried state, backward, clip, AdamW."""
-        cfg = self.config
+        """One chunk of the global batch: forward from the carried state, backward (this rank's loss_k,
+        see the module docstring), the ranks' gradients summed, clip, AdamW."""
+        cfg, ranks = self.config, self.ranks
         x, y, new_epoch = self.streams.next(self.rng)
         if new_epoch:
             self.state = None
         self.optimizer.lr = warmup_cosine(self.step, cfg.lr, cfg.warmup, cfg.steps, cfg.lr * cfg.min_lr_ratio)
         out = self.model(x, self.state)
         ce = ad.cross_entropy(out.logits, y)
-        loss = ce
-        for s in out.spikes.values():
-            loss = loss + firing_rate_loss(s, cfg.rate_target, cfg.rate_strength)
+        counts = [ad.sum(ad.reshape(s, (-1, s.shape[-1])), axis=0) for s in out.spikes.values()]  # s^k_{p,n}
+        totals = ranks.sum(np.concatenate([[ce.item()], *(c.data for c in counts)]).astype(np.float64))
+        rows = x.size * self.model.config.steps_per_token * ranks.size  # T B: neuron steps per neuron
+        loss = ce * (1.0 / ranks.size)
+        for c, rate in zip(counts, np.split(totals[1:] / rows, np.cumsum([c.size for c in counts[:-1]]))):
+            weight = cfg.rate_strength * 2 * (rate - cfg.rate_target) / (c.size * rows)
+            loss = loss + ad.sum(c * weight.astype(c.data.dtype))
         self.optimizer.zero_grad()
         loss.backward()
+        ranks.sum_gradients(self.model.parameters())
         clip_grad_norm(self.model.parameters(), cfg.clip)
         self.optimizer.step()
         self.state = out.state
-        spikes = sum(float(s.data.sum()) for s in out.spikes.values())
-        neuron_steps = sum(s.size for s in out.spikes.values())
-        return StepResult(ce.item(), spikes / neuron_steps, y.size)
+        neurons = sum(c.size for c in counts)
+        return StepResult(totals[0] / ranks.size, totals[1:].sum() / (neurons * rows), y.size * ranks.size)
 
     def evaluate(self) -> Evaluation:
         """Validation loss and activity on the first ``eval_tokens`` validation tokens."""
@@ -230,6 +289,10 @@ class Trainer:
         describe training. With ``handle_signals`` (main thread only), SIGINT or SIGTERM
         stops training once the current step is done: the run is saved to ``run_dir`` (atomically)
         and :class:`TrainingInterrupted` is raised. A second signal acts as it would without this.
+
+        Under MPI every rank calls ``fit``: the ranks agree before each step whether to stop (a signal
+        on any rank; the time limit as rank 0 measures it), rank 0 alone shows progress and writes
+        the checkpoints, and the others take part in gathering the carried state.
         """
         until = self.config.steps if until is None else check_int("until", until, 0)
         budget = None if minutes is None else 60 * check_positive("minutes", minutes)
@@ -239,9 +302,15 @@ class Trainer:
         losses: list[float] = []
         evaluation = None
         bar = None
+        progress = progress and self.ranks.rank == 0
+        signum = 0
         with _stop_on_signals(handle_signals) as received:
             try:
-                while not received and self.step < until and (budget is None or time.perf_counter() - started < budget):
+                while self.step < until:
+                    over = self.ranks.rank == 0 and budget is not None and time.perf_counter() - started >= budget
+                    signum, over = self.ranks.max(np.array([received[0] if received else 0, over]))
+                    if signum or over:
+                        break
                     t0 = time.perf_counter()
                     result = self.train_step()
                     now = time.perf_counter()
@@ -254,18 +323,25 @@ class Trainer:
                         evaluation = self._log(losses, bar)
                         losses = []
                     if run_dir is not None and self.step % self.config.save_every == 0:
-                        save_step(self, run_dir, self.step)
+                        self._save(run_dir)
             finally:
                 if bar is not None:  # before anything else is printed: it must not land inside the bar
                     bar.close()
-            if received:
-                checkpoint = None if run_dir is None else save_step(self, run_dir, self.step)
-                raise TrainingInterrupted(received[0], self.step, checkpoint)
+            if signum:
+                raise TrainingInterrupted(int(signum), self.step, None if run_dir is None else self._save(run_dir))
             if evaluation is None or losses:
                 evaluation = self._log(losses, None)
             if run_dir is not None:
-                save_step(self, run_dir, self.step)
+                self._save(run_dir)
         return evaluation
+
+    def _save(self, run_dir: str | os.PathLike) -> Path | None:
+        """Rank 0 saves the run to ``run_dir`` (the path; None on the other ranks, which only give it
+        their share of the carried state)."""
+        if self.ranks.rank == 0:
+            return save_step(self, run_dir, self.step)
+        self.checkpoint_state()
+        return None
 
     def _log(self, losses: list[float], bar: Any) -> Evaluation:
         ev = self.evaluate()
@@ -281,6 +357,9 @@ class Trainer:
 
     # ---- checkpoint ----------------------------------------------------------------------
     def checkpoint_state(self) -> Snapshot:
+        """The whole run. Under MPI every rank must call it: the carried state of the whole batch is
+        gathered on rank 0, whose snapshot is the one to save."""
+        state = self._whole_batch_state()
         opt = self.optimizer.state_dict()
         names = list(self.model.populations)
         h = self.history
@@ -296,9 +375,9 @@ class Trainer:
             "history": history,
             "tokenizer": self.tokenizer.to_dict(),
         }
-        if self.state is not None:
+        if state is not None:
             groups["dynamic"] = {name: dict(zip(("membrane", "spikes", "adaptation"), st))
-                                 for name, st in self.state.items()}
+                                 for name, st in state.items()}
         config = {"model": self.model.config.to_dict(), "train": dataclasses.asdict(self.config),
                   "corpus_sha256": self.digest}
         return Snapshot(TRAINER_KIND, config, self.model.state_dict(), groups)
@@ -329,8 +408,18 @@ class Trainer:
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise CheckpointError(f"optimizer, rng, data or history group does not fit: {err!r}") from err
         if "dynamic" in g:
-            trainer.state = _restore_state(g["dynamic"], model, config.batch)
+            whole = _restore_state(g["dynamic"], model, config.batch)
+            rows = slice(trainer.columns.start, trainer.columns.stop)
+            trainer.state = {name: NeuronState(*(a[rows] for a in st)) for name, st in whole.items()}
         return trainer
+
+    def _whole_batch_state(self) -> LMState | None:
+        """The carried state of all B streams (the ranks' shares in rank order; None on ranks other than 0)."""
+        shares = self.ranks.gather(self.state)
+        if shares is None or shares[0] is None:  # not rank 0, or no state yet (the same on every rank)
+            return None
+        return {name: NeuronState(*(np.concatenate([share[name][i] for share in shares]) for i in range(3)))
+                for name in shares[0]}
 
 
 def _restore_state(dynamic: dict, model: SpikingLM, batch: int) -> LMState:
