@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import eventsnn as esnn
-from eventsnn.nn.plasticity import RSTDPParams, RSTDPState, rstdp_step
+from eventsnn.nn.plasticity import EventRSTDP, RSTDPParams, RSTDPState, rstdp_step
 from test_plasticity import Relay
 
 DT = 0.1
@@ -90,3 +90,54 @@ def test_bad_input_names_the_value():
         rstdp_step([0, 1], [1, 0, 0], np.zeros((2, 3)), state, 0.0, params)
     with pytest.raises(ValueError, match="params.rule"):
         rstdp_step([0, 1], [1, 0], w, state, 0.0, RSTDPParams(esnn.STDP()))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(2.0, 300.0), st.floats(2.0, 300.0), st.floats(-2e-3, 2e-3),
+       st.integers(1, 6), st.integers(1, 6))
+def test_the_event_driven_kernel_is_the_numpy_step(seed, tau_c, tau_n, b, n_pre, n_post):
+    """EventRSTDP (Numba, lazy synapses, rebased clock) against rstdp_step on the same spikes and rewards."""
+    rng = np.random.default_rng(seed)
+    rule = esnn.RSTDP(A_plus=0.5, A_minus=0.6, tau_c=tau_c, tau_n=tau_n, b=b, w_min=-1e3, w_max=1e3)
+    params = RSTDPParams(rule, 1.0)
+    weight = rng.uniform(-1.0, 1.0, (n_pre, n_post))
+    w, state, events = weight, RSTDPState.initial(n_pre, n_post), EventRSTDP(weight.copy(), params)
+    for t in range(400):  # long enough for several rebases at the short time constants
+        pre, post = _trains(rng, n_pre, 1, 0.1)[0], _trains(rng, n_post, 1, 0.1)[0]
+        reward = rng.normal() if rng.random() < 0.1 else 0.0
+        w, state = rstdp_step(pre, post, w, state, reward, params)
+        events.step(pre, post, reward)
+        if t % 97 == 0:  # observing the state in between changes nothing
+            events.state()
+    got = events.state()
+    np.testing.assert_allclose(events.weight, w, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(got.elig, state.elig, rtol=1e-9, atol=1e-11)
+    for name in ("x_pre", "x_post", "dopamine"):
+        np.testing.assert_allclose(getattr(got, name), getattr(state, name), rtol=1e-12, atol=1e-15)
+
+
+def test_the_event_driven_kernel_touches_only_synapses_with_events():
+    """Without dopamine or baseline nothing drifts: a step changes the eligibility of the rows of its presynaptic
+    spikes and the columns of its postsynaptic ones, nothing else."""
+    params = RSTDPParams(esnn.RSTDP(w_min=-10.0, w_max=10.0), 1.0)
+    events = EventRSTDP(np.zeros((4, 3)), params)
+    events.step([0, 1, 0, 0], [0, 0, 0], 0.0)
+    events.step([0, 0, 0, 0], [0, 0, 1], 0.0)
+    touched = events.state().elig != 0
+    assert touched.tolist() == [[False, False, False], [False, False, True], [False, False, False],
+                                [False, False, False]]
+
+
+def test_the_event_driven_kernel_refuses_bad_input():
+    params = RSTDPParams(esnn.RSTDP())
+    events = EventRSTDP(np.zeros((2, 2), np.float32), params)
+    with pytest.raises(ValueError, match="reward must be finite"):
+        events.step([0, 1], [1, 0], math.nan)
+    with pytest.raises(ValueError, match="pre must be spikes"):  # a dense projection: its inputs are not spikes
+        events.step([0.5, 1.0], [1, 0], 0.0)
+    with pytest.raises(ValueError, match="post"):
+        events.step([0, 1], [1, 0, 1], 0.0)
+    with pytest.raises(ValueError, match="weight must be a writable"):
+        EventRSTDP(np.zeros((2, 2), np.int64), params)
+    with pytest.raises(ValueError, match="weight must be a writable"):
+        EventRSTDP(np.zeros(3), params)

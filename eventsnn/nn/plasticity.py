@@ -19,6 +19,8 @@ advances one time step of the simulator's :class:`eventsnn.RSTDP` rule
 This is the simulator's rule for synapses without delay, its traces decayed
 step by step instead of between events (equal to ~1e-12). Use it beside
 surrogate-gradient training or alone (``examples/digits_rstdp.py``).
+:class:`EventRSTDP` is the same rule event-driven and in place (Numba), whose
+cost follows the spikes.
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validation import check_array, check_finite
+from ..kernels.nn_plasticity import N as DOPAMINE
+from ..kernels.nn_plasticity import move_origin, rstdp_events, settle
 from ..plasticity import RSTDP
 
 
@@ -60,11 +64,8 @@ def _spikes(name: str, value, n: int) -> np.ndarray:
     return arr
 
 
-def rstdp_step(pre, post, weight: np.ndarray, state: RSTDPState, reward: float,
-               params: RSTDPParams) -> tuple[np.ndarray, RSTDPState]:
-    """One step of R-STDP (see the module docstring). ``pre`` [n_pre] and ``post`` [n_post] are this step's
-    spikes, ``reward`` the dopamine released at this step (in spikes; 0 for none). Returns the new weights
-    (a new array) and state; nothing is modified in place."""
+def _check_step(pre, post, weight, reward, params: RSTDPParams) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Validated (pre, post, weight, reward) of one step (see :func:`rstdp_step`)."""
     rule, dt = params
     if not isinstance(rule, RSTDP):
         raise ValueError(f"params.rule must be an eventsnn.RSTDP, got {rule!r}")
@@ -76,7 +77,17 @@ def rstdp_step(pre, post, weight: np.ndarray, state: RSTDPState, reward: float,
     pre, post = _spikes("pre", pre, n_pre), _spikes("post", post, n_post)
     if isinstance(reward, (bool, str, bytes)):
         raise ValueError(f"reward must be a number, got {reward!r}")
-    reward = check_finite("reward", reward)
+    return pre, post, w, check_finite("reward", reward)
+
+
+def rstdp_step(pre, post, weight: np.ndarray, state: RSTDPState, reward: float,
+               params: RSTDPParams) -> tuple[np.ndarray, RSTDPState]:
+    """One step of R-STDP (see the module docstring). ``pre`` [n_pre] and ``post`` [n_post] are this step's
+    spikes, ``reward`` the dopamine released at this step (in spikes; 0 for none). Returns the new weights
+    (a new array) and state; nothing is modified in place."""
+    pre, post, w, reward = _check_step(pre, post, weight, reward, params)
+    rule, dt = params
+    n_pre, n_post = w.shape
     if state.elig.shape != (n_pre, n_post) or state.x_pre.shape != (n_pre,) or state.x_post.shape != (n_post,):
         raise ValueError(f"state must hold traces for a ({n_pre}, {n_post}) projection, got eligibility "
                          f"{state.elig.shape}")
@@ -92,3 +103,46 @@ def rstdp_step(pre, post, weight: np.ndarray, state: RSTDPState, reward: float,
     x_post = state.x_post * math.exp(-dt / rule.tau_minus) + post
     c = c + rule.A_plus * np.outer(x_pre, post)
     return w, RSTDPState(x_pre, x_post, c, np.asarray(n))
+
+
+class EventRSTDP:
+    """:func:`rstdp_step` event-driven and in place: the Numba twin (:mod:`eventsnn.kernels.nn_plasticity`).
+
+    ``weight`` [n_pre, n_post] (float32 or float64, C-contiguous) is the
+    projection's own array: :meth:`step` changes it in place, synapse by
+    synapse at their events, so a step costs (spiking inputs) x n_post +
+    n_pre x (spiking targets) synapse updates instead of n_pre x n_post.
+    Between its events a synapse's stored weight lags its exact value;
+    :meth:`state` brings every synapse to the present. With the same
+    spikes and rewards it equals ``rstdp_step`` while no weight bound is
+    reached (weights are clipped at events, as in the simulator).
+    """
+
+    def __init__(self, weight: np.ndarray, params: RSTDPParams):
+        if not isinstance(weight, np.ndarray) or weight.ndim != 2 or weight.dtype not in (np.float32, np.float64) \
+                or not weight.flags.c_contiguous or not weight.flags.writeable:
+            raise ValueError("weight must be a writable C-contiguous 2-d float32 or float64 array (it is learned in "
+                             f"place), got {type(weight).__name__} {getattr(weight, 'dtype', '')} "
+                             f"{getattr(weight, 'shape', '')}")
+        _check_step(np.zeros(weight.shape[0]), np.zeros(weight.shape[1]), weight, 0.0, params)
+        self.weight, self.params = weight, params
+        n_pre, n_post = weight.shape
+        self.constants = params.rule.constants(params.dt)
+        self.elig_scaled = np.zeros((n_pre, n_post))  # c~ (kernels.nn_plasticity)
+        self.integral_at = np.zeros((n_pre, n_post))  # F(s) of each synapse
+        self.x_pre, self.x_post = np.zeros(n_pre), np.zeros(n_post)
+        self.clock = np.zeros(4)  # t, t_0, F, n
+
+    def step(self, pre, post, reward: float) -> None:
+        """One step: this step's spikes ``pre`` [n_pre], ``post`` [n_post] (0/1) and the ``reward`` (dopamine
+        spikes) released at it."""
+        pre, post, _, reward = _check_step(pre, post, self.weight, reward, self.params)
+        rstdp_events(pre.astype(np.float64), post.astype(np.float64), self.weight, self.elig_scaled,
+                     self.integral_at, self.x_pre, self.x_post, self.clock, reward, self.constants)
+
+    def state(self) -> RSTDPState:
+        """Every synapse brought to the present (``weight`` is then exact); the traces as :class:`RSTDPState`."""
+        settle(self.weight, self.elig_scaled, self.integral_at, self.clock, self.constants)
+        move_origin(self.clock)
+        return RSTDPState(self.x_pre.copy(), self.x_post.copy(), self.elig_scaled.copy(),
+                          np.asarray(self.clock[DOPAMINE]))
