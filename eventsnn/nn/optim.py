@@ -8,7 +8,7 @@ finite and raises ``FloatingPointError`` otherwise.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -115,17 +115,34 @@ class Adam(Optimizer):
         self.eps = check_positive("eps", eps)
         self.weight_decay = check_nonnegative("weight_decay", weight_decay)
 
+    def scalars(self, dtype: Any) -> "AdamScalars":
+        """The scalars of this step's :func:`adam_update` (step count ``step_count``) in ``dtype``."""
+        t, dt = self.step_count, np.dtype(dtype).type  # scalars in the parameter's dtype keep float32 math float32
+        coupled, decoupled = (0.0, self.weight_decay) if self.decoupled else (self.weight_decay, 0.0)
+        return AdamScalars(dt(self.b1), dt(1 - self.b1), dt(self.b2), dt(1 - self.b2), dt(self.lr / (1 - self.b1 ** t)),
+                           dt(1 - self.b2 ** t), dt(self.eps), dt(coupled), dt(1 - self.lr * decoupled))
+
     def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
         m, v = self.state["exp_avg"][name], self.state["exp_avg_sq"][name]
-        t, dt = self.step_count, w.dtype.type  # scalars in the parameter's dtype keep float32 math float32
-        coupled, decoupled = (0.0, self.weight_decay) if self.decoupled else (self.weight_decay, 0.0)
-        args = (dt(self.b1), dt(1 - self.b1), dt(self.b2), dt(1 - self.b2), dt(self.lr / (1 - self.b1 ** t)),
-                dt(1 - self.b2 ** t), dt(self.eps), dt(coupled), dt(1 - self.lr * decoupled))
         flat = [a.reshape(-1) for a in (w, g, m, v)]  # views for contiguous arrays ...
-        adam_update(*flat, *args)
+        adam_update(*flat, *self.scalars(w.dtype))
         for dst, src in zip((w, m, v), (flat[0], flat[2], flat[3])):
             if not np.shares_memory(dst, src):  # ... and copies, written back, for strided ones
                 dst[...] = src.reshape(dst.shape)
+
+
+class AdamScalars(NamedTuple):
+    """The scalars of one :func:`adam_update` call, in the parameters' dtype (see its docstring)."""
+
+    b1: float
+    c1: float
+    b2: float
+    c2: float
+    step: float
+    bias2: float
+    eps: float
+    wd: float
+    shrink: float
 
 
 @njit(cache=True, error_model="numpy")  # no per-division zero check: it blocks vectorisation (eps > 0)

@@ -1,0 +1,58 @@
+"""The LM's event engine on the GPU (Numba's CUDA simulator without one) gives the CPU engine's logits."""
+import numpy as np
+import pytest
+from _cuda import ENGINE_THREADS
+from hypothesis import given, settings, strategies as st
+
+from eventsnn.lm.cuda_engine import CudaEngine
+from eventsnn.lm.engine import Engine, InferenceLM
+from eventsnn.lm.model import LMConfig, SpikingLM
+
+
+@st.composite
+def small_models(draw):
+    """Random models small enough for the simulator (a Python thread per CUDA thread); the threshold sets activity."""
+    cfg = LMConfig(vocab_size=draw(st.integers(2, 12)), d_embed=draw(st.integers(2, 6)),
+                   hidden=draw(st.integers(1, 20)), n_layers=draw(st.integers(1, 3)), memory=draw(st.integers(1, 10)), readout=draw(st.integers(2, 8)),
+                   steps_per_token=draw(st.integers(1, 2)), neuron=draw(st.sampled_from(["lif", "alif"])),
+                   threshold=draw(st.floats(0.05, 2.0)))
+    return SpikingLM(cfg, seed=draw(st.integers(0, 2**16)))
+
+
+# derandomize: as in test_lm_engine, a membrane within float32 rounding of its threshold could flip a spike.
+@settings(max_examples=8, derandomize=True, deadline=None)
+@given(small_models(), st.integers(1, 3), st.sampled_from(["float32", "int8"]), st.integers(0, 2**16))
+def test_gpu_engine_matches_the_cpu_engine(model, batch, precision, seed):
+    lm = InferenceLM.from_model(model, precision)
+    tokens = np.random.default_rng(seed).integers(0, model.config.vocab_size, (4, batch))
+    cpu, gpu = Engine(lm, batch), CudaEngine(lm, batch, threads=ENGINE_THREADS)
+    want = np.stack([cpu.step(t) for t in tokens])
+    got = np.stack([gpu.step(t) for t in tokens])
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(want).max()))
+    assert gpu.spike_count == cpu.spike_count
+    assert gpu.firing_rate() == cpu.firing_rate()
+
+
+def test_feed_reset_and_many_streams():
+    model = SpikingLM(LMConfig(vocab_size=16, hidden=12, memory=6, readout=6, d_embed=4, threshold=0.3, n_layers=2,
+                               steps_per_token=2, neuron="alif"), seed=3)
+    lm = InferenceLM.from_model(model)
+    tokens = np.random.default_rng(4).integers(0, 16, (3, 9))
+    cpu, gpu = Engine(lm, 9), CudaEngine(lm, 9, threads=ENGINE_THREADS)
+    np.testing.assert_allclose(gpu.feed(tokens), cpu.feed(tokens), rtol=1e-5, atol=1e-5)
+    assert sum(cpu.spike_count.values()) > 0  # the comparison saw spikes
+    cpu.reset(2), gpu.reset(2)
+    np.testing.assert_allclose(gpu.step(tokens[0]), cpu.step(tokens[0]), rtol=1e-5, atol=1e-5)
+    assert gpu.neuron_steps == cpu.neuron_steps == 8
+
+
+@pytest.mark.parametrize("tokens, match", [(np.array([[0, 16]]), r"tokens must lie in \[0, 16\)"),
+                                           (np.array([0.5, 1.0]), "integer ids")])
+def test_bad_tokens_and_settings_are_named(tokens, match):
+    lm = InferenceLM.from_model(SpikingLM(LMConfig(vocab_size=16, hidden=4, memory=2, readout=2, d_embed=2), seed=0))
+    gpu = CudaEngine(lm, 2, threads=ENGINE_THREADS)
+    with pytest.raises(ValueError, match=match):
+        gpu.feed(tokens) if tokens.ndim == 2 else gpu.step(tokens)
+    with pytest.raises(ValueError, match="threads"):
+        CudaEngine(lm, 2, threads=0)
