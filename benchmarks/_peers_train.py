@@ -5,7 +5,8 @@
 neither eventsnn nor torch at the top, so that process holds only the peer.
 Each ``build_*`` returns a callable running the timed work, or None when the
 library is not importable. All use float32 on the CPU with the thread count
-set through ``torch.set_num_threads``.
+set through ``torch.set_num_threads``; :func:`layer_tasks` runs (b) alone, on
+the CPU or on a CUDA device.
 """
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ PEERS = ("snntorch", "spikingjelly", "norse")
 BETA = 0.9
 
 
-def workload(layer_n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(a)'s spike input [25, 128, 784] and labels [128], (b)'s dense input [500, 16, layer_n]; the same for every side."""
+def workload(layer_n: int, steps: int = 500) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(a)'s spike input [25, 128, 784] and labels [128], (b)'s dense input [steps, 16, layer_n]; the same for all."""
     rng = np.random.default_rng(0)
     x_mlp = (rng.random((25, 128, 784)) < 0.2).astype(np.float32)
     y_mlp = rng.integers(0, 10, 128)
-    return x_mlp, y_mlp, rng.random((500, 16, layer_n), dtype=np.float32)
+    return x_mlp, y_mlp, rng.random((steps, 16, layer_n), dtype=np.float32)
 
 
 def tasks(name: str, layer_n: int, threads: int) -> dict[str, Callable[[], None]]:
@@ -36,11 +37,31 @@ def tasks(name: str, layer_n: int, threads: int) -> dict[str, Callable[[], None]
     return {"mlp_step": build_mlp_step(name, x_mlp, y_mlp, BETA), "layer_forward": forward, "layer_backward": backward}
 
 
+def layer_tasks(name: str, layer_n: int, steps: int, device: str) -> dict[str, Callable[[], None]]:
+    """The peer ``name``'s layer benchmark alone on ``device`` ("cpu" or "cuda"): "layer_forward", "layer_backward".
+
+    On CUDA each task waits for the device to finish (torch.cuda.synchronize),
+    and SpikingJelly uses its CuPy kernels when CuPy is importable.
+    """
+    import torch
+
+    forward, backward = build_layer(name, workload(layer_n, steps)[2], BETA, device)
+    if device == "cpu":
+        return {"layer_forward": forward, "layer_backward": backward}
+
+    def synced(task: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            task()
+            torch.cuda.synchronize()
+        return run
+    return {"layer_forward": synced(forward), "layer_backward": synced(backward)}
+
+
 def available(name: str) -> bool:
     return importlib.util.find_spec("torch") is not None and importlib.util.find_spec(name) is not None
 
 
-def _neuron(name: str, beta: float):
+def _neuron(name: str, beta: float, device: str = "cpu"):
     """A multi-step LIF module mapping [T, B, N] -> spikes [T, B, N]."""
     import torch
 
@@ -63,8 +84,9 @@ def _neuron(name: str, beta: float):
     if name == "spikingjelly":
         from spikingjelly.activation_based import neuron, surrogate
         tau = 1.0 / (1.0 - beta)  # decay_input=False: v = v (1 - 1/tau) + x
+        backend = "cupy" if device == "cuda" and importlib.util.find_spec("cupy") is not None else "torch"
         return neuron.LIFNode(tau=tau, decay_input=False, v_reset=None, detach_reset=True, step_mode="m",
-                              surrogate_function=surrogate.Sigmoid())
+                              surrogate_function=surrogate.Sigmoid(), backend=backend)
     import norse.torch as norse
 
     class NorseSeq(torch.nn.Module):
@@ -106,15 +128,15 @@ def build_mlp_step(name: str, x: np.ndarray, y: np.ndarray, beta: float) -> Call
     return step
 
 
-def build_layer(name: str, x: np.ndarray, beta: float) -> tuple[Callable, Callable] | None:
-    """Linear(n, n) + LIF over [T, B, n]: returns (forward, backward-of-last-forward)."""
+def build_layer(name: str, x: np.ndarray, beta: float, device: str = "cpu") -> tuple[Callable, Callable] | None:
+    """Linear(n, n) + LIF over [T, B, n] on ``device``: returns (forward, backward-of-last-forward)."""
     if not available(name):
         return None
     import torch
 
     n = x.shape[2]
-    fc, lif = torch.nn.Linear(n, n), _neuron(name, beta)
-    xt = torch.from_numpy(x)
+    fc, lif = torch.nn.Linear(n, n).to(device), _neuron(name, beta, device).to(device)
+    xt = torch.from_numpy(x).to(device)
     holder = {}
 
     def forward() -> None:

@@ -19,6 +19,12 @@ installed are skipped and listed (``missing_peers``): without torch eventsnn
 runs alone.
 
     NUMBA_NUM_THREADS=2 python benchmarks/train_step.py --json results/train_step.json
+
+``--device cuda`` runs (b) alone on a GPU at each n of ``--layer-sizes``
+(default 4096 and 16384; eventsnn's side: benchmarks/_cuda_train.py), the
+peers on torch CUDA, each in its own process as above:
+
+    python benchmarks/train_step.py --device cuda --json results/train_step_cuda.json
 """
 from __future__ import annotations
 
@@ -87,22 +93,52 @@ def measure(worker: Worker, tasks: list[str], repeats: int, warmup: int) -> Call
     return lambda: worker.time(tasks, repeats, warmup)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", help="write results to this JSON file")
-    parser.add_argument("--repeats", type=int, default=5, help="MLP steps per measurement")
-    parser.add_argument("--rounds", type=int, default=15, help="MLP measurements of each peer")
-    parser.add_argument("--layer-repeats", type=int, default=1, help="layer forward+backward per measurement")
-    parser.add_argument("--layer-rounds", type=int, default=3, help="layer measurements of each peer")
-    parser.add_argument("--layer-n", type=int, default=4096)
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("NUMBA_NUM_THREADS", 2)))
-    parser.add_argument("--peers", default=",".join(peers.PEERS), help="comma-separated, or empty for none")
-    args = parser.parse_args()
+def run_cuda(args: argparse.Namespace, names: list[str], missing: list[str]) -> dict:
+    """(b) on the GPU at each n of ``--layer-sizes``: eventsnn and every importable peer in its own process,
+    interleaved. A peer whose process fails to start is reported under ``peer_errors`` and skipped."""
+    import _cuda_train
 
-    names = list(filter(None, args.peers.split(",")))
-    missing = [name for name in names if not peers.available(name)]
-    for name in missing:
-        print(f"{name}: not installed (the bench extra), skipped")
+    results = {"device": "cuda", "gemm": _cuda_train.gemm_library(),
+               "simulator": os.environ.get("NUMBA_ENABLE_CUDASIM") == "1", "missing_peers": missing,
+               "peer_errors": {}, "sizes": {}}
+    for n in (int(v) for v in args.layer_sizes.split(",")):
+        with contextlib.ExitStack() as stack:
+            ours = stack.enter_context(Worker("_cuda_train:layer_tasks", layer_n=n, steps=args.steps))
+            others = {}
+            for name in (name for name in names if name not in missing):
+                try:
+                    others[name] = stack.enter_context(Worker("_peers_train:layer_tasks", name=name, layer_n=n,
+                                                              steps=args.steps, device="cuda"))
+                except RuntimeError as err:
+                    results["peer_errors"][f"{name}@{n}"] = str(err)
+            for worker in (ours, *others.values()):  # warm-up: compilation, first touch of every buffer
+                worker.time(LAYER, 1)
+            log = interleave(measure(ours, LAYER, args.layer_repeats, 0),
+                             {name: measure(w, LAYER, args.layer_repeats, 0) for name, w in others.items()},
+                             args.layer_rounds)
+        by_task = {task: compare(log, lambda r, t=task: statistics.median(r[t])) for task in LAYER}
+        results["sizes"][str(n)] = {
+            "ours": {task: by_task[task]["ours"]["median"] for task in LAYER},
+            "peers": {name: {task: {k: by_task[task][name][k] for k in ("median", "ratio", "ratio_min", "ratio_max")}
+                             for task in LAYER} for name in others},
+            "log": [[name, {t: statistics.median(v) for t, v in r.items()}] for name, r in log],
+        }
+    results["config"] = {"batch": 16, "steps": args.steps, "layer_repeats": args.layer_repeats,
+                         "layer_rounds": args.layer_rounds, "dtype": "float32"}
+    results["scheme"] = ("each side in its own process; measurements interleaved (ours, peer, ours, ...); "
+                         "ratio = peer / mean of ours just before and after, median over rounds; each task "
+                         "waits for the device to finish")
+    print(f"{'n':>6} {'':14}{'forward':>24}{'backward':>24}")
+    for n, entry in results["sizes"].items():
+        print(f"{n:>6} {'eventsnn':14}" + "".join(f"{entry['ours'][t] * 1e3:>21.2f} ms" for t in LAYER))
+        for name, cells in entry["peers"].items():
+            print(f"{'':>6} {name:14}" + "".join(f"{cells[t]['median'] * 1e3:>12.2f} ms {cells[t]['ratio']:6.2f}x"
+                                                 for t in LAYER))
+    return results
+
+
+def run_cpu(args: argparse.Namespace, names: list[str], missing: list[str]) -> dict:
+    """(a) and (b) on the CPU: eventsnn and every importable peer in its own process, interleaved."""
     load = MachineLoad()
     with contextlib.ExitStack() as stack:
         ours = stack.enter_context(Worker("train_step:ours_tasks", env={"NUMBA_NUM_THREADS": str(args.threads)},
@@ -142,6 +178,30 @@ def main() -> None:
     if results["peers"]:
         print("x = peer time / eventsnn's just before and after it: median (range) over the rounds; > 1: eventsnn is faster")
     print(f"other processes kept {results['machine_load']['other_busy_cores']:.2f} of {os.cpu_count()} cores busy")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", help="write results to this JSON file")
+    parser.add_argument("--repeats", type=int, default=5, help="MLP steps per measurement")
+    parser.add_argument("--rounds", type=int, default=15, help="MLP measurements of each peer")
+    parser.add_argument("--layer-repeats", type=int, default=1, help="layer forward+backward per measurement")
+    parser.add_argument("--layer-rounds", type=int, default=3, help="layer measurements of each peer")
+    parser.add_argument("--layer-n", type=int, default=4096)
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("NUMBA_NUM_THREADS", 2)))
+    parser.add_argument("--peers", default=",".join(peers.PEERS), help="comma-separated, or empty for none")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="cuda: benchmark (b) alone on the GPU at each of --layer-sizes")
+    parser.add_argument("--layer-sizes", default="4096,16384", help="--device cuda: comma-separated n")
+    parser.add_argument("--steps", type=int, default=500, help="--device cuda: time steps T of (b)")
+    args = parser.parse_args()
+
+    names = list(filter(None, args.peers.split(",")))
+    missing = [name for name in names if not peers.available(name)]
+    for name in missing:
+        print(f"{name}: not installed (the bench extra), skipped")
+    results = (run_cuda if args.device == "cuda" else run_cpu)(args, names, missing)
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:

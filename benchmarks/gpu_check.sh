@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The prepared GPU check (docs/cuda.md): the CUDA tests on the device, then the GPU benchmarks, in under 8 minutes.
+#
+#   bash benchmarks/gpu_check.sh OUT_DIR          on a machine with a CUDA GPU
+#   bash benchmarks/gpu_check.sh --dry OUT_DIR    here: Numba's CUDA simulator, toy sizes (checks the script)
+#
+# Needs python3 with numpy, numba, numba-cuda, scipy, h5py, pytest and hypothesis; CuPy (the layer benchmark's
+# dense products) and torch with snnTorch / SpikingJelly / Norse (the peers) when present. Installs nothing, needs
+# no network, runs eventsnn from this checkout (PYTHONPATH). Writes into OUT_DIR: environment.json, cuda_tests.xml,
+# train_step_cuda_<n>.json, lm_engine_cuda.json, a .log per step, and summary.json (each step's exit code and
+# seconds). Exits non-zero if any step failed; later steps run anyway.
+set -uo pipefail
+dry=0
+if [[ "${1:-}" == "--dry" ]]; then dry=1; shift; fi
+out=${1:?usage: benchmarks/gpu_check.sh [--dry] OUT_DIR}
+root=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$out" && out=$(cd "$out" && pwd)
+cd "$root"
+export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
+py=${PYTHON:-python3}
+tests=${GPU_CHECK_TESTS:-tests/test_cuda_kernels.py tests/test_cuda_engine.py}
+if (( dry )); then
+    export NUMBA_ENABLE_CUDASIM=1
+    layer_sizes=(8) ; layer_args=(--steps 10 --layer-rounds 1)
+    lm_args=(--batches 1,2 --cpu-batches 1 --tokens 3 --repeats 1 --hidden 6 --memory 4 --readout 4 --vocab 10
+             --threads 4)
+else
+    export NUMBA_ENABLE_CUDASIM=0
+    layer_sizes=(4096 16384) ; layer_args=()
+    lm_args=()
+fi
+declare -A limit=([tests]=120 [train_step_4096]=100 [train_step_16384]=150 [lm_engine]=90 [train_step_8]=60)
+summary=()
+
+step() {  # step NAME COMMAND...: run under its time limit, log to OUT/NAME.log, record exit code and seconds
+    local name=$1; shift
+    local start=$SECONDS
+    echo "== $name: $*"
+    timeout -k 10 "${limit[$name]}" "$@" > "$out/$name.log" 2>&1
+    local rc=$?
+    echo "   exit $rc after $((SECONDS - start)) s"
+    summary+=("\"$name\": {\"exit\": $rc, \"seconds\": $((SECONDS - start)), \"limit\": ${limit[$name]}}")
+}
+
+"$py" - "$out/environment.json" <<'PY'
+import json, os, platform, subprocess, sys
+import numba, numpy
+from numba import cuda
+env = {"python": sys.version, "numpy": numpy.__version__, "numba": numba.__version__,
+       "numba_cuda": getattr(cuda, "implementation", "?"), "simulator": os.environ["NUMBA_ENABLE_CUDASIM"] == "1",
+       "cuda_available": cuda.is_available(), "machine": platform.platform()}
+try:
+    env["gpus"] = [str(d) for d in cuda.gpus] if not env["simulator"] else []
+    env["nvidia_smi"] = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20).stdout
+except Exception as err:  # no GPU, no driver tool: recorded, the steps below say the rest
+    env["nvidia_smi"] = repr(err)
+json.dump(env, open(sys.argv[1], "w"), indent=2)
+print(json.dumps(env, indent=2))
+PY
+# shellcheck disable=SC2086
+step tests "$py" -m pytest -q -p no:cacheprovider $tests --junitxml="$out/cuda_tests.xml"
+for n in "${layer_sizes[@]}"; do
+    step "train_step_$n" "$py" benchmarks/train_step.py --device cuda --layer-sizes "$n" "${layer_args[@]}" \
+        --json "$out/train_step_cuda_$n.json"
+done
+step lm_engine "$py" benchmarks/lm_engine_cuda.py "${lm_args[@]}" --json "$out/lm_engine_cuda.json"
+
+(IFS=,; echo "{${summary[*]}}") > "$out/summary.json"
+cat "$out/summary.json"
+! grep -q '"exit": [1-9]' "$out/summary.json"
