@@ -271,7 +271,7 @@ class Trainer:
         self.optimizer.step()
         self.state = out.state
         neurons = sum(c.size for c in counts)
-        return StepResult(totals[0] / ranks.size, totals[1:].sum() / (neurons * rows), y.size * ranks.size)
+        return StepResult(float(totals[0] / ranks.size), float(totals[1:].sum() / (neurons * rows)), y.size * ranks.size)
 
     def evaluate(self) -> Evaluation:
         """Validation loss and activity on the first ``eval_tokens`` validation tokens."""
@@ -388,9 +388,10 @@ class Trainer:
             config = TrainConfig(**snap.config["train"])
             model = SpikingLM(LMConfig(**snap.config["model"]), seed=0)
             tokenizer = tokenizer_from_dict(snap.groups["tokenizer"])
-            trainer = cls(config, model, tokenizer, snap.config["corpus_sha256"])
+            digest = snap.config["corpus_sha256"]
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"/config: does not describe a language-model run ({err})") from err
+        trainer = cls(config, model, tokenizer, digest)  # under MPI: refused if the ranks do not divide the batch
         expect_arrays(snap.parameters, {n: (p.shape, p.dtype) for n, p in model.named_parameters()})
         model.load_state_dict(snap.parameters)
         g = snap.groups
