@@ -51,7 +51,7 @@ def layer_tasks(layer_n: int, steps: int) -> dict[str, Callable[[], None]]:
 
     def forward() -> None:
         current = (x2 @ w + b).reshape(T, B, n)
-        holder["trace"] = bptt.neuron_forward(current, params)
+        holder["trace"] = bptt.neuron_forward(current, params, keep_adaptation=False)  # LIF: gamma = 0
         sync()
 
     def backward() -> None:

@@ -95,7 +95,7 @@ def measure(worker: Worker, tasks: list[str], repeats: int, warmup: int) -> Call
 
 def run_cuda(args: argparse.Namespace, names: list[str], missing: list[str]) -> dict:
     """(b) on the GPU at each n of ``--layer-sizes``: eventsnn and every importable peer in its own process,
-    interleaved. A peer whose process fails to start is reported under ``peer_errors`` and skipped."""
+    interleaved. A peer that fails to start or to warm up is reported under ``peer_errors`` and skipped."""
     import _cuda_train
 
     results = {"device": "cuda", "gemm": _cuda_train.gemm_library(),
@@ -104,15 +104,16 @@ def run_cuda(args: argparse.Namespace, names: list[str], missing: list[str]) -> 
     for n in (int(v) for v in args.layer_sizes.split(",")):
         with contextlib.ExitStack() as stack:
             ours = stack.enter_context(Worker("_cuda_train:layer_tasks", layer_n=n, steps=args.steps))
+            ours.time(LAYER, 1)  # warm-up: compilation, first touch of every buffer
             others = {}
             for name in (name for name in names if name not in missing):
-                try:
-                    others[name] = stack.enter_context(Worker("_peers_train:layer_tasks", name=name, layer_n=n,
-                                                              steps=args.steps, device="cuda"))
-                except RuntimeError as err:
+                try:  # one GPU run must not be lost to one peer (a missing CUDA piece, out of memory)
+                    worker = stack.enter_context(Worker("_peers_train:layer_tasks", name=name, layer_n=n,
+                                                        steps=args.steps, device="cuda"))
+                    worker.time(LAYER, 1)
+                    others[name] = worker
+                except (RuntimeError, OSError) as err:
                     results["peer_errors"][f"{name}@{n}"] = str(err)
-            for worker in (ours, *others.values()):  # warm-up: compilation, first touch of every buffer
-                worker.time(LAYER, 1)
             log = interleave(measure(ours, LAYER, args.layer_repeats, 0),
                              {name: measure(w, LAYER, args.layer_repeats, 0) for name, w in others.items()},
                              args.layer_rounds)

@@ -47,6 +47,25 @@ def test_neuron_forward_and_backward_match_the_cpu(T, B, N, reset, adaptive, det
         np.testing.assert_allclose(a, b, **TOL, err_msg=name)
 
 
+@pytest.mark.parametrize("reset", [0, 1, 2])
+def test_lif_without_the_adaptation_history_matches_the_cpu(reset):
+    rng = np.random.default_rng(reset)
+    current, params, state = layer(rng, 5, 2, 3, adaptive=False)
+    p = gpu_bptt.NeuronParams(*params, reset)
+    lean = gpu_bptt.neuron_forward(current, p, state, keep_adaptation=False)
+    spk, mem, empty, _ = bptt.neuron_run(current, *params, reset, *state, False)
+    assert lean.adapt.shape == empty.shape == (0, 2, 3)
+    np.testing.assert_array_equal(lean.spk, spk)
+    g = rng.standard_normal(current.shape).astype(np.float32)
+    for detach in (True, False):
+        want = bptt.neuron_backward(g, spk, mem, empty, *params, reset, detach, bptt.ATAN, 2.0, *state)
+        got = gpu_bptt.neuron_backward(g, lean, p, state, detach, bptt.ATAN, 2.0)
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, **TOL)
+    with pytest.raises(ValueError, match="trace.adapt must hold 5 or 0 time steps, got 2"):
+        gpu_bptt.neuron_backward(g, lean._replace(adapt=np.zeros((2, 2, 3), np.float32)), p, state)
+
+
 def test_neuron_kernels_keep_device_arrays_on_the_device_and_start_from_rest():
     rng = np.random.default_rng(1)
     current, params, _ = layer(rng, 5, 2, 3, True)

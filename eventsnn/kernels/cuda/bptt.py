@@ -35,7 +35,7 @@ class NeuronParams(NamedTuple):
 
 
 class NeuronTrace(NamedTuple):
-    """The forward pass: spikes, membrane and adaptation a[t], each [T, B, N]."""
+    """The forward pass: spikes, membrane [T, B, N] and adaptation a[t], [T, B, N] or, when not kept, [0, B, N]."""
 
     spk: Any
     mem: Any
@@ -71,6 +71,7 @@ def surrogate(kind, slope, x):
 @cuda.jit
 def _forward(current, beta, thr, rho, gamma, reset, mem0, spk0, a0, spk, mem, ad):
     T, B, N = current.shape
+    keep = ad.shape[0] == T
     i = cuda.grid(1)
     if i >= B * N:
         return
@@ -90,13 +91,15 @@ def _forward(current, beta, thr, rho, gamma, reset, mem0, spk0, a0, spk, mem, ad
         m = float32(v)
         mem[t, b, n] = m
         spk[t, b, n] = s
-        ad[t, b, n] = a
+        if keep:
+            ad[t, b, n] = a
 
 
 @cuda.jit
 def _backward(g_spk, spk, mem, ad, beta, thr, rho, gamma, reset, detach_reset, kind, slope, mem0, spk0, a0,
               g_in, d_beta, d_thr, d_rho, d_gamma):
     T, B, N = g_spk.shape
+    adaptive = ad.shape[0] == T  # else gamma = 0: a enters only as gamma a = 0 (no gamma or rho gradient)
     i = cuda.grid(1)
     if i >= B * N:
         return
@@ -110,7 +113,7 @@ def _backward(g_spk, spk, mem, ad, beta, thr, rho, gamma, reset, detach_reset, k
     for t in range(T - 1, -1, -1):
         r = spk[t - 1, b, n] if t > 0 else spk0[b, n]
         m_prev = mem[t - 1, b, n] if t > 0 else mem0[b, n]
-        a_t = ad[t, b, n]
+        a_t = ad[t, b, n] if adaptive else zero
         m_t = mem[t, b, n]
         th = thr[n] + gamma[n] * a_t
         h = surrogate(kind, slope, m_t - th)
@@ -120,10 +123,11 @@ def _backward(g_spk, spk, mem, ad, beta, thr, rho, gamma, reset, detach_reset, k
         g_th = -h - sub * r * gm
         db += gm * (one - zer * r) * m_prev
         dth += g_th
-        a_prev = ad[t - 1, b, n] if t > 0 else a0[b, n]
-        dgamma += g_th * a_t
-        ga_next = gamma[n] * g_th + rho[n] * ga_next
-        drho += ga_next * a_prev
+        if adaptive:
+            a_prev = ad[t - 1, b, n] if t > 0 else a0[b, n]
+            dgamma += g_th * a_t
+            ga_next = gamma[n] * g_th + rho[n] * ga_next
+            drho += ga_next * a_prev
         gm_next, th_next = gm, th
     d_beta[b, n], d_thr[b, n], d_rho[b, n], d_gamma[b, n] = db, dth, drho, dgamma
 
@@ -144,19 +148,22 @@ def _state(state: Any, batch: int, n: int) -> tuple:
     return tuple(device_array(f"state.{f}", x, (batch, n)) for f, x in zip(("mem", "spk", "adapt"), state))
 
 
-def neuron_forward(current: Any, params: NeuronParams, state: Any = None) -> NeuronTrace:
+def neuron_forward(current: Any, params: NeuronParams, state: Any = None, keep_adaptation: bool = True) -> NeuronTrace:
     """Run T steps of :mod:`eventsnn.kernels.bptt`'s (A)LIF for current [T, B, N] from ``state``
     ((mem, spk, adapt) [B, N], e.g. an ``eventsnn.autodiff.NeuronState``; rest if None).
 
-    The trace equals ``bptt.neuron_forward``'s: NumPy arrays for NumPy
-    ``current``, device arrays for a device ``current``.
+    The trace equals ``bptt.neuron_run``'s: NumPy arrays for NumPy
+    ``current``, device arrays for a device ``current``. Without
+    ``keep_adaptation`` the adaptation history is not stored (``adapt`` is
+    [0, B, N]): with gamma = 0 the backward pass does not read it.
     """
     device = on_device(current)
     current = device_array("current", current, (None, None, None))
     T, B, N = current.shape
     beta, thr, rho, gamma = _params(params, N)
     mem0, spk0, a0 = _state(state, B, N)
-    trace = NeuronTrace(*(cuda.device_array((T, B, N), np.float32) for _ in range(3)))
+    trace = NeuronTrace(*(cuda.device_array((T if keep else 0, B, N), np.float32)
+                          for keep in (True, True, keep_adaptation)))
     if T and B * N:
         _forward[blocks(B * N), THREADS](current, beta, thr, rho, gamma, params.reset, mem0, spk0, a0, *trace)
     return NeuronTrace(*(returned(x, device) for x in trace))
@@ -164,7 +171,8 @@ def neuron_forward(current: Any, params: NeuronParams, state: Any = None) -> Neu
 
 def neuron_backward(g_spk: Any, trace: NeuronTrace, params: NeuronParams, state: Any = None,
                     detach_reset: bool = True, kind: int = FAST_SIGMOID, slope: float = 25.0) -> NeuronGrads:
-    """BPTT for :func:`neuron_forward` given dL/dspk [T, B, N]: ``bptt.neuron_backward``'s results.
+    """BPTT for :func:`neuron_forward` given dL/dspk [T, B, N]: ``bptt.neuron_backward``'s results
+    (dL/dgamma and dL/drho are 0 for a trace without the adaptation history).
 
     ``kind`` and ``slope`` pick the surrogate derivative (``bptt.FAST_SIGMOID``, ...;
     an ``eventsnn.autodiff`` surrogate carries both); the starting ``state`` is a constant.
@@ -174,7 +182,10 @@ def neuron_backward(g_spk: Any, trace: NeuronTrace, params: NeuronParams, state:
     T, B, N = g_spk.shape
     if not isinstance(trace, NeuronTrace):
         raise ValueError(f"trace must be a NeuronTrace, got {trace!r}")
-    spk, mem, ad = (device_array(f"trace.{f}", x, (T, B, N)) for f, x in zip(NeuronTrace._fields, trace))
+    spk, mem = (device_array(f"trace.{f}", x, (T, B, N)) for f, x in zip(NeuronTrace._fields, trace[:2]))
+    ad = device_array("trace.adapt", trace.adapt, (None, B, N))
+    if ad.shape[0] not in (0, T):
+        raise ValueError(f"trace.adapt must hold {T} or 0 time steps, got {ad.shape[0]}")
     beta, thr, rho, gamma = _params(params, N)
     mem0, spk0, a0 = _state(state, B, N)
     check_choice("kind", kind, (FAST_SIGMOID, ATAN, SIGMOID, TRIANGLE))
