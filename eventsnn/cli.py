@@ -3,8 +3,9 @@
     eventsnn inspect CKPT     summary of a checkpoint (verifies every dataset)
     eventsnn simulate cuba|coba [--n N] [--duration MS] [--save CKPT]
     eventsnn presets          the language-model presets, their sizes and training settings
-    eventsnn train [--preset tiny|small|base] [--corpus PATH] [--tokenizer char|bpe] [--minutes M] [--steps N]
-                   [--out DIR] [--resume CKPT] [--seed S] [--force] [--json PATH]
+    eventsnn tokenize CORPUS OUT [--tokenizer char|bpe] [--bpe-vocab N] [--force]
+    eventsnn train [--preset tiny|small|base] [--corpus PATH | --data TOKENS] [--tokenizer char|bpe] [--minutes M]
+                   [--steps N] [--out DIR] [--resume CKPT] [--seed S] [--force] [--json PATH]
     eventsnn generate CKPT [--prompt TEXT] [--max-tokens N] [--temperature T] [--top-k K]
                       [--top-p P] [--seed S] [--engine event|dense] [--precision float32|int8]
     eventsnn export CKPT OUT [--precision float32|int8] [--eval-tokens N] [--corpus PATH]
@@ -15,12 +16,16 @@ given as the positional argument or as ``--checkpoint CKPT``. Errors print
 one line ``eventsnn COMMAND: ...`` and exit with status 2; an interrupted
 training run saves itself and exits with 128 + the signal number (130 for
 Ctrl-C, 143 for SIGTERM). The language-model commands import
-:mod:`eventsnn.lm` only when they run.
+:mod:`eventsnn.lm` only when they run. ``mpiexec -n K eventsnn train ...``
+trains data-parallel (:mod:`eventsnn.lm.parallel`): rank 0 locks the run
+directory, prints and saves; an error on any rank ends every rank.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import math
 import shlex
 import signal
@@ -33,7 +38,7 @@ from . import __version__
 from ._extras import require
 from .checkpoint import RunLock, inspect, latest_checkpoint, resolve_checkpoint, save, step_checkpoints
 from .errors import CheckpointError, MissingDependencyError, RunDirectoryError
-from .mpi import launched_size
+from .mpi import rank, world
 from .reference_networks import coba, cuba
 
 if TYPE_CHECKING:  # the language model is imported only by the commands that use it
@@ -85,7 +90,21 @@ def _presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tokenize(args: argparse.Namespace) -> int:
+    if args.tokenizer == "bpe":
+        require("tokenizers", "--tokenizer bpe")
+    from .lm.tokenfile import write_token_file
+
+    tokens = write_token_file(args.corpus, args.out, args.tokenizer, args.bpe_vocab, args.force)
+    print(f"wrote {tokens.path}: {tokens.tokens.size:,} tokens as {tokens.tokens.dtype.name} ({tokens.tokenizer.kind} "
+          f"tokenizer, {tokens.tokenizer.vocab_size} tokens); train on it with eventsnn train --data {_quote(tokens.path)}")
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
+    if args.data and (args.corpus or args.tokenizer or args.bpe_vocab):
+        raise _Usage("--data reads a token file, which fixes the corpus and tokenizer: leave out --corpus, "
+                     "--tokenizer and --bpe-vocab")
     if args.tokenizer == "bpe":
         require("tokenizers", "--tokenizer bpe")  # before any work: the vocabulary is learned first
     source = resolve_checkpoint(args.resume) if args.resume else None
@@ -93,13 +112,15 @@ def _train(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else source.parent
     else:
         out = Path(args.out or f"runs/{args.preset or TRAIN_DEFAULTS['preset']}")
+    lead = rank() == 0  # under mpiexec, rank 0 owns the run directory and alone prints
     # The lock also proves --out creatable and writable before any training time is spent.
     try:
-        lock = RunLock(out)
+        lock = RunLock(out) if lead else contextlib.nullcontext()
     except OSError as err:
         raise RunDirectoryError(f"cannot use {out} as the run directory: {err.strerror or err}") from err
-    with lock:
-        _claim_run_dir(out, source, args.force)
+    with lock, open(os.devnull, "w") as devnull, contextlib.redirect_stdout(sys.stdout if lead else devnull):
+        if lead:
+            _claim_run_dir(out, source, args.force)
         run, until = _start_run(args, source)
         return _fit(run, until, out, args)
 
@@ -129,7 +150,8 @@ def _start_run(args: argparse.Namespace, source: Path | None) -> tuple[Trainer, 
     if source is None:
         settings = {k: d if getattr(args, k) is None else getattr(args, k) for k, d in TRAIN_DEFAULTS.items()}
         overrides = {"steps": args.steps} if args.steps else {}
-        config = TrainConfig.preset_config(settings.pop("preset"), corpus=args.corpus, **settings, **overrides)
+        config = TrainConfig.preset_config(settings.pop("preset"), corpus=args.corpus, data=args.data, **settings,
+                                           **overrides)
         return Trainer.create(config), config.steps
     run = load_trainer(source)
     for option in ("preset", "tokenizer", "bpe_vocab", "seed"):
@@ -140,6 +162,8 @@ def _start_run(args: argparse.Namespace, source: Path | None) -> tuple[Trainer, 
                          "fresh run)")
     if args.corpus:
         run.use_corpus(args.corpus)
+    if args.data:
+        run.use_token_file(args.data)
     until = args.steps or run.config.steps
     if until <= run.step:
         reason = (f"--steps {args.steps} is not beyond" if args.steps else
@@ -160,14 +184,15 @@ def _fit(run: Trainer, until: int, out: Path, args: argparse.Namespace) -> int:
     try:
         ev = run.fit(until=until, minutes=args.minutes, run_dir=out, progress=True, handle_signals=True)
     except TrainingInterrupted as stop:
-        print(f"{signal.Signals(stop.signum).name}: stopped after step {stop.step}, saved {stop.checkpoint}\n"
-              f"resume with: {resume}", file=sys.stderr)
+        if stop.checkpoint is not None:  # rank 0
+            print(f"{signal.Signals(stop.signum).name}: stopped after step {stop.step}, saved {stop.checkpoint}\n"
+                  f"resume with: {resume}", file=sys.stderr)
         return 128 + stop.signum
     print(f"step {run.step}: val loss {ev.loss_nats:.4f} nats ({ev.bits_per_char:.4f} bits/char), "
           f"firing rate {ev.activity.firing_rate:.4f}; saved {latest_checkpoint(out)}")
     if run.step < until:
         print(f"stopped at step {run.step} of {until} after --minutes {args.minutes:g}; continue with: {resume}")
-    if args.json:
+    if args.json and run.ranks.rank == 0:
         _write_summary(args.json, run, start, run.seconds - seconds, time.perf_counter() - started, ev)
     return 0
 
@@ -179,7 +204,7 @@ def _write_summary(path: str, run: Trainer, start: int, seconds: float, wall: fl
     steps = run.step - start
     tokens = steps * run.config.batch * run.config.seq_len
     summary = {"steps": steps, "step": run.step, "tokens": tokens, "seconds": seconds, "wall_seconds": wall,
-               "tokens_per_s": tokens / seconds if seconds > 0 else None, "ranks": launched_size(),
+               "tokens_per_s": tokens / seconds if seconds > 0 else None, "ranks": run.ranks.size,
                "batch": run.config.batch, "seq_len": run.config.seq_len, "preset": run.config.preset,
                "train_loss": run.history["loss"][-1], "val_loss": ev.loss_nats}
     with open(path, "w", encoding="utf-8") as f:
@@ -329,6 +354,15 @@ def build_parser() -> argparse.ArgumentParser:
     command("presets", "list the language-model presets with their parameter counts and training settings",
             _presets)
 
+    p = command("tokenize", "write a corpus's token stream once, for eventsnn train --data (read by memory map, "
+                            "so corpora larger than memory train)", _tokenize)
+    p.add_argument("corpus", metavar="CORPUS", help="UTF-8 text file; <|endoftext|> lines separate documents")
+    p.add_argument("out", metavar="OUT", help="token file to write (atomically)")
+    p.add_argument("--tokenizer", choices=["char", "bpe"], default="char",
+                   help="char: one token per character; bpe: byte-level BPE, needs eventsnn[bpe]")
+    p.add_argument("--bpe-vocab", type=_number(int, 258), default=1024, metavar="N", help="BPE vocabulary size")
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
+
     p = command("train", "train the spiking language model (Ctrl-C or SIGTERM saves the run and says how to "
                          "resume it)", _train)
     p.add_argument("--preset", choices=["tiny", "small", "base"],
@@ -337,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", metavar="PATH",
                    help="UTF-8 text file (default: the bundled Tiny Shakespeare; a resumed run reads the one it "
                         "stored, or this one if it holds the same text)")
+    p.add_argument("--data", metavar="TOKENS",
+                   help="token file from eventsnn tokenize, read by memory map instead of --corpus (a resumed run "
+                        "accepts one made from its corpus with its tokenizer)")
     p.add_argument("--tokenizer", choices=["char", "bpe"],
                    help="char: one token per character; bpe: byte-level BPE, needs eventsnn[bpe] (default: char)")
     p.add_argument("--bpe-vocab", type=_number(int, 258), metavar="N", help="BPE vocabulary size (default: 1024)")
@@ -402,13 +439,22 @@ def main(argv: list[str] | None = None) -> int:
     except (_Usage, CheckpointError, RunDirectoryError, MissingDependencyError, ValueError, OSError) as err:
         message = str(err).replace("\n", " ")
         print(f"eventsnn {args.command}: {message}", file=sys.stderr)
+        _end_every_rank(2)
         return 2
     except (KeyboardInterrupt, SystemError) as err:
         # Ctrl-C inside a Numba kernel surfaces as a SystemError chained to the KeyboardInterrupt.
         if isinstance(err, SystemError) and not isinstance(err.__context__, KeyboardInterrupt):
             raise
         print(f"eventsnn {args.command}: interrupted", file=sys.stderr)
+        _end_every_rank(128 + signal.SIGINT)
         return 128 + signal.SIGINT
+
+
+def _end_every_rank(status: int) -> None:
+    """Under mpiexec, end all ranks with ``status``: the others would wait for this one forever."""
+    if world() is not None:
+        sys.stderr.flush()
+        world().Abort(status)
 
 
 if __name__ == "__main__":
