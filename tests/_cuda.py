@@ -22,6 +22,17 @@ SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 if not cuda.is_available():
     pytest.skip("numba.cuda was imported for a device before the simulator flag was set, and there is no GPU",
                 allow_module_level=True)
-# The simulator runs each thread in Python (~0.1 ms each): a few threads per block there, a warp's worth and more
-# on a device.
-ENGINE_THREADS = 4 if SIMULATOR else 128
+# The simulator runs each thread in Python (~0.1 ms each): a few threads per block there (3: not a power of two),
+# a warp's worth and more on a device.
+ENGINE_THREADS = 3 if SIMULATOR else 128
+
+
+@pytest.fixture(autouse=True, scope="module")
+def fast_simulator():
+    """Within a CUDA test module, switch Python threads every 50 us instead of 5 ms: the simulator's block
+    scheduler polls its threads, so each barrier cost about a switch interval (the engine tests: 16x faster)."""
+    interval = sys.getswitchinterval()
+    if SIMULATOR:
+        sys.setswitchinterval(5e-5)
+    yield
+    sys.setswitchinterval(interval)

@@ -1,7 +1,7 @@
 """The CUDA training kernels (under Numba's CUDA simulator without a GPU) give the CPU kernels' results."""
 import numpy as np
 import pytest
-from _cuda import cuda
+from _cuda import cuda, fast_simulator  # noqa: F401  (an autouse fixture)
 from hypothesis import given, settings, strategies as st
 
 from eventsnn.autodiff import NeuronState, Tensor

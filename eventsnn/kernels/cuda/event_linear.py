@@ -20,6 +20,7 @@ import numpy as np
 from numba import cuda, float32, int64
 
 from .arrays import THREADS, blocks, device_array, on_device, returned
+from .scan import chunk, chunk_start
 
 # One warp scans the row counts, a chunk per thread: cheap next to the products, and cheap in the simulator,
 # which runs each thread in Python.
@@ -48,26 +49,14 @@ def _count(x, transpose, counts):
 
 @cuda.jit
 def _exclusive_scan(counts, indptr):
-    """indptr[0] = 0, indptr[i + 1] = counts[0] + ... + counts[i], in one block: each thread sums a chunk,
-    a scan of the chunk sums in shared memory gives each chunk's start."""
+    """indptr[0] = 0, indptr[i + 1] = counts[0] + ... + counts[i], in one block."""
     partial = cuda.shared.array(SCAN_THREADS, int64)
-    t, n = cuda.threadIdx.x, counts.size
-    chunk = (n + SCAN_THREADS - 1) // SCAN_THREADS
-    lo = min(t * chunk, n)
-    hi = min(lo + chunk, n)
+    t = cuda.threadIdx.x
+    lo, hi = chunk(counts.size, t, SCAN_THREADS)
     own = 0
     for i in range(lo, hi):
         own += counts[i]
-    partial[t] = own
-    cuda.syncthreads()
-    step = 1
-    while step < SCAN_THREADS:  # Hillis-Steele: after the pass with step s, partial[t] sums 2s chunks
-        before = partial[t - step] if t >= step else 0
-        cuda.syncthreads()
-        partial[t] += before
-        cuda.syncthreads()
-        step *= 2
-    at = partial[t] - own
+    at, _ = chunk_start(partial, own, t, SCAN_THREADS)
     if t == 0:
         indptr[0] = 0
     for i in range(lo, hi):
