@@ -20,7 +20,7 @@ import numpy as np
 
 from . import network_checkpoint
 from ._validation import check_choice, check_finite, check_int, check_positive
-from .backends import BACKENDS, CPUBackend, check_threads, get_backend
+from .backends import BACKENDS, CPUBackend, check_threads, check_weight_dtype, get_backend
 from .backends.state import Recorder
 from .checkpoint import Snapshot, checkpointable
 from .inputs import TimedCurrent
@@ -50,13 +50,23 @@ class Network:
     NumPy backend always runs on one. Threads need Numba's ``omp`` or
     ``tbb`` threading layer (the ``workqueue`` fallback takes ~0.1 ms per
     parallel region, more than a step of a small network).
+
+    ``weight_dtype``: how the simulation stores synaptic weights,
+    ``"float64"`` (the default) or ``"float32"`` (weights rounded to float32
+    when the network is built or written; 4 bytes less per synapse, the
+    arithmetic stays float64). A built network stores per static synapse its
+    int32 target, its weight and its delay in steps (uint8 when every delay
+    is below 256 steps, uint16 below 65536, else int32), plus an int64 row
+    pointer per presynaptic neuron: 9 bytes per synapse with float32 weights
+    and 8-bit delays, 13 with float64, plus 8/out-degree.
     """
 
     def __init__(self, *objects, dt: float = 0.1, seed: int = 0, backend: str = "numba",
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, weight_dtype: str = "float64") -> None:
         self.dt = check_positive("dt", dt)
         self.seed = check_int("seed", seed, minimum=0)
         self.backend = check_choice("backend", backend, tuple(BACKENDS))
+        self.weight_dtype = check_weight_dtype(weight_dtype)
         self.populations: list[Population] = []
         self.projections: list[Projection] = []
         self.drives: list[TimedCurrent] = []

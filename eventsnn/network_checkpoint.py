@@ -1,14 +1,15 @@
 """A network as a checkpoint Snapshot, and back (network layout 3).
 
-- ``config``: ``layout`` (3), dt, seed, backend, and the structure:
+- ``config``: ``layout`` (3), dt, seed, backend, ``weight_dtype`` ("float64"
+  when absent, as written before it existed), and the structure:
   populations (model class, scalar parameters, variable names, size, name),
   projections (endpoints, target, kind, plasticity rule), timed currents and
   monitors, each endpoint as [population, start, stop].
 - ``parameters``: per-neuron model parameters (``populations.K.NAME``),
   synapse tables as the simulation holds them now
   (``projections.K.indptr|indices|weight|delay`` or
-  ``projections.K.weights|delay``: weights changed by a user or a run are
-  saved), timed values (``drives.K.values``) and spike-generator events
+  ``projections.K.weights|delay``: weights, of the network's weight_dtype,
+  changed by a user or a run are saved; delays in ms as simulated), timed values (``drives.K.values``) and spike-generator events
   (``populations.K.indices|times``).
 - ``groups["dynamic"]``: the step count, each population's state
   (``state.K``: one row per variable) and refractory counters
@@ -119,7 +120,8 @@ def snapshot(net) -> Snapshot:
         else:
             records[str(k)] = {"counts": m.counts, "first_step": -1 if m._first_step is None else m._first_step}
         mon_cfg.append(cfg)
-    config = {"layout": LAYOUT, "dt": net.dt, "seed": net.seed, "backend": net.backend, "populations": pop_cfg,
+    config = {"layout": LAYOUT, "dt": net.dt, "seed": net.seed, "backend": net.backend,
+              "weight_dtype": net.weight_dtype.name, "populations": pop_cfg,
               "projections": proj_cfg, "drives": drive_cfg, "monitors": mon_cfg}
     dynamic.update({"step": net.step, "spike_count": net.spike_count, "syn_events": net.syn_events,
                     "ring": sim.syn.ring, "gen_cursor": sim.inputs.gen_cursor})
@@ -142,7 +144,8 @@ def restore(cls, snap: Snapshot):
             pop, start, stop = spec
             return PopulationView(pops[pop], start, stop)
 
-        net = cls(dt=cfg["dt"], seed=cfg["seed"], backend=cfg["backend"])
+        net = cls(dt=cfg["dt"], seed=cfg["seed"], backend=cfg["backend"],
+                  weight_dtype=cfg.get("weight_dtype", "float64"))
         net.add(*pops)
         for k, pc in enumerate(cfg["projections"]):
             pre, post = view(pc["pre"]), view(pc["post"])
@@ -150,11 +153,12 @@ def restore(cls, snap: Snapshot):
             if pc["kind"] == "dense":
                 shape = (pre.n, post.n)
                 expect_arrays({n: params.get(f"projections.{k}.{n}") for n in ("weights", "delay")},
-                              {"weights": (shape, np.float64), "delay": (shape, np.float64)}, f"/parameters/projections.{k}")
+                              {"weights": (shape, net.weight_dtype), "delay": (shape, np.float64)},
+                              f"/parameters/projections.{k}")
                 net.add(Dense(pre, post, params[f"projections.{k}.weights"], params[f"projections.{k}.delay"],
                               target=pc["target"], plasticity=rule))
             else:
-                net.add(_sparse(k, pre, post, pc["target"], params, rule))
+                net.add(_sparse(k, pre, post, pc["target"], params, rule, net.weight_dtype))
         for k, dc in enumerate(cfg["drives"]):
             net.add(TimedCurrent(view(dc["target"]), params[f"drives.{k}.values"], dc["dt"], dc["variable"]))
         for mc in cfg["monitors"]:
@@ -199,7 +203,8 @@ def _rule(k: int, spec: dict | None, view):
     return RULES[spec["rule"]](**spec["params"], **extra)
 
 
-def _sparse(k: int, pre: PopulationView, post: PopulationView, target: str, params: dict, rule) -> Sparse:
+def _sparse(k: int, pre: PopulationView, post: PopulationView, target: str, params: dict, rule,
+            weight_dtype: np.dtype) -> Sparse:
     names = ("indptr", "indices", "weight", "delay")
     arrays = {n: params.get(f"projections.{k}.{n}") for n in names}
     indices = arrays["indices"]
@@ -207,7 +212,7 @@ def _sparse(k: int, pre: PopulationView, post: PopulationView, target: str, para
         arrays["indices"] = indices.astype(np.int32) if indices.size == 0 or indices.max() < 2**31 else indices
     m = arrays["indptr"][-1] if isinstance(arrays["indptr"], np.ndarray) and arrays["indptr"].size else 0
     expect_arrays(arrays, {"indptr": ((pre.n + 1,), np.int64), "indices": ((m,), np.int32),
-                           "weight": ((m,), np.float64), "delay": ((m,), np.float64)}, f"/parameters/projections.{k}")
+                           "weight": ((m,), weight_dtype), "delay": ((m,), np.float64)}, f"/parameters/projections.{k}")
     return Sparse(pre, post, *(arrays[n] for n in names), target=target, plasticity=rule)
 
 

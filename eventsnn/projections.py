@@ -88,7 +88,7 @@ class Projection:
         self._release()
 
     def _release(self) -> None:
-        """Drop the arrays the backend now owns."""
+        """Drop the arrays the backend now owns (one owner: they are read from it from then on)."""
 
     def synapses(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(pre index, post index, weight, delay in ms), local to the views, ordered by pre."""
@@ -173,10 +173,26 @@ class Sparse(Projection):
         self._check_plastic_weights(self._weight)
 
     def _set(self, indptr: np.ndarray, indices: np.ndarray, weight: np.ndarray, delay: np.ndarray) -> None:
-        self.indptr, self.indices, self._weight, self.delay = indptr, indices, weight, delay
+        self._indptr, self._indices, self._weight, self._delay = indptr, indices, weight, delay
 
     def _release(self) -> None:
-        self._weight = None
+        self._indptr = self._indices = self._weight = self._delay = None
+
+    @property
+    def indptr(self) -> np.ndarray:
+        """Row pointers (int64, n_pre + 1): pre neuron i's synapses are indptr[i]:indptr[i + 1]; read-only
+        once built."""
+        return self._indptr if self._backend is None else self._backend.row_pointers(self)
+
+    @property
+    def indices(self) -> np.ndarray:
+        """Post index (local to ``post``, int32) of each synapse; read-only once built."""
+        return self._indices if self._backend is None else self._backend.synapse_block(self, "post")
+
+    @property
+    def delay(self) -> np.ndarray:
+        """Delay (ms) of each synapse; once built, the simulation's (whole steps · dt, a new array)."""
+        return self._delay if self._backend is None else self._backend.delay_ms(self)
 
     @property
     def weight(self) -> np.ndarray:
@@ -283,12 +299,19 @@ class Dense(Projection):
         self._weights = check_array("weights", weights, shape=shape)
         self._check_plastic_weights(self._weights)
         d = np.asarray(delay, dtype=np.float64)
-        self.delay = check_array("delay", np.broadcast_to(d, shape) if d.ndim == 0 else d, shape=shape)
-        if self.delay.min() < 0:
-            raise ValueError(f"delay must be >= 0 ms, got {self.delay.min()}")
+        self._delay = check_array("delay", np.broadcast_to(d, shape) if d.ndim == 0 else d, shape=shape)
+        if self._delay.min() < 0:
+            raise ValueError(f"delay must be >= 0 ms, got {self._delay.min()}")
 
     def _release(self) -> None:
-        self._weights = None
+        self._weights = self._delay = None
+
+    @property
+    def delay(self) -> np.ndarray:
+        """The (n_pre, n_post) delays (ms); once built, the simulation's (whole steps · dt, a new array)."""
+        if self._backend is None:
+            return self._delay
+        return self._backend.delay_ms(self).reshape(self.pre.n, self.post.n)
 
     @property
     def weights(self) -> np.ndarray:

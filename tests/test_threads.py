@@ -32,12 +32,12 @@ def _assert_same(a, b) -> None:
 
 
 @settings(max_examples=25)
-@given(network_specs(plastic=True), st.integers(2, 5))
-def test_threads_give_the_spikes_and_state_of_one_thread_and_of_numpy(spec, threads):
+@given(network_specs(plastic=True), st.integers(2, 5), st.sampled_from(["float64", "float32"]))
+def test_threads_give_the_spikes_and_state_of_one_thread_and_of_numpy(spec, threads, weight_dtype):
     outcomes = []
     for backend, n_threads in (("numpy", 1), ("numba", 1), ("numba", threads)):
         net, monitors = build_network(spec, backend)
-        net.threads = n_threads
+        net.threads, net.weight_dtype = n_threads, np.dtype(weight_dtype)
         net.run(spec.duration)
         outcomes.append(_outcome(net, monitors))
     _assert_same(outcomes[0], outcomes[1])

@@ -7,6 +7,8 @@ same operations. A backend owns a built network's arrays
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .._validation import check_choice, check_int
 from .base import CPUBackend
 from .numba_backend import NumbaBackend
@@ -23,3 +25,15 @@ def get_backend(name: str) -> type[CPUBackend]:
 def check_threads(threads: int) -> int:
     """A thread count for the Numba backend (>= 1)."""
     return check_int("threads", threads, minimum=1)
+
+
+WEIGHT_DTYPES = ("float64", "float32")
+
+
+def check_weight_dtype(weight_dtype) -> np.dtype:
+    """How a built network stores its weights: float64 or float32 (a name or a NumPy type)."""
+    try:
+        name = np.dtype(weight_dtype).name if weight_dtype is not None else None
+    except TypeError:
+        name = weight_dtype
+    return np.dtype(check_choice("weight_dtype", name, WEIGHT_DTYPES))

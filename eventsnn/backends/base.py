@@ -29,7 +29,7 @@ class CPUBackend:
     name = "cpu"
 
     def __init__(self, net) -> None:
-        self.dt, self.seed, self.threads = net.dt, net.seed, net.threads
+        self.dt, self.seed, self.threads, self.weight_dtype = net.dt, net.seed, net.threads, net.weight_dtype
         self.index = {id(p): k for k, p in enumerate(net.populations)}
         self.projection_index = {id(pr): k for k, pr in enumerate(net.projections)}
         self.constants = [{} if isinstance(p.model, SpikeGenerator) else p.model.constants(net.dt)
@@ -71,43 +71,43 @@ class CPUBackend:
         )
 
     def _synapses(self, net) -> Synapses:
+        """All projections' synapses in one table, written block by block (no temporary of the table's
+        size): int32 targets, weights of the network's ``weight_dtype``, delays in steps in the
+        narrowest of uint8, uint16 and int32 that holds the largest."""
         projections = net.projections
         targets: dict[tuple[int, int], int] = {}
         max_delay: dict[int, int] = {}
         columns = {name: [] for name in ("pre_pop", "pre_lo", "pre_hi", "post_lo", "target")}
-        degrees, posts, weights, delays, ascending = [], [], [], [], []
+        largest = {id(pr): _largest_steps(pr.rows()[2], self.dt) for pr in projections}
         for pr in projections:
             post_pop = self.index[id(pr.post.population)]
             g = targets.setdefault((post_pop, pr.post.population.model.variable_names().index(pr.variable)),
                                    len(targets))
-            columns["pre_pop"].append(self.index[id(pr.pre.population)])
-            columns["pre_lo"].append(pr.pre.start)
-            columns["pre_hi"].append(pr.pre.stop)
-            columns["post_lo"].append(pr.post.start)
-            columns["target"].append(g)
-            post, weight, delay_ms = pr.rows()
-            steps = delay_steps(delay_ms, self.dt)
+            for name, value in (("pre_pop", self.index[id(pr.pre.population)]), ("pre_lo", pr.pre.start),
+                                ("pre_hi", pr.pre.stop), ("post_lo", pr.post.start), ("target", g)):
+                columns[name].append(value)
             if not pr.plasticity:  # a plastic projection transmits when its spikes arrive, without the ring
-                max_delay[g] = max(max_delay.get(g, 0), int(steps.max(initial=0)))
+                max_delay[g] = max(max_delay.get(g, 0), largest[id(pr)])
             max_delay.setdefault(g, 0)
-            degrees.append(pr.out_degrees())
-            ascending.append(rows_ascend(np.concatenate([[0], np.cumsum(degrees[-1])]), post))
-            posts.append(post)
-            weights.append(weight)
-            delays.append(steps)
-        cat = lambda parts, dtype: (np.concatenate(parts).astype(dtype, copy=False) if parts  # noqa: E731
-                                    else np.zeros(0, dtype))
-        indptr = [np.concatenate([[0], np.cumsum(d)]) for d in degrees]
+        indptr = [np.concatenate([[0], np.cumsum(pr.out_degrees())]).astype(np.int64) for pr in projections]
+        syn = np.concatenate([[0], np.cumsum([i[-1] for i in indptr])]).astype(np.int64)
+        delay_dtype = delay_type(max(largest.values(), default=0))
+        post, weight, delay = np.empty(syn[-1], np.int32), np.empty(syn[-1], self.weight_dtype), np.empty(syn[-1], delay_dtype)
+        ascending = []
+        for k, pr in enumerate(projections):
+            block = slice(syn[k], syn[k + 1])
+            post_k, weight_k, delay_k = pr.rows()
+            post[block], weight[block] = post_k, weight_k
+            fill_delay_steps(delay[block], delay_k, self.dt)
+            ascending.append(rows_ascend(indptr[k], post[block]))
         target_list = sorted(targets, key=targets.get)
         depth = np.array([max_delay[g] + 1 for g in range(len(target_list))], np.int64)
         size = np.array([self.pops.state[p].shape[1] for p, _ in target_list], np.int64)
         ring_off = np.concatenate([[0], np.cumsum(depth * size)]).astype(np.int64)
         return Synapses(
             **{k: np.array(v, np.int64) for k, v in columns.items()},
-            ptr=np.concatenate([[0], np.cumsum([i.size for i in indptr])]).astype(np.int64),
-            syn=np.concatenate([[0], np.cumsum([p.size for p in posts])]).astype(np.int64),
-            indptr=cat(indptr, np.int64), post=cat(posts, np.int32), weight=cat(weights, np.float64),
-            delay=cat(delays, np.int32),
+            ptr=np.concatenate([[0], np.cumsum([i.size for i in indptr])]).astype(np.int64), syn=syn,
+            indptr=np.concatenate(indptr) if indptr else np.zeros(0, np.int64), post=post, weight=weight, delay=delay,
             target_pop=np.array([p for p, _ in target_list], np.int64),
             target_row=np.array([r for _, r in target_list], np.int64),
             depth=depth, ring_off=ring_off, ring=np.zeros(int(ring_off[-1])),
@@ -208,9 +208,19 @@ class CPUBackend:
         return self.pops.refractory[self.index[id(pop)]]
 
     def synapse_block(self, proj, name: str) -> np.ndarray:
-        """The live ``weight`` (float64) or ``delay`` (int32 steps) of projection ``proj``'s synapses."""
+        """The live ``weight`` (writable) or ``post`` or ``delay`` (steps; read-only) of projection
+        ``proj``'s synapses."""
         k = self.projection_index[id(proj)]
-        return getattr(self.syn, name)[self.syn.syn[k]:self.syn.syn[k + 1]]
+        return _view(getattr(self.syn, name)[self.syn.syn[k]:self.syn.syn[k + 1]], writeable=name == "weight")
+
+    def row_pointers(self, proj) -> np.ndarray:
+        """Projection ``proj``'s row pointers (int64, local to its block; read-only)."""
+        k = self.projection_index[id(proj)]
+        return _view(self.syn.indptr[self.syn.ptr[k]:self.syn.ptr[k + 1]], writeable=False)
+
+    def delay_ms(self, proj) -> np.ndarray:
+        """Projection ``proj``'s delays in ms, as simulated (a new float64 array)."""
+        return self.synapse_block(proj, "delay") * self.dt
 
     # --- plasticity ---------------------------------------------------------------
     def plastic_state(self, proj) -> dict[str, np.ndarray]:
@@ -255,6 +265,48 @@ class CPUBackend:
     def deliver_dopamine(self, proj, spikes: float) -> None:
         """Release ``spikes`` dopamine spikes onto ``proj`` at the next step run."""
         self.pl.pending[self.plastic_index[id(proj)]] += spikes
+
+
+def _view(block: np.ndarray, writeable: bool) -> np.ndarray:
+    view = block.view()
+    view.flags.writeable = writeable
+    return view
+
+
+CHUNK = 1 << 22  # delays converted at a time, so the temporaries stay small beside a billion synapses
+DELAY_TYPES = (np.uint8, np.uint16, np.int32)
+
+
+def delay_type(largest: int) -> type:
+    """The narrowest of uint8, uint16 and int32 that holds delays of up to ``largest`` steps."""
+    for dtype in DELAY_TYPES:
+        if largest <= np.iinfo(dtype).max:
+            return dtype
+    raise ValueError(f"delay must be below {np.iinfo(np.int32).max} steps, got {largest} steps")
+
+
+def _chunks(values: np.ndarray):
+    """(slice, values[slice]) of at most CHUNK values; one for a broadcast scalar (stride 0)."""
+    if values.size and values.strides == (0,):
+        yield slice(None), values[:1]
+        return
+    for a in range(0, values.size, CHUNK):
+        yield slice(a, a + CHUNK), values[a:a + CHUNK]
+
+
+def _largest_steps(delay_ms: np.ndarray, dt: float) -> int:
+    return max((int(np.rint(part / dt).max()) for _, part in _chunks(delay_ms)), default=0)
+
+
+def fill_delay_steps(out: np.ndarray, delay_ms: np.ndarray, dt: float) -> None:
+    """``out`` = round(delay_ms / dt), chunk by chunk (the first chunk's warning when delays are off the
+    dt grid)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for where, part in _chunks(delay_ms):
+            out[where] = delay_steps(part, dt)
+    if caught:
+        warnings.warn(caught[0].message, stacklevel=5)
 
 
 def delay_steps(delay_ms: np.ndarray, dt: float) -> np.ndarray:

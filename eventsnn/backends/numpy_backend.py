@@ -136,7 +136,7 @@ def propagate(state: tuple, bounds: np.ndarray, syn: Synapses, spikes: np.ndarra
         reached += idx.size
         g = syn.target[k]
         post = syn.post_lo[k] + syn.post[idx].astype(np.int64)
-        delay = syn.delay[idx]
+        delay = syn.delay[idx].astype(np.int64)  # stored as narrow as they fit: t + delay must not wrap
         now = delay == 0
         np.add.at(state[syn.target_pop[g]][syn.target_row[g]], post[now], syn.weight[idx[now]])
         size = state[syn.target_pop[g]].shape[1]

@@ -66,8 +66,8 @@ class Synapses(NamedTuple):
     syn: np.ndarray  # (K+1,) int64: its synapses are syn[k]:syn[k+1] (indptr is local to the block)
     indptr: np.ndarray  # int64
     post: np.ndarray  # (M,) int32
-    weight: np.ndarray  # (M,) float64
-    delay: np.ndarray  # (M,) int32, in steps
+    weight: np.ndarray  # (M,) float64 or float32 (Network.weight_dtype; the arithmetic is float64)
+    delay: np.ndarray  # (M,) in steps: uint8, uint16 or int32, the narrowest that holds the largest
     target_pop: np.ndarray  # (G,) int64
     target_row: np.ndarray  # (G,) int64: row of the variable in the population's state
     depth: np.ndarray  # (G,) int64: ring slots (1: nothing is ever delayed)
