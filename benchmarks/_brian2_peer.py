@@ -75,6 +75,7 @@ def run_brian2_cuba(
     seed: int = 1,
     build_dir: str | None = None,
     stdp: dict | None = None,
+    threads: int = 1,
 ) -> dict:
     """Run Brian2's CUBA example scaled to ``n`` neurons in a fresh subprocess.
 
@@ -85,9 +86,12 @@ def run_brian2_cuba(
     directory; default: a fresh temporary directory, deleted afterwards.
     Python interpreter: ``$BRIAN2_PEER_PYTHON`` or ``sys.executable``.
     ``stdp``: STDP on the excitatory synapses (see the module docstring).
+    ``threads``: cpp_standalone's OpenMP threads (``openmp_threads``; 1: no OpenMP).
     """
     if target not in _TARGETS:
         raise ValueError(f"target must be one of {_TARGETS}, got {target!r}")
+    if threads != 1 and target != "cpp_standalone":
+        raise ValueError(f"threads other than 1 need target 'cpp_standalone', got {target!r}")
     n = int(n)
     if n < 5:
         raise ValueError("n must be >= 5")
@@ -104,7 +108,7 @@ def run_brian2_cuba(
             "--n", str(n), "--duration-s", repr(float(duration_s)),
             "--target", target, "--out-degree", repr(float(out_degree)),
             "--seed", str(int(seed)), "--build-dir", os.path.abspath(bdir),
-            "--json-out", json_out,
+            "--json-out", json_out, "--threads", str(int(threads)),
         ]
         if stdp is not None:
             cmd += ["--stdp", json.dumps(stdp)]
@@ -227,7 +231,7 @@ def _worker(args):
 
     if target == "cpp_standalone":
         b2.set_device("cpp_standalone", build_on_run=False, directory=bdir)
-        prefs.devices.cpp_standalone.openmp_threads = 0  # no OpenMP: 1 thread
+        prefs.devices.cpp_standalone.openmp_threads = args.threads if args.threads > 1 else 0  # 0: no OpenMP
         jobs = os.environ.get("BRIAN2_PEER_MAKE_JOBS", "1")
         prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{jobs}"]
         dev = b2.get_device()
@@ -262,7 +266,8 @@ def _worker(args):
             - float(timers["compile"].get("clean") or 0.0),
             make_s=float(timers["compile"].get("make") or 0.0),
             brian_run_time_s=float(dev._last_run_time),
-            brian_run_time_kind="std::clock() CPU time (no OpenMP)",
+            brian_run_time_kind="std::clock() CPU time (no OpenMP)" if args.threads == 1 else "OpenMP wall time",
+            threads=args.threads,
             make_jobs=int(jobs),
         )
         res.update(_summarise(np, n, dur, mon.count[:], Ce.i[:], Ci.i[:], ne))
@@ -312,6 +317,7 @@ def _main(argv=None):
     ap.add_argument("--build-dir", default=None)
     ap.add_argument("--json-out", default=None)
     ap.add_argument("--stdp", default=None, help="JSON: STDP on the excitatory synapses (module docstring)")
+    ap.add_argument("--threads", type=int, default=1, help="cpp_standalone OpenMP threads (1: no OpenMP)")
     args = ap.parse_args(argv)
     if args.worker:
         if args.build_dir is None or args.json_out is None:
@@ -320,7 +326,7 @@ def _main(argv=None):
     else:
         res = run_brian2_cuba(args.n, args.duration_s, args.target,
                               args.out_degree, args.seed, args.build_dir,
-                              json.loads(args.stdp) if args.stdp else None)
+                              json.loads(args.stdp) if args.stdp else None, args.threads)
         if args.json_out:
             with open(args.json_out, "w") as f:
                 json.dump(res, f, indent=1)

@@ -18,6 +18,15 @@ rounds; benchmarks/_workers.py): each ratio is a peer's time over the mean
 of ours just before and after it, the median over the rounds (``ratios``;
 ``loop_range`` and ``build_and_loop_range`` the extremes). The rows shown
 are each side's run of median loop time; ``wall_s_runs`` keeps them all.
+
+    python benchmarks/cuba.py --n 64000 --duration 1 --threads 1 2 [--compare brian2] --json results/cuba_threads.json
+
+``--threads`` measures eventsnn on each thread count (``Network.threads``)
+and, with ``--compare brian2``, Brian2's cpp_standalone on as many OpenMP
+threads (``openmp_threads``, its own process each time), interleaved
+round by round (ours on 1, Brian2 on 1, ours on 2, Brian2 on 2, ...);
+``speedup`` is each side's loop time on one thread over that on k threads
+in the same round, the median over the rounds.
 """
 from __future__ import annotations
 
@@ -25,6 +34,7 @@ import argparse
 import functools
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,12 +57,17 @@ print(time.perf_counter() - start)
 """
 
 
-def measure_ours(n: int, duration_s: float, backend: str, seed: int, exc_plasticity=None) -> dict:
+def measure_ours(n: int, duration_s: float, backend: str, seed: int, exc_plasticity=None,
+                 threads: int | None = None) -> dict:
     """One measurement of CUBA (its excitatory synapses learning by ``exc_plasticity`` if given) in this
-    process: loop and build times, activity, the mean excitatory weight at the end."""
-    cuba(100, backend=backend, exc_plasticity=exc_plasticity).network.run(1.0)  # compile outside the timings
+    process on ``threads`` threads (None: Numba's count): loop and build times, activity, the mean
+    excitatory weight at the end."""
+    warm = cuba(100, backend=backend, exc_plasticity=exc_plasticity).network
+    warm.threads = threads
+    warm.run(1.0)  # compile outside the timings
     start = time.perf_counter()
     bench = cuba(n, OUT_DEGREE, seed=seed, backend=backend, exc_plasticity=exc_plasticity)
+    bench.network.threads = threads
     bench.network.build()
     build_s = time.perf_counter() - start
     start = time.perf_counter()
@@ -61,6 +76,7 @@ def measure_ours(n: int, duration_s: float, backend: str, seed: int, exc_plastic
     net = bench.network
     return {
         "simulator": f"eventsnn-{eventsnn.__version__}", "n": n, "duration_s": duration_s, "backend": backend,
+        "threads": threads,
         "wall_s": wall_s, "build_s": build_s, "spikes": net.spike_count,
         "rate_hz": net.spike_count / n / duration_s, "synapses": int(net.sim.syn.weight.size),
         "syn_events": net.syn_events, "syn_events_per_s": net.syn_events / wall_s,
@@ -116,6 +132,46 @@ def measure_with_peers(n: int, args: argparse.Namespace) -> dict:
     return rec
 
 
+def measure_threads(n: int, args: argparse.Namespace) -> dict:
+    """Ours (and Brian2 cpp_standalone with ``--compare brian2``) on each of ``args.threads``, interleaved
+    round by round; each side's median run per thread count (``runs``) and its speed-ups (``speedup``)."""
+    from _brian2_peer import run_brian2_cuba
+
+    sides = {"eventsnn": lambda t: measure_ours(n, args.duration, args.backend, args.seed, threads=t)}
+    if "brian2" in args.compare:
+        sides["brian2_cpp_standalone"] = lambda t: run_brian2_cuba(n, args.duration, "cpp_standalone", OUT_DEGREE,
+                                                                   args.seed, threads=t)
+    log = []  # (side, threads, round, result)
+    for r in range(args.rounds):
+        for t in args.threads:
+            for side, measure in sides.items():
+                print(f"round {r + 1}/{args.rounds}: {side} on {t} thread(s)", file=sys.stderr, flush=True)
+                log.append((side, t, r, measure(t)))
+    wall = {(side, t, r): res["wall_s"] for side, t, r, res in log}
+    base = args.threads[0]
+    return {
+        "n": n, "duration_s": args.duration, "threads": args.threads, "rounds": args.rounds,
+        "runs": {side: {str(t): median_run([res for s_, t_, _, res in log if (s_, t_) == (side, t)])
+                        for t in args.threads} for side in sides},
+        "speedup": {side: {str(t): statistics.median(wall[side, base, r] / wall[side, t, r] for r in range(args.rounds))
+                           for t in args.threads} for side in sides},
+        "speedup_over": base,
+    }
+
+
+def print_threads_table(records: list[dict]) -> None:
+    head = f"{'simulator':<26}{'n':>7}{'threads':>8}{'build s':>9}{'run s':>8}{'rate Hz':>9}{'speed-up':>10}"
+    print(head)
+    print("-" * len(head))
+    for rec in records:
+        for side, runs in rec["runs"].items():
+            for t, r in runs.items():
+                print(f"{side:<26}{rec['n']:>7}{t:>8}{r['build_s']:>9.3f}{r['wall_s']:>8.3f}{r['rate_hz']:>9.2f}"
+                      f"{rec['speedup'][side][t]:>10.2f}")
+    print(f"speed-up: loop time on {records[0]['speedup_over']} thread(s) over that on this many, same round, "
+          "median over the rounds")
+
+
 def print_table(records: list[dict]) -> None:
     head = f"{'simulator':<26}{'n':>7}{'T (s)':>7}{'build s':>9}{'run s':>8}{'rate Hz':>9}{'synapses':>11}{'Mev/s':>8}{'x ours':>8}"
     print(head)
@@ -138,18 +194,27 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--compare", nargs="+", choices=list(PEERS), default=[], help="also run these peers in the same run")
     parser.add_argument("--rounds", type=int, default=2, help="measurements of each peer, interleaved with ours")
+    parser.add_argument("--threads", type=int, nargs="+",
+                        help="measure on each of these thread counts (ours and Brian2 cpp_standalone)")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
+    if args.threads and set(args.compare) - {"brian2"}:
+        parser.error("--threads compares with brian2 only")
 
     load = MachineLoad()
     compile_s = cold_compile_seconds() if args.backend == "numba" else 0.0
     records = []
     for n in args.n:
-        rec = measure_with_peers(n, args) if args.compare else measure_ours(n, args.duration, args.backend, args.seed)
+        if args.threads:
+            rec = measure_threads(n, args)
+        elif args.compare:
+            rec = measure_with_peers(n, args)
+        else:
+            rec = measure_ours(n, args.duration, args.backend, args.seed)
         rec["compile_s"] = compile_s
         records.append(rec)
     machine_load = load.result()
-    print_table(records)
+    (print_threads_table if args.threads else print_table)(records)
     print(f"first-call compile time (fresh process, empty cache): {compile_s:.2f} s")
     print(f"other processes kept {machine_load['other_busy_cores']:.2f} of {machine_load['cpus']} cores busy")
     if args.json:
