@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from eventsnn import cli
-from eventsnn.checkpoint import latest_checkpoint
+from eventsnn.checkpoint import latest_checkpoint, load, save
 from eventsnn.lm.data import Streams, document_pieces, encode_corpus, encode_pieces, load_corpus, text_pieces
 from eventsnn.lm.parallel import Ranks
 from eventsnn.lm.tokenfile import open_token_file, write_token_file
@@ -114,14 +114,21 @@ def test_a_run_refuses_another_corpus_or_tokenizer_in_a_token_file(corpus, tmp_p
     other.write_text(corpus.read_text("utf-8")[:-100], encoding="utf-8")
     write_token_file(other, tmp_path / "other.tok")
     write_token_file(corpus, tmp_path / "bpe.tok", tokenizer="bpe", bpe_vocab=300)
-    write_token_file(corpus, tmp_path / "same.tok")
     for name, message in (("other.tok", "SHA-256 mismatch"), ("bpe.tok", "another tokenizer")):
         run.use_token_file(tmp_path / name)
         with pytest.raises(ValueError, match=message):
             run.train_step()
-    run.use_token_file(tmp_path / "same.tok")  # the same tokens: the run continues where it was
+    same = write_token_file(corpus, tmp_path / "same.tok")
+    run.use_token_file(same.path)  # the same tokens: the run continues where it was
     run.fit(until=2)
     assert run.streams.position == 2 * SETTINGS["seq_len"]
+    save(run, tmp_path / "run.h5")
+    run = load(tmp_path / "run.h5")
+    assert run.tokens_digest == same.tokens_sha256  # the checkpoint records which tokens it read
+    (tmp_path / "forged.tok").write_bytes(same.path.read_bytes().replace(same.tokens_sha256.encode(), b"0" * 64))
+    run.use_token_file(tmp_path / "forged.tok")
+    with pytest.raises(ValueError, match="holds other tokens than the file this run was trained on"):
+        run.train_step()
 
 
 def test_bad_token_files_and_tokenize_arguments_are_named(corpus, tmp_path, capsys):
@@ -295,3 +302,15 @@ def test_ranks_that_do_not_divide_the_batch_are_refused_and_every_rank_ends(tmp_
     assert ("eventsnn train: batch=32 must be a multiple of the number of MPI ranks (3): each rank trains "
             "batch / ranks of the global batch's streams") in job.stderr
     assert latest_checkpoint(tmp_path / "run") is None
+
+
+@needs_mpiexec
+def test_the_ranks_stop_together_at_rank_0s_time_limit(tmp_path, corpus):
+    job = subprocess.run([str(MPIEXEC), "-n", "2", sys.executable, "-m", "eventsnn.cli", "train", "--corpus",
+                          str(corpus), "--out", str(tmp_path / "run"), "--minutes", "0.02", "--json",
+                          str(tmp_path / "summary.json")], env=ENV, capture_output=True, text=True, timeout=180)
+    assert job.returncode == 0, job.stderr[-2000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["ranks"] == 2 and 1 <= summary["step"] < 4000 and summary["tokens"] == summary["step"] * 32 * 64
+    assert job.stdout.count(f"stopped at step {summary['step']} of 4000 after --minutes 0.02") == 1
+    assert load_trainer(tmp_path / "run").step == summary["step"]

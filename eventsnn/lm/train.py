@@ -35,7 +35,9 @@ and a resumed run refuses a different text. A new run stores the corpus's
 absolute path, so that it is found from any working directory. A run may read
 a token file (:mod:`.tokenfile`, ``TrainConfig.data``) instead: the same
 tokens through a memory map; the file must hold the corpus (its SHA-256) and
-the tokenizer the run started with. Under MPI rank 0 writes the checkpoints,
+the tokenizer the run started with, and once a run has read a token file,
+the checkpoint records the SHA-256 of its tokens and a file with other
+tokens is refused. Under MPI rank 0 writes the checkpoints,
 with the carried state of the whole batch, and a run resumes on any number of
 ranks that divides its batch.
 """
@@ -164,6 +166,7 @@ class Trainer:
         self.history: dict[str, list] = {k: [] for k in ("step", "loss", "val_loss", "firing_rate", "seconds")}
         self.seconds = 0.0  # training wall time so far, over all sessions
         self._data_state = {"position": 0, "shift": 0, "epoch": 0}
+        self.tokens_digest: str | None = None  # SHA-256 of the token file's tokens, once the run has read one
         self._train: Streams | None = None
         self._val: np.ndarray | None = None
 
@@ -200,11 +203,16 @@ class Trainer:
             if source.tokenizer.to_dict() != self.tokenizer.to_dict():
                 raise ValueError(f"{name} was written with another tokenizer than this run's "
                                  f"({source.tokenizer.kind}, {source.tokenizer.vocab_size} tokens)")
+            if self.tokens_digest not in (None, source.tokens_sha256):
+                raise ValueError(f"{name} holds other tokens than the file this run was trained on "
+                                 f"(tokens SHA-256 {source.tokens_sha256[:12]}..., not {self.tokens_digest[:12]}...)")
         else:
             name, digest, tokens = f"corpus {self.config.corpus or 'bundled'!r}", corpus_digest(source), None
         if digest != self.digest:
             raise ValueError(f"{name} differs from the corpus this run was trained on (SHA-256 mismatch)")
         train, self._val = split(encode_corpus(source, self.tokenizer) if tokens is None else tokens)
+        if tokens is not None:
+            self.tokens_digest = source.tokens_sha256
         self._train = Streams(train, self.config.batch, self.config.seq_len, self.columns)
         self._train.load_state_dict(self._data_state)
 
@@ -379,7 +387,7 @@ class Trainer:
             groups["dynamic"] = {name: dict(zip(("membrane", "spikes", "adaptation"), st))
                                  for name, st in state.items()}
         config = {"model": self.model.config.to_dict(), "train": dataclasses.asdict(self.config),
-                  "corpus_sha256": self.digest}
+                  "corpus_sha256": self.digest, "tokens_sha256": self.tokens_digest}
         return Snapshot(TRAINER_KIND, config, self.model.state_dict(), groups)
 
     @classmethod
@@ -392,6 +400,7 @@ class Trainer:
         except (KeyError, TypeError, ValueError) as err:
             raise CheckpointError(f"/config: does not describe a language-model run ({err})") from err
         trainer = cls(config, model, tokenizer, digest)  # under MPI: refused if the ranks do not divide the batch
+        trainer.tokens_digest = snap.config.get("tokens_sha256")
         expect_arrays(snap.parameters, {n: (p.shape, p.dtype) for n, p in model.named_parameters()})
         model.load_state_dict(snap.parameters)
         g = snap.groups
