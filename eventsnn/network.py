@@ -43,7 +43,8 @@ class Network:
     ``threads``: how many threads the Numba backend steps on (as NEST's
     ``local_num_threads``); None (the default) uses Numba's current count
     (``numba.get_num_threads()``: all cores unless ``NUMBA_NUM_THREADS`` or
-    ``numba.set_num_threads`` says otherwise). More than
+    ``numba.set_num_threads`` says otherwise), but at most one per 10 000
+    neurons (``backends.numba_backend.default_threads``). More than
     ``NUMBA_NUM_THREADS`` split the work as finely but share Numba's
     threads. Spikes and state are bit-identical for every count
     (``backends.state``); plasticity's learn step runs on one thread. The
@@ -140,6 +141,9 @@ class Network:
         for p in self.populations:
             if p._backend is not None:
                 raise ValueError(f"population {p.name!r} already belongs to another built network")
+        for k, pr in enumerate(self.projections):  # (checked first: the backend takes each one as it copies it)
+            if pr._backend is not None:
+                raise ValueError(f"projection {k} already belongs to another built network")
         if sum(p.n for p in self.populations) >= 2**31:
             raise ValueError(f"networks are limited to {2**31 - 1} neurons")
         sim = get_backend(self.backend)(self)

@@ -99,6 +99,8 @@ class CPUBackend:
             post_k, weight_k, delay_k = pr.rows()
             post[block], weight[block] = post_k, weight_k
             fill_delay_steps(delay[block], delay_k, self.dt)
+            del post_k, weight_k, delay_k
+            pr.bind(self)  # the projection drops its arrays now, before the next block is written: a lower peak
             ascending.append(rows_ascend(indptr[k], post[block]))
         target_list = sorted(targets, key=targets.get)
         depth = np.array([max_delay[g] + 1 for g in range(len(target_list))], np.int64)

@@ -15,6 +15,16 @@ from .base import CPUBackend
 from .state import Recorder
 
 
+NEURONS_PER_THREAD = 10_000  # below this a thread's share of a step costs less than the parallel regions
+
+
+def default_threads(neurons: int) -> int:
+    """Numba's current thread count, but one thread per NEURONS_PER_THREAD neurons at most: a step of a
+    small network is done before the threads of a parallel region meet (about 1 µs each time with the omp
+    layer, far more when other processes hold the cores)."""
+    return max(1, min(numba.get_num_threads(), neurons // NEURONS_PER_THREAD))
+
+
 class NumbaBackend(CPUBackend):
     """The default: each population's model compiled into a kernel, the step loop compiled around them."""
 
@@ -30,9 +40,9 @@ class NumbaBackend(CPUBackend):
         return weights_at(self.syn, self.pl, l, t)
 
     def run(self, rec: Recorder, t0: int, n_steps: int) -> int:
-        """The steps split among ``threads`` threads (the network's choice, else Numba's current count);
+        """The steps split among ``threads`` threads (the network's choice, else :func:`default_threads`);
         beyond ``NUMBA_NUM_THREADS`` pieces share Numba's threads."""
-        threads = self.threads or numba.get_num_threads()
+        threads = self.threads or default_threads(int(self.pops.bounds[-1]))
         previous = numba.get_num_threads()
         with warnings.catch_warnings():  # the kernels are passed as first-class functions, "experimental" in Numba
             warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
