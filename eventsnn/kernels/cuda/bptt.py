@@ -52,7 +52,7 @@ class NeuronGrads(NamedTuple):
     gamma: Any
 
 
-@cuda.jit(device=True, inline=True)
+@cuda.jit(device=True)
 def surrogate(kind, slope, x):
     """sigma'(x) of :func:`eventsnn.kernels.bptt.surrogate_grad` for one float32 x (its families and float32 steps)."""
     one, k = float32(1.0), float32(slope)
@@ -136,7 +136,15 @@ def _params(params: NeuronParams, n: int) -> tuple:
     if not isinstance(params, NeuronParams):
         raise ValueError(f"params must be a NeuronParams, got {params!r}")
     check_choice("params.reset", params.reset, (SUBTRACT, ZERO, NONE))
-    return tuple(device_array(f"params.{f}", p, (n,)) for f, p in zip(NeuronParams._fields[:4], params[:4]))
+    arrays = tuple(device_array(f"params.{f}", p, (n,)) for f, p in zip(NeuronParams._fields[:4], params[:4]))
+    for name in ("beta", "rho"):  # decays; checked on the host only (a device array is not copied back to look)
+        value = getattr(params, name)
+        if not on_device(value):
+            value = np.asarray(value, np.float64)
+            outside = value[(value < 0) | (value > 1)]
+            if outside.size:
+                raise ValueError(f"params.{name} must lie in [0, 1], got {float(outside[0])!r}")
+    return arrays
 
 
 def _state(state: Any, batch: int, n: int) -> tuple:

@@ -3,7 +3,7 @@ sequence, and an exclusive scan of the chunks' counts in shared memory says wher
 from numba import cuda
 
 
-@cuda.jit(device=True, inline=True)
+@cuda.jit(device=True)
 def chunk(n, tid, nt):
     """[lo, hi): the contiguous part of range(n) that thread ``tid`` of ``nt`` owns."""
     size = (n + nt - 1) // nt
@@ -11,7 +11,7 @@ def chunk(n, tid, nt):
     return lo, min(lo + size, n)
 
 
-@cuda.jit(device=True, inline=True)
+@cuda.jit(device=True)
 def chunk_start(partial, own, tid, nt):
     """(sum of ``own`` over threads before ``tid``, sum over all nt threads): every thread of the block calls it.
 
