@@ -2,11 +2,13 @@
 
 - :mod:`.tokenizer`: characters (default) or byte-level BPE, plus ``<|endoftext|>``;
 - :mod:`.data`: corpus, token stream, 90/10 split, contiguous training streams;
+- :mod:`.tokenfile`: the token stream written once, read by memory map (corpora larger than memory);
 - :mod:`.config`: :class:`LMConfig` and the presets;
 - :mod:`.topology`: the populations and projections, described once for every module below;
 - :mod:`.model`: :class:`SpikingLM` (equations in its module docstring);
 - :mod:`.metrics`: firing rates, sparsity, synaptic operations, memory share, validation loss;
 - :mod:`.train`: :class:`Trainer`, whose checkpoint holds the whole run;
+- :mod:`.parallel`: data-parallel training over MPI ranks;
 - :mod:`.engine`: the event-driven and dense inference engines;
 - :mod:`.generate`: sampling with carried state;
 - :mod:`.report`: the ``eventsnn report`` table, JSON and plots.
