@@ -10,6 +10,7 @@
                       [--top-p P] [--seed S] [--engine event|dense] [--precision float32|int8]
     eventsnn export CKPT OUT [--precision float32|int8] [--eval-tokens N] [--corpus PATH]
     eventsnn report CKPT [--prompt TEXT] [--json PATH] [--plots DIR] [--corpus PATH]
+    eventsnn adapt CKPT --corpus FILE [--rule rstdp|sgd|none] [--json PATH] [--save STATE] [--resume STATE] ...
 
 CKPT may be a checkpoint file or a run directory (its latest checkpoint),
 given as the positional argument or as ``--checkpoint CKPT``. Errors print
@@ -222,8 +223,15 @@ def _generate(args: argparse.Namespace) -> int:
         raise ValueError(f"checkpoint {checkpoint!r} holds no tokenizer")
     sys.stdout.write(args.prompt)
     pieces, first = 0, None
-    for piece in generate(lm, lm.tokenizer, args.prompt, args.max_tokens, args.temperature, args.top_k,
-                          args.top_p, args.seed, args.engine):
+    if args.online:  # the model keeps adapting (eventsnn.lm.adapt) to the prompt and to what it writes
+        from .lm.adapt import generate_online
+
+        stream = generate_online(checkpoint, args.prompt, args.max_tokens, args.temperature, args.top_k, args.top_p,
+                                 args.seed)
+    else:
+        stream = generate(lm, lm.tokenizer, args.prompt, args.max_tokens, args.temperature, args.top_k, args.top_p,
+                          args.seed, args.engine)
+    for piece in stream:
         sys.stdout.write(piece)
         sys.stdout.flush()
         pieces += 1
@@ -245,6 +253,12 @@ def _export(args: argparse.Namespace) -> int:
         raise _Usage("export needs a checkpoint and an output file: eventsnn export CKPT OUT "
                      "(or eventsnn export --checkpoint CKPT OUT)")
     checkpoint, out = positional
+    from .lm.adapt import adapted_export
+
+    adapted = adapted_export(checkpoint, args.precision)
+    if adapted is not None:  # an adaptation state (eventsnn adapt --save): the model as it left it
+        print(f"saved {save(adapted, out)} ({adapted.precision}, adapted by eventsnn adapt)")
+        return 0
     run = load_trainer(checkpoint)
     if args.corpus:
         run.use_corpus(args.corpus)
@@ -280,6 +294,17 @@ def _report(args: argparse.Namespace) -> int:
         prompt = default_prompt(run) if args.prompt is None else args.prompt
         for path in write_plots(report, prompt_spikes(run, prompt), args.plots):
             print(f"wrote {path}")
+    return 0
+
+
+def _adapt(args: argparse.Namespace) -> int:
+    from .lm.adapt import run_command
+
+    if args.resume is None:
+        args.checkpoint = _checkpoint(args)
+    elif args.checkpoint or args.checkpoint_option:
+        raise _Usage("--resume STATE continues an adaptation: give no CKPT with it")
+    run_command(args)
     return 0
 
 
@@ -412,6 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="event: only the neurons that spiked do work; dense: BLAS over all neurons (same text)")
     p.add_argument("--precision", choices=["float32", "int8"],
                    help="weights when CKPT is a training run (default: float32; an export keeps its own)")
+    p.add_argument("--online", action="store_true",
+                   help="keep adapting while reading the prompt and the generated text (R-STDP, or the rule of an "
+                        "adaptation state given as CKPT; float32 event engine)")
 
     p = command("export", "write an inference-only checkpoint (no optimizer state), float32 or int8", _export)
     _checkpoint_arguments(p, "the training run")
@@ -428,6 +456,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plots", metavar="DIR",
                    help="write firing_rates.png and raster.png into this directory (needs eventsnn[plot])")
     p.add_argument("--corpus", metavar="PATH", help="the run's corpus, if not at its stored path")
+
+    p = command("adapt", "stream a text through a trained language model, scoring each token before learning from "
+                         "it (docs/language-model.md, online adaptation)", _adapt)
+    _checkpoint_arguments(p, "the training run to adapt")
+    p.add_argument("--corpus", metavar="FILE", required=True, help="UTF-8 text to stream")
+    p.add_argument("--rule", choices=["rstdp", "sgd", "none"], help="rstdp: reward-modulated STDP; sgd: dynamic "
+                                                                      "evaluation; none: frozen (default: rstdp)")
+    p.add_argument("--json", metavar="PATH", help="write the summary as JSON here")
+    p.add_argument("--save", metavar="STATE", help="write the adaptation state (HDF5) here at the end")
+    p.add_argument("--resume", metavar="STATE", help="continue the adaptation saved in STATE where it stopped")
+    p.add_argument("--tokens", type=_number(int, 1), metavar="N", help="read at most N tokens (default: all)")
+    p.add_argument("--val-tokens", type=_number(int, 0), default=20000, metavar="N",
+                   help="validation tokens of the training corpus to measure forgetting on (0: skip)")
+    for name, kind, low, what in (("lr", float, 0, "rstdp: A_plus = A_minus"), ("tau-c", float, 0, "rstdp: "
+                                  "eligibility, tokens"), ("tau-n", float, 0, "rstdp: dopamine, tokens"),
+                                  ("tau-trace", float, 0, "rstdp: pairing window, tokens"),
+                                  ("tau-baseline", float, 1, "rstdp: reward baseline, tokens"),
+                                  ("w-bound", float, 0, "rstdp: |weight| bound"), ("sgd-lr", float, 0, "sgd: step"),
+                                  ("segment", int, 1, "sgd: tokens per step"), ("window", int, 1, "tokens per "
+                                  "reported window"), ("seed", int, 0, "rstdp: random initial membranes")):
+        p.add_argument(f"--{name}", type=_number(kind, low, inclusive=kind is int or low == 1), help=what +
+                       " (default: eventsnn.lm.adapt.AdaptConfig's)")
+    p.add_argument("--projections", nargs="+", metavar="KEY", help="rstdp: the projections to adapt (default: "
+                                                                     "every spike-to-spike one)")
     return parser
 
 

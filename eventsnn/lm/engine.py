@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # inference needs no training code
     from .model import SpikingLM
 
 KIND = "eventsnn.lm.InferenceLM"
+ADAPT_KIND = "eventsnn.lm.Adaptation"
 ENGINES = ("event", "dense")
 PRECISIONS = ("float32", "int8")
 
@@ -296,13 +297,33 @@ class Engine:
         self.block_state = np.zeros((cfg.n_layers, 3, self.batch, cfg.hidden), np.float32)
         self.memory_state = np.zeros((3, self.batch, cfg.memory), np.float32)
         self._spike_names = blocks + [MEMORY]  # the kernel counts the blocks' spikes, then the memory's
-        self._spikes = np.zeros(len(self._spike_names), np.int64)
+        self.spike_totals = np.zeros(len(self._spike_names), np.int64)  # per population (blocks, memory), as counted
         self.neuron_steps = 0  # sub-steps run, per stream
+
+    @property
+    def weights(self) -> tuple:
+        """The arguments :func:`~eventsnn.kernels.inference.token_steps` reads the model from (its order)."""
+        return self._weights
+
+    def spike_weights(self, weights: tuple | None = None) -> dict[str, np.ndarray]:
+        """The spike-driven weights the engine reads, by topology key: views, so that writing them changes the
+        model this engine runs (float32 event engine only; they may or may not share memory with ``lm``).
+        ``weights``: views into a tuple laid out as :attr:`weights` instead."""
+        if self.engine != "event" or self.lm.precision != "float32":
+            raise ValueError(f"spike_weights needs a float32 event engine, got {self.lm.precision} {self.engine}")
+        w = self._weights if weights is None else weights
+        views = {self.lm.topology.projection(block(0), MEMORY).key: w[2],
+                 self.lm.topology.projection(block(self.lm.config.n_layers - 1), READOUT).key: w[8],
+                 self.lm.topology.projection(MEMORY, READOUT).key: w[10]}
+        for l in range(1, self.lm.config.n_layers):
+            views[self.lm.topology.projection(block(l - 1), block(l)).key] = w[4][l - 1]
+            views[self.lm.topology.projection(MEMORY, block(l)).key] = w[6][l - 1]
+        return views
 
     @property
     def spike_count(self) -> dict[str, int]:
         """Spikes per population since creation."""
-        return dict(zip(self._spike_names, self._spikes.tolist()))
+        return dict(zip(self._spike_names, self.spike_totals.tolist()))
 
     def reset(self, stream: int | None = None) -> None:
         """Return ``stream`` (or every stream) to rest."""
@@ -332,7 +353,7 @@ class Engine:
     def _run(self, tokens: np.ndarray) -> np.ndarray:
         k = self.lm.config.steps_per_token
         logits = token_steps(self._dense, tokens.astype(np.int64, copy=False), k, *self._weights,
-                             self.block_state, self.memory_state, self._spikes)
+                             self.block_state, self.memory_state, self.spike_totals)
         if logits.size == 0 and tokens.size:  # the kernel checks the range (it must: indexing is unchecked there)
             raise ValueError(f"tokens must lie in [0, {self.lm.config.vocab_size}), got {tokens.min()}..{tokens.max()}")
         self.neuron_steps += k * tokens.shape[0]
@@ -342,7 +363,7 @@ class Engine:
         """Network-wide spikes / (neurons x sub-steps x streams) since creation."""
         neurons = sum(p.size for p in self.lm.populations.values())
         steps = self.neuron_steps * self.batch
-        return int(self._spikes.sum()) / (neurons * steps) if steps else 0.0
+        return int(self.spike_totals.sum()) / (neurons * steps) if steps else 0.0
 
 
 def mean_cross_entropy(lm: InferenceLM, tokens: np.ndarray, batch: int = 16, engine: str = "event") -> float:
@@ -355,16 +376,20 @@ def mean_cross_entropy(lm: InferenceLM, tokens: np.ndarray, batch: int = 16, eng
     eng, total = Engine(lm, batch, engine), 0.0
     for first in range(0, length, 512):  # blocks of rows: one compiled call each, bounded memory
         rows = slice(first, min(first + 512, length))
-        z = eng.feed(streams[rows]).astype(np.float64)
-        z -= z.max(axis=2, keepdims=True)
-        log_p = z - np.log(np.exp(z).sum(axis=2, keepdims=True))
-        nxt = streams[rows.start + 1:rows.stop + 1]
-        total -= np.take_along_axis(log_p, nxt[..., None], axis=2).sum()
+        total += token_losses(eng.feed(streams[rows]), streams[rows.start + 1:rows.stop + 1]).sum()
     return total / (length * batch)
 
 
+def token_losses(logits: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    """-log softmax(logits)[token] (nats, float64) of ``tokens`` [...] under ``logits`` [..., vocab]."""
+    z = logits.astype(np.float64)
+    z -= z.max(axis=-1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    return -np.take_along_axis(log_p, tokens[..., None], axis=-1)[..., 0]
+
+
 def load_inference(path: str | os.PathLike, precision: str | None = None) -> InferenceLM:
-    """An inference model from an export, a training checkpoint or a run directory.
+    """An inference model from an export, a training checkpoint, a run directory or an adaptation state.
 
     A training run is exported on the fly (float32 unless ``precision`` says
     otherwise) from its model's arrays, without importing the training code;
@@ -376,6 +401,10 @@ def load_inference(path: str | os.PathLike, precision: str | None = None) -> Inf
     try:
         if snap.kind == TRAINER_KIND:
             return _export_run(snap, precision or "float32")
+        if snap.kind == ADAPT_KIND:  # the model as an online adaptation left it (eventsnn.lm.adapt)
+            from .adapt import inference_snapshot
+
+            snap = inference_snapshot(snap)
         if snap.kind != KIND:
             raise ValueError(f"checkpoint {str(path)!r} holds a {snap.kind}, not a language model")
         lm = InferenceLM.from_checkpoint(snap)

@@ -1,0 +1,193 @@
+"""Online adaptation of the spiking LM on a distribution shift: Shakespeare -> Python's reference documentation.
+
+The model is a ``tiny`` spiking LM trained on the bundled Tiny Shakespeare
+(``--checkpoint CKPT``, or else one trained here for ``--train-steps`` steps,
+a few minutes, and cached in ``~/.cache/eventsnn/online_adaptation``). The
+shifted text is the standard library's ``pydoc_data.topics``: its topic
+strings joined in sorted key order with blank lines between them (about 450 K
+characters of English about Python). Characters outside the model's
+vocabulary (digits, brackets, ``_``, ``=``, ``*``, quotes, ...) become spaces;
+the JSON reports how many. The first half (by characters) is for choosing
+hyperparameters, the second for the results.
+
+1. Search, on the first ``--search-tokens`` tokens of the first half, one
+   stream per setting: R-STDP ``lr`` x ``tau_c`` (:data:`RSTDP_GRID`), SGD
+   dynamic evaluation ``sgd_lr`` (:data:`SGD_GRID`, 32-token segments).
+   Each setting's forgetting is measured on the last ``--val-tokens`` tokens
+   of Shakespeare's *training* split (not the validation set the results
+   report). The lowest stream loss among the settings that forget less than
+   0.05 nats wins; if none does, the lowest stream loss.
+2. Stream the second half (``--tokens`` caps it) with each rule: the frozen
+   model, SGD with its chosen step, and R-STDP with its chosen setting over
+   ``--seeds`` seeds (the seed draws the initial membranes; the rule itself
+   is deterministic). Each reports its streaming loss, windows, tokens/s and
+   the Shakespeare validation loss (first ``--val-tokens`` tokens) before and
+   after (forgetting).
+
+The goal (issue 16): R-STDP's stream loss below the frozen one's by more than
+its spread (max - min) over the seeds, at >= half the frozen tokens/s, with
+< 0.05 nats of forgetting. One core (Numba and BLAS threads default to 1); the machine's load
+(``uptime``) is recorded before and after, since tokens/s depend on it.
+
+    python benchmarks/online_adaptation.py --json benchmarks/results/online_adaptation.json
+"""
+from __future__ import annotations
+
+import os
+
+for _name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")  # one core; before NumPy and Numba start their thread pools
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pydoc_data.topics  # noqa: E402
+
+from eventsnn.checkpoint import latest_checkpoint  # noqa: E402
+from eventsnn.lm import TrainConfig, Trainer, load_trainer  # noqa: E402
+from eventsnn.lm.adapt import AdaptConfig, Adapter  # noqa: E402
+from eventsnn.lm.data import encode_corpus, load_corpus, split  # noqa: E402
+from eventsnn.lm.engine import InferenceLM, mean_cross_entropy  # noqa: E402
+
+RSTDP_GRID = [dict(lr=lr, tau_c=tau_c) for lr in (3e-6, 1e-5, 3e-5) for tau_c in (5.0, 50.0, 500.0)]
+SGD_GRID = [dict(sgd_lr=lr) for lr in (0.001, 0.003, 0.01, 0.03, 0.1)]
+CACHE = Path.home() / ".cache" / "eventsnn" / "online_adaptation"
+
+
+def load_average() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def trained_model(checkpoint: str | None, steps: int) -> Trainer:
+    """The run in ``checkpoint``, or a tiny model trained on Tiny Shakespeare for ``steps`` steps (cached)."""
+    if checkpoint is not None:
+        return load_trainer(checkpoint)
+    run_dir = CACHE / f"tiny_{steps}"
+    if (run_dir / "latest").exists():
+        run = load_trainer(latest_checkpoint(run_dir))
+        if run.step == steps:
+            return run
+    print(f"training the tiny preset for {steps} steps into {run_dir} (once; later runs reuse it)")
+    run = Trainer.create(TrainConfig.preset_config("tiny", steps=steps))
+    run.fit(run_dir=run_dir, progress=True)
+    return run
+
+
+def shifted_text(vocabulary: set[str]) -> tuple[str, int]:
+    """pydoc_data's topics joined (module docstring), characters outside ``vocabulary`` as spaces; and how many."""
+    topics = pydoc_data.topics.topics
+    text = "\n\n".join(topics[key] for key in sorted(topics))
+    mapped = "".join(c if c in vocabulary else " " for c in text)
+    return mapped, sum(a != b for a, b in zip(text, mapped))
+
+
+def stream(lm: InferenceLM, model, tokens: np.ndarray, config: AdaptConfig, val: np.ndarray | None,
+           val_before: float | None) -> dict:
+    adapter = Adapter(lm, config, model)
+    adapter.read(tokens)
+    summary = adapter.summary()
+    if val is not None:
+        summary.update(val_loss_before=val_before, val_loss_after=mean_cross_entropy(adapter.adapted(), val))
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--checkpoint", metavar="CKPT", help="a training run on Tiny Shakespeare (default: train one)")
+    parser.add_argument("--train-steps", type=int, default=1500, help="steps of the model trained when none is given")
+    parser.add_argument("--tokens", type=int, help="read at most this many tokens of the second half (default: all)")
+    parser.add_argument("--search-tokens", type=int, default=40000, help="first-half tokens each search stream reads")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--val-tokens", type=int, default=20000)
+    args = parser.parse_args()
+
+    load_before = load_average()
+    run = trained_model(args.checkpoint, args.train_steps)
+    lm = InferenceLM.from_model(run.model, "float32", run.tokenizer)
+    text, mapped = shifted_text(set(run.tokenizer.to_dict()["chars"]))
+    half = len(text) // 2
+    first, second = (run.tokenizer.encode(part) for part in (text[:half], text[half:]))
+    search, test = first[:args.search_tokens], second[:args.tokens]
+    val = run.validation[:args.val_tokens + 1]
+    val_before = mean_cross_entropy(lm, val)
+    held_out = split(encode_corpus(load_corpus(), run.tokenizer))[0][-args.val_tokens - 1:]  # for the search
+    held_out_before = mean_cross_entropy(lm, held_out)
+    print(f"shifted text: {len(text)} characters ({mapped} mapped to spaces); search on {search.size} tokens of the "
+          f"first half, results on {test.size} tokens of the second; Shakespeare validation {val_before:.4f} nats")
+
+    def searched(grid: list[dict], rule: str) -> tuple[dict, list]:
+        results = []
+        for setting in grid:
+            summary = stream(lm, run.model, search, AdaptConfig(rule=rule, **setting), held_out, held_out_before)
+            results.append({**setting, "stream_loss_nats": summary["stream_loss_nats"],
+                            "tokens_per_s": summary["tokens_per_s"],
+                            "forgetting": summary["val_loss_after"] - held_out_before})
+            print(f"  search {rule} {setting}: {summary['stream_loss_nats']:.4f} nats, forgetting "
+                  f"{results[-1]['forgetting']:+.4f}")
+        kept = [r for r in results if r["forgetting"] < 0.05] or results
+        return min(kept, key=lambda r: r["stream_loss_nats"]), results
+
+    frozen_search = stream(lm, None, search, AdaptConfig(rule="none"), None, None)["stream_loss_nats"]
+    print(f"  search none: {frozen_search:.4f} nats")
+    best_rstdp, rstdp_search = searched(RSTDP_GRID, "rstdp")
+    best_sgd, sgd_search = searched(SGD_GRID, "sgd")
+    rstdp_setting = {k: best_rstdp[k] for k in RSTDP_GRID[0]}
+    sgd_setting = {k: best_sgd[k] for k in SGD_GRID[0]}
+
+    results = {"none": stream(lm, None, test, AdaptConfig(rule="none"), val, val_before),
+               "sgd": stream(lm, run.model, test, AdaptConfig(rule="sgd", **sgd_setting), val, val_before),
+               "rstdp": [stream(lm, None, test, AdaptConfig(rule="rstdp", seed=seed, **rstdp_setting), val, val_before)
+                         for seed in range(args.seeds)]}
+    losses = np.array([r["stream_loss_nats"] for r in results["rstdp"]])
+    rstdp = {"stream_loss_nats_mean": float(losses.mean()), "stream_loss_nats_spread": float(np.ptp(losses)),
+             "stream_loss_nats_std": float(losses.std(ddof=1)) if losses.size > 1 else 0.0,
+             "tokens_per_s_mean": float(np.mean([r["tokens_per_s"] for r in results["rstdp"]])),
+             "forgetting_max": float(max(r["val_loss_after"] - val_before for r in results["rstdp"]))}
+    frozen = results["none"]
+    goal = {"beats_frozen_by_more_than_spread":
+            bool(frozen["stream_loss_nats"] - rstdp["stream_loss_nats_mean"] > rstdp["stream_loss_nats_spread"]),
+            "at_least_half_frozen_tokens_per_s": bool(rstdp["tokens_per_s_mean"] >= frozen["tokens_per_s"] / 2),
+            "forgetting_below_0.05": bool(rstdp["forgetting_max"] < 0.05),
+            "beats_dynamic_evaluation": bool(rstdp["stream_loss_nats_mean"] < results["sgd"]["stream_loss_nats"])}
+    load_after = load_average()
+
+    print(f"\n{'rule':<22}{'stream loss (nats)':>20}{'tokens/s':>12}{'val before':>12}{'val after':>12}")
+    rows = [("none (frozen)", frozen), (f"sgd {sgd_setting}", results["sgd"])]
+    rows += [(f"rstdp seed {seed}", r) for seed, r in enumerate(results["rstdp"])]
+    for name, r in rows:
+        print(f"{name:<22}{r['stream_loss_nats']:>20.4f}{r['tokens_per_s']:>12.0f}{r['val_loss_before']:>12.4f}"
+              f"{r['val_loss_after']:>12.4f}")
+    print(f"rstdp {rstdp_setting}: mean {rstdp['stream_loss_nats_mean']:.4f} nats, spread "
+          f"{rstdp['stream_loss_nats_spread']:.4f} over {args.seeds} seeds; goal: {goal}")
+    print(f"load before: {load_before}\nload after:  {load_after}")
+
+    if args.json:
+        out = {"command": " ".join(["python", "benchmarks/online_adaptation.py", *sys.argv[1:]]),
+               "model": {"checkpoint": args.checkpoint, "train_steps": run.step, "config": run.model.config.to_dict(),
+                         "val_loss": val_before},
+               "text": {"source": "pydoc_data.topics, topics joined in sorted key order with blank lines",
+                        "characters": len(text), "mapped_to_space": mapped, "search_tokens": int(search.size),
+                        "test_tokens": int(test.size)},
+               "search": {"none": frozen_search, "held_out_loss": held_out_before, "rstdp": rstdp_search,
+                          "sgd": sgd_search,
+                          "chosen": {"rstdp": rstdp_setting, "sgd": sgd_setting}},
+               "results": results, "rstdp": rstdp, "goal": goal,
+               "adapt_defaults": dataclasses.asdict(AdaptConfig()),
+               "load": {"before": load_before, "after": load_after}, "threads": os.environ.get("NUMBA_NUM_THREADS")}
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(out, f, indent=2)
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    main()
+    print(f"{time.perf_counter() - started:.0f} s")

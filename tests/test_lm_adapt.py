@@ -1,0 +1,129 @@
+"""Online adaptation of the spiking LM (eventsnn.lm.adapt): scoring before learning, the three rules, state."""
+import json
+
+import numpy as np
+import pytest
+
+import eventsnn as esnn
+from eventsnn.cli import main
+from eventsnn.lm.adapt import AdaptConfig, Adapter, load_adapter
+from eventsnn.lm.data import encode_corpus, load_corpus
+from eventsnn.lm.engine import InferenceLM, load_inference, mean_cross_entropy
+from eventsnn.lm.train import TrainConfig, Trainer
+
+SMALL_MODEL = dict(d_embed=16, hidden=48, n_layers=2, memory=24, readout=32, threshold=0.5)
+TEXT = load_corpus()[:20000]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A small model trained for a few steps on the start of Tiny Shakespeare, saved as a training run."""
+    folder = tmp_path_factory.mktemp("adapt")
+    corpus = folder / "shakespeare.txt"
+    corpus.write_text(TEXT, encoding="utf-8")
+    trainer = Trainer.create(TrainConfig.preset_config("tiny", corpus=str(corpus), batch=8, seq_len=32, steps=30,
+                                                       warmup=3, lr=1e-2, eval_every=1000), **SMALL_MODEL)
+    for _ in range(30):
+        trainer.train_step()
+    return trainer, esnn.save(trainer, folder / "run.h5")
+
+
+@pytest.fixture(scope="module")
+def tokens(run):
+    return encode_corpus(load_corpus()[200000:201500], run[0].tokenizer)
+
+
+def lm_of(run) -> InferenceLM:
+    trainer, _ = run
+    return InferenceLM.from_model(trainer.model, "float32", trainer.tokenizer)
+
+
+def test_frozen_stream_is_the_models_cross_entropy(run, tokens):
+    lm = lm_of(run)
+    adapter = Adapter(lm, AdaptConfig(rule="none"))
+    losses = np.concatenate([adapter.read(tokens[:100]), adapter.read(tokens[100:])])
+    expected = mean_cross_entropy(lm, np.concatenate([[lm.tokenizer.eot_id], tokens]), batch=1)
+    assert adapter.stream_loss() == pytest.approx(expected, rel=1e-12)
+    assert losses.size == tokens.size
+
+
+@pytest.mark.parametrize("rule", ["rstdp", "sgd"])
+def test_each_token_is_scored_before_it_is_learned(run, tokens, rule):
+    frozen = Adapter(lm_of(run), AdaptConfig(rule="none")).read(tokens)
+    adapter = Adapter(lm_of(run), AdaptConfig(rule=rule, lr=1e-2, segment=4, sgd_lr=0.5), run[0].model)
+    losses = adapter.read(tokens)
+    assert losses[0] == pytest.approx(frozen[0], rel=1e-12)  # nothing learned before the first token
+    if rule == "sgd":  # the first segment is scored by the frozen weights, the next one is not
+        np.testing.assert_allclose(losses[:4], frozen[:4], rtol=1e-12)
+    assert np.abs(losses - frozen).max() > 1e-3  # and then it learns
+    assert np.array_equal(lm_of(run).spiking["memory_in"].weight, run[0].model.memory.spikes_in.weight.data)
+
+
+def test_rstdp_with_a_vanishing_rate_is_the_frozen_model(run, tokens):
+    frozen = Adapter(lm_of(run), AdaptConfig(rule="none")).read(tokens)
+    np.testing.assert_allclose(Adapter(lm_of(run), AdaptConfig(rule="rstdp", lr=1e-30)).read(tokens), frozen,
+                               rtol=1e-12)
+
+
+def test_sgd_learns_a_repeated_text(run, tokens):
+    text = np.tile(tokens[:150], 4)
+    frozen = Adapter(lm_of(run), AdaptConfig(rule="none")).read(text)
+    adapted = Adapter(lm_of(run), AdaptConfig(rule="sgd", sgd_lr=0.3, segment=25), run[0].model).read(text)
+    assert adapted[-150:].mean() < frozen[-150:].mean() - 0.2
+
+
+@pytest.mark.parametrize("rule", ["rstdp", "sgd"])
+def test_saved_and_resumed_state_reads_on_as_if_uninterrupted(run, tokens, rule, tmp_path):
+    config = AdaptConfig(rule=rule, lr=3e-3, tau_c=3.0, segment=7, sgd_lr=0.1, window=200, seed=2)
+    whole = Adapter(lm_of(run), config, run[0].model)
+    expected = whole.read(tokens)
+    first = Adapter(lm_of(run), config, run[0].model)
+    head = first.read(tokens[:333])
+    first.save(tmp_path / "state.h5")
+    resumed = load_adapter(tmp_path / "state.h5")
+    tail = resumed.read(tokens[333:])
+    np.testing.assert_array_equal(np.concatenate([head, tail]), expected)
+    np.testing.assert_allclose(resumed.summary()["windows"], whole.summary()["windows"], rtol=1e-12)
+    assert resumed.engine.firing_rate() == whole.engine.firing_rate() > 0
+    # the state loads as a model: the adapted weights, exported
+    adapted = load_inference(tmp_path / "state.h5")
+    assert not np.array_equal(adapted.spiking["spikes_in.1"].weight, lm_of(run).spiking["spikes_in.1"].weight)
+
+
+def test_the_command_reports_the_stream_and_the_forgetting(run, tmp_path):
+    _, checkpoint = run
+    corpus = tmp_path / "shifted.txt"
+    corpus.write_text(TEXT[5000:6000], encoding="utf-8")
+    for rule in ("none", "rstdp"):
+        out = tmp_path / f"{rule}.json"
+        assert main(["adapt", str(checkpoint), "--corpus", str(corpus), "--rule", rule, "--json", str(out),
+                     "--val-tokens", "500", "--window", "300", "--save", str(tmp_path / f"{rule}.h5")]) == 0
+        summary = json.loads(out.read_text())
+        assert summary["rule"] == rule and summary["tokens_per_s"] > 0
+        assert [w[0] for w in summary["windows"]] == [300, 600, 900, summary["tokens"]]
+        if rule == "none":
+            assert summary["val_loss_after"] == summary["val_loss_before"]
+    assert main(["generate", str(tmp_path / "rstdp.h5"), "--max-tokens", "5"]) == 0
+    assert main(["export", str(tmp_path / "rstdp.h5"), str(tmp_path / "int8.h5"), "--precision", "int8"]) == 0
+    assert load_inference(tmp_path / "int8.h5").precision == "int8"
+    assert main(["generate", str(checkpoint), "--online", "--max-tokens", "5", "--prompt", "ROMEO"]) == 0
+
+
+def test_bad_input_is_named(run, tmp_path, capsys):
+    _, checkpoint = run
+    corpus = tmp_path / "python.txt"
+    corpus.write_text("x = [1, 2]  # ok\n", encoding="utf-8")
+    assert main(["adapt", str(checkpoint), "--corpus", str(corpus)]) == 2
+    err = capsys.readouterr().err
+    assert "characters outside the model's vocabulary" in err and "'='" in err and "'1'" in err
+    lm = lm_of(run)
+    with pytest.raises(ValueError, match="tables.0.*dense projection"):
+        Adapter(lm, AdaptConfig(projections=("tables.0",)))
+    with pytest.raises(ValueError, match="readout_spikes.*do not spike"):
+        Adapter(lm, AdaptConfig(projections=("readout_spikes",)))
+    with pytest.raises(ValueError, match="needs the training model"):
+        Adapter(lm, AdaptConfig(rule="sgd"))
+    with pytest.raises(ValueError, match="tau_c must be finite, got nan"):
+        AdaptConfig(tau_c=float("nan"))
+    with pytest.raises(ValueError, match="tokens must lie in"):
+        Adapter(lm, AdaptConfig()).read(np.array([0, lm.config.vocab_size]))
