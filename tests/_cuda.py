@@ -20,8 +20,10 @@ from numba import cuda  # noqa: E402
 
 SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 if not cuda.is_available():
-    pytest.skip("numba.cuda was imported for a device before the simulator flag was set, and there is no GPU",
-                allow_module_level=True)
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "0":  # the GPU check asked for the device: not finding it fails
+        raise RuntimeError("NUMBA_ENABLE_CUDASIM=0 asks for a GPU, and numba.cuda finds none")
+    pytest.skip("numba.cuda was imported for a device before tests/_cuda.py could ask for the simulator, and "
+                "there is no GPU", allow_module_level=True)
 # The simulator runs each thread in Python (~0.1 ms each): a few threads per block there (3: not a power of two),
 # a warp's worth and more on a device.
 ENGINE_THREADS = 3 if SIMULATOR else 128
