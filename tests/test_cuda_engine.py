@@ -1,7 +1,7 @@
 """The LM's event engine on the GPU (Numba's CUDA simulator without one) gives the CPU engine's logits."""
 import numpy as np
 import pytest
-from _cuda import ENGINE_THREADS
+from _cuda import ENGINE_THREADS, fast_simulator  # noqa: F401  (an autouse fixture)
 from hypothesis import given, settings, strategies as st
 
 from eventsnn.lm.cuda_engine import CudaEngine
@@ -20,7 +20,7 @@ def small_models(draw):
 
 
 # derandomize: as in test_lm_engine, a membrane within float32 rounding of its threshold could flip a spike.
-@settings(max_examples=8, derandomize=True, deadline=None)
+@settings(max_examples=15, derandomize=True, deadline=None)
 @given(small_models(), st.integers(1, 3), st.sampled_from(["float32", "int8"]), st.integers(0, 2**16))
 def test_gpu_engine_matches_the_cpu_engine(model, batch, precision, seed):
     lm = InferenceLM.from_model(model, precision)
@@ -54,5 +54,6 @@ def test_bad_tokens_and_settings_are_named(tokens, match):
     gpu = CudaEngine(lm, 2, threads=ENGINE_THREADS)
     with pytest.raises(ValueError, match=match):
         gpu.feed(tokens) if tokens.ndim == 2 else gpu.step(tokens)
-    with pytest.raises(ValueError, match="threads"):
-        CudaEngine(lm, 2, threads=0)
+    for threads in (0, 1025):
+        with pytest.raises(ValueError, match="threads"):
+            CudaEngine(lm, 2, threads=threads)

@@ -13,7 +13,7 @@ import numpy as np
 from numba import cuda
 
 from .._validation import check_int
-from ..kernels.cuda.inference import MAX_POPULATIONS, token_steps
+from ..kernels.cuda.inference import MAX_POPULATIONS, MAX_THREADS, token_steps
 from .engine import Engine, InferenceLM
 
 
@@ -28,15 +28,18 @@ class CudaEngine(Engine):
     def __init__(self, lm: InferenceLM, batch: int = 1, threads: int = 128):
         super().__init__(lm, batch, "event")
         self.threads = check_int("threads", threads, 1)
+        if self.threads > MAX_THREADS:
+            raise ValueError(f"threads must be <= {MAX_THREADS}, got {threads}")
         cfg = lm.config
         if cfg.n_layers + 1 > MAX_POPULATIONS:
             raise ValueError(f"n_layers must be < {MAX_POPULATIONS} on the GPU, got {cfg.n_layers}")
         self._weights = tuple(w if np.ndim(w) == 0 else cuda.to_device(np.ascontiguousarray(w)) for w in self._weights)
         self.block_state = cuda.to_device(self.block_state)
         self.memory_state = cuda.to_device(self.memory_state)
-        self._scratch = tuple(cuda.device_array((self.batch, n), np.float32)
-                              for n in (cfg.hidden, cfg.memory, cfg.readout))
-        self._device_spikes = cuda.to_device(self._spikes)
+        self._scratch = tuple(cuda.device_array((self.batch, n), dtype) for n, dtype in (
+            (cfg.hidden, np.float32), (cfg.memory, np.float32), (cfg.readout, np.float32),  # currents, readout
+            (cfg.hidden, np.int32), (cfg.memory, np.int32)))  # event lists
+        self._device_spikes = cuda.to_device(self.spike_totals)
 
     def _run(self, tokens: np.ndarray) -> np.ndarray:
         vocab = self.lm.config.vocab_size
@@ -48,6 +51,6 @@ class CudaEngine(Engine):
             token_steps[self.batch, self.threads](cuda.to_device(tokens.astype(np.int64)), k, *self._weights,
                                                   self.block_state, self.memory_state, self._device_spikes,
                                                   *self._scratch, logits)
-        self._spikes = self._device_spikes.copy_to_host()
+        self.spike_totals = self._device_spikes.copy_to_host()
         self.neuron_steps += k * tokens.shape[0]
         return logits.copy_to_host()

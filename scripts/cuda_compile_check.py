@@ -1,0 +1,68 @@
+"""Compile every CUDA kernel of eventsnn to PTX without a GPU: the device path's type inference and lowering.
+
+The simulator (the tests) runs the kernels' Python; this compiles them as a
+GPU would, with NVVM alone (no driver), so a kernel that only the device
+compiler rejects is found before GPU time is spent. Needs numba-cuda with
+the CUDA toolkit wheels (``pip install ".[cuda]"``); prints each kernel's
+PTX size and exits non-zero on the first failure.
+
+    python scripts/cuda_compile_check.py --cc 9.0
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+    raise SystemExit("cuda_compile_check compiles for a device: unset NUMBA_ENABLE_CUDASIM")
+
+import numba.cuda.dispatcher as dispatcher  # noqa: E402
+from numba import cuda, typeof  # noqa: E402
+
+from eventsnn.kernels.cuda import bptt, event_linear, inference, optim  # noqa: E402
+from eventsnn.lm.engine import Engine, InferenceLM  # noqa: E402
+from eventsnn.lm.model import LMConfig, SpikingLM  # noqa: E402
+
+
+def compile_all(cc: tuple[int, int]) -> None:
+    # Device functions are compiled for the current device's compute capability; without a driver there is
+    # none, so numba-cuda is told the one asked for.
+    dispatcher.get_current_device = lambda: type("Device", (), {"compute_capability": cc})()
+
+    def ptx(name: str, kernel, *args) -> None:
+        start = time.perf_counter()
+        code, _ = cuda.compile_ptx(kernel.py_func, tuple(typeof(a) for a in args), device=False, cc=cc)
+        print(f"{name:40} {len(code):8d} characters of PTX, {time.perf_counter() - start:.1f} s", flush=True)
+
+    f3, f2, f1 = (np.zeros((2,) * d, np.float32) for d in (3, 2, 1))
+    i64, i32, s = np.zeros(2, np.int64), np.zeros(2, np.int32), np.float32(0.5)
+    ptx("bptt._forward", bptt._forward, f3, f1, f1, f1, f1, 0, f2, f2, f2, f3, f3, f3)
+    ptx("bptt._backward", bptt._backward, f3, f3, f3, f3, f1, f1, f1, f1, 0, True, 0, 2.0, f2, f2, f2,
+        f3, f2, f2, f2, f2)
+    ptx("event_linear._count", event_linear._count, f2, True, i64)
+    ptx("event_linear._exclusive_scan", event_linear._exclusive_scan, i64, i64)
+    ptx("event_linear._fill", event_linear._fill, f2, False, i64, i32, f1)
+    ptx("event_linear._sparse_matmul", event_linear._sparse_matmul, i64, i32, f1, f2, f2)
+    ptx("optim._adam", optim._adam, f1, f1, f1, f1, *(s,) * 9)
+    for precision in ("float32", "int8"):
+        cfg = LMConfig(vocab_size=5, hidden=4, memory=3, readout=3, d_embed=2, n_layers=2)
+        engine = Engine(InferenceLM.from_model(SpikingLM(cfg, seed=0), precision), 2)
+        scratch = [np.zeros((2, n), dtype) for n, dtype in ((4, np.float32), (3, np.float32), (3, np.float32),
+                                                           (4, np.int32), (3, np.int32))]
+        ptx(f"inference.token_steps ({precision})", inference.token_steps, np.zeros((3, 2), np.int64), 1,
+            *engine.weights, engine.block_state, engine.memory_state, np.zeros(3, np.int64), *scratch,
+            np.zeros((3, 2, 5), np.float32))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cc", default="9.0", help="compute capability, e.g. 8.0 (A100), 9.0 (H100/H200)")
+    major, minor = (int(v) for v in parser.parse_args().cc.split("."))
+    compile_all((major, minor))
+
+
+if __name__ == "__main__":
+    main()
