@@ -65,14 +65,21 @@ def test_the_nn_rule_is_the_simulators_rule(seed, tau_c, tau_n, b):
     assert np.abs(w - weight).max() > 1e-6  # something was learned
 
 
+@pytest.mark.parametrize("event_driven", [False, True])
 @pytest.mark.parametrize("reward, sign", [(5.0, 1.0), (-5.0, -1.0)])
-def test_reward_moves_exactly_the_paired_synapses_its_way(reward, sign):
+def test_reward_moves_exactly_the_paired_synapses_its_way(reward, sign, event_driven):
     rule = esnn.RSTDP(A_plus=1.0, A_minus=1.0, w_min=-10.0, w_max=10.0)
     params, state = RSTDPParams(rule, 1.0), RSTDPState.initial(3, 2)
     w = np.zeros((3, 2))
+    events = EventRSTDP(w.copy(), params)
     for t in range(40):  # pre 0 fires 2 ms before post 0; nothing else fires
         pre, post = np.array([t == 10, 0, 0]), np.array([t == 12, 0])
-        w, state = rstdp_step(pre, post, w, state, reward if t == 20 else 0.0, params)
+        r = reward if t == 20 else 0.0
+        w, state = rstdp_step(pre, post, w, state, r, params)
+        events.step(pre, post, r)
+    if event_driven:
+        events.state()
+        w = events.weight
     assert sign * w[0, 0] > 0.01
     assert np.count_nonzero(w) == 1
 
