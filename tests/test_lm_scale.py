@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from eventsnn import cli
 from eventsnn.checkpoint import latest_checkpoint, load, save
@@ -105,6 +106,56 @@ def test_cut_text_gives_the_whole_texts_tokenizer_and_tokens():
     for tok in (whole, CharTokenizer.train(text)):
         cut = np.concatenate(list(encode_pieces(document_pieces(blocks, 300), tok)))
         np.testing.assert_array_equal(cut, encode_corpus(text, tok))
+
+
+def whole_documents(text: str) -> list[str]:
+    """The documents of ``text`` by their definition (lines of exactly <|endoftext|> separate them)."""
+    docs, current = [], []
+    for line in text.splitlines(keepends=True):
+        if line.rstrip("\r\n") == EOT:
+            docs.append("".join(current))
+            current = []
+        else:
+            current.append(line)
+    return [d for d in [*docs, "".join(current)] if d]
+
+
+PIECES = ["a", "bc", " ", "  ", "\n", "\r\n", "\r", "\t", "\u2028", "\x0c", "é", "1", "'s", "!", EOT, f"{EOT}\n"]
+
+
+@pytest.fixture(scope="module")
+def bpe() -> BPETokenizer:
+    """BPE learned on text made of PIECES: it merges runs of white space, which a bad cut would split."""
+    rng = np.random.default_rng(0)
+    return BPETokenizer.train("".join(rng.choice(PIECES, 20000)), 400)
+
+
+@settings(max_examples=150, deadline=None)
+@given(parts=st.lists(st.sampled_from(PIECES), max_size=60), cuts=st.lists(st.integers(1, 30), max_size=8),
+       size=st.integers(1, 20))
+def test_documents_cut_into_pieces_encode_as_whole_documents(bpe, parts, cuts, size):
+    """Any text, read in any blocks, cut at any piece size: the pieces join to the documents, and
+    character and BPE ids of the pieces are those of the whole documents."""
+    text = "".join(parts)
+    blocks, start = [], 0
+    for cut in cuts:
+        blocks.append(text[start:start + cut])
+        start += cut
+    blocks.append(text[start:])
+    pieces = list(document_pieces(blocks, size))
+    docs, current = [], ""
+    for piece, ends in pieces:
+        current += piece
+        if ends:
+            docs.append(current)
+            current = ""
+    assert current == "" and docs == whole_documents(text)
+    assert "".join(text_pieces(blocks, size)) == text
+    for tok in ([CharTokenizer.train(text)] if text else []) + [bpe]:
+        expected = [np.append(tok.encode(doc), tok.eot_id) for doc in docs]
+        got = list(encode_pieces(pieces, tok))
+        np.testing.assert_array_equal(np.concatenate(got or [np.zeros(0, int)]),
+                                      np.concatenate(expected or [np.zeros(0, int)]))
 
 
 def test_a_run_refuses_another_corpus_or_tokenizer_in_a_token_file(corpus, tmp_path):
