@@ -278,7 +278,12 @@ def test_two_ranks_reading_a_token_file_train_as_one_process_on_the_text(corpus,
     single.fit(until=4)
     assert_same_parameters(single.model.state_dict(), parallel, atol=DP_TOLERANCE)
     assert max(np.abs(parallel[k] - start[k]).max() for k in start) > 100 * DP_TOLERANCE  # it did train
-    assert load_trainer(tmp_path / "run").step == 4
+    saved = load_trainer(tmp_path / "run")  # rank 0's checkpoint: positions and data RNG as one process's
+    assert saved.step == 4 and saved.streams.state_dict() == single.streams.state_dict()
+    assert saved.rng.bit_generator.state == single.rng.bit_generator.state
+    for name, st in single.state.items():  # the carried state of the whole batch, gathered from both ranks
+        for a, b in zip(st, saved.state[name]):
+            np.testing.assert_allclose(b, a, rtol=0, atol=1e-4)
 
 
 @needs_mpiexec
