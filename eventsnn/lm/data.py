@@ -34,7 +34,7 @@ BLOCK_CHARS = 1 << 20  # corpus text read, and tokenised, about this many charac
 def corpus_blocks(path: str | os.PathLike | None = None, size: int = BLOCK_CHARS) -> Iterator[str]:
     """The text of ``path`` (UTF-8, newlines read as ``\\n``; None: the bundled Tiny Shakespeare) in
     pieces of ``size`` characters, so that a corpus larger than memory can be read."""
-    name = "bundled" if path is None else str(path)
+    name, size = "bundled" if path is None else str(path), check_int("size", size, 1)
     if path is None:
         f = importlib.resources.files("eventsnn").joinpath("data/tinyshakespeare.txt").open("r", encoding="utf-8")
     else:
@@ -81,13 +81,13 @@ def text_pieces(blocks: Iterable[str], size: int = BLOCK_CHARS) -> Iterator[str]
     """The text ``blocks`` concatenate, cut where :func:`_cuttable` allows into pieces of at least
     ``size`` characters (fewer at the end; longer while no cut is allowed): tokenizers learn the same
     vocabulary and encode the same ids from the pieces as from the whole text."""
-    yield from (piece for piece, _ in _pieces(blocks, size, documents=False))
+    return (piece for piece, _ in _pieces(blocks, check_int("size", size, 1), documents=False))
 
 
 def document_pieces(blocks: Iterable[str], size: int = BLOCK_CHARS) -> Iterator[tuple[str, bool]]:
     """(piece, whether it ends a document) for the documents of the text ``blocks`` concatenate:
     the text between ``<|endoftext|>`` lines (empty documents dropped), each cut as :func:`text_pieces` cuts."""
-    return _pieces(blocks, size, documents=True)
+    return _pieces(blocks, check_int("size", size, 1), documents=True)
 
 
 def _pieces(blocks: Iterable[str], size: int, documents: bool) -> Iterator[tuple[str, bool]]:
