@@ -25,6 +25,7 @@ def test_gpu_check_dry_run_writes_every_result(tmp_path):
     lm = json.loads((tmp_path / "lm_engine_cuda.json").read_text())
     assert set(lm["gpu"]) == {"1", "2"} and all(r["tokens_per_s"] > 0 for r in lm["gpu"].values())
     assert lm["parity"]["max_abs_diff"] <= 1e-5 * max(1.0, lm["parity"]["scale"])
+    assert lm["parity"]["streams_within_1e-5"] == 1.0 and lm["parity"]["spikes_gpu"] == lm["parity"]["spikes_cpu"]
 
 
 def test_gpu_check_needs_an_output_folder():
