@@ -15,7 +15,9 @@ is eventsnn's synapse table (int32 targets, weights, delays, int64 row
 pointers) over the synapses; ``resident_bytes_per_synapse`` the growth of
 the process's resident memory (/proc/self/statm) from before building to
 after the run, ``peak_bytes_per_synapse`` the growth of its peak
-(``ru_maxrss``) over the same resident baseline, both over the synapses
+(``ru_maxrss``, Linux's VmHWM, reset at the baseline through
+/proc/self/clear_refs so that compiling does not count) over the same
+resident baseline, both over the synapses
 (they include the neurons and the run's buffers, small beside the
 synapses). NEST (``static_synapse``, ``pairwise_bernoulli``, one thread)
 and Brian2 (runtime ``numpy`` target, a per-synapse weight ``w``) build the
@@ -46,7 +48,23 @@ def resident_bytes() -> int:
 
 
 def peak_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    """The process's peak resident memory since :func:`reset_peak` (Linux's VmHWM, what ru_maxrss
+    reports), else since it started (ru_maxrss)."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) * 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def reset_peak() -> int:
+    """Start the peak afresh (so compiling or importing does not count); returns the resident memory."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+    return resident_bytes()
 
 
 def build_ours(n: int, out_degree: float, seed: int, weight_dtype: str = "float32"):
@@ -68,7 +86,7 @@ def measure_ours(synapses: float, out_degree: float, duration_ms: float, seed: i
     """In this process: build and run the network; times and memory (see the module docstring)."""
     build_ours(1000, 50.0, seed).run(1.0)  # compile outside the measurement
     n = max(5, round(synapses / out_degree))
-    base = resident_bytes()
+    base = reset_peak()
     start = time.perf_counter()
     net = build_ours(n, out_degree, seed)
     net.build()
@@ -98,7 +116,7 @@ def measure_nest(synapses: float, out_degree: float, seed: int) -> dict:
     scale = CUBA_DEGREE / out_degree
     reset_kernel(nest, seed)
     neurons = nest.Create("iaf_psc_exp", n, params=NEURON_PARAMS)
-    base = resident_bytes()
+    base = reset_peak()
     start = time.perf_counter()
     n_exc, rule = int(0.8 * n), {"rule": "pairwise_bernoulli", "p": out_degree / n, "allow_autapses": True}
     nest.Connect(neurons[:n_exc], neurons, rule, {"weight": W_EXC_PA * scale, "delay": DELAY_MS})
@@ -130,7 +148,7 @@ def measure_brian2(synapses: float, out_degree: float, seed: int) -> dict:
                            threshold="v > -50*mV", reset="v = -60*mV", refractory=5 * b2.ms, method="exact",
                            namespace=ns)
     group.v = "-60*mV + rand() * 10*mV"
-    base = resident_bytes()
+    base = reset_peak()
     start = time.perf_counter()
     n_exc, p = int(0.8 * n), out_degree / n
     exc = b2.Synapses(group, group, "w : volt", on_pre="ge += w", delay=DELAY_MS * b2.ms)
@@ -195,9 +213,9 @@ def main() -> None:
     args = parser.parse_args()
     common = {"out_degree": args.out_degree, "seed": args.seed}
     rows = [in_process(side, synapses=args.peer_synapses, **common) for side in ("nest", "brian2") if available(side)]
-    rows.append(in_process("eventsnn", synapses=args.peer_synapses, duration_ms=1.0, **common))
     if args.synapses != args.peer_synapses:
-        rows.append(in_process("eventsnn", synapses=args.synapses, duration_ms=args.duration, **common))
+        rows.append(in_process("eventsnn", synapses=args.peer_synapses, duration_ms=1.0, **common))
+    rows.append(in_process("eventsnn", synapses=args.synapses, duration_ms=args.duration, **common))
     print_table(rows)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

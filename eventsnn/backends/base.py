@@ -97,10 +97,13 @@ class CPUBackend:
         for k, pr in enumerate(projections):
             block = slice(syn[k], syn[k + 1])
             post_k, weight_k, delay_k = pr.rows()
-            post[block], weight[block] = post_k, weight_k
+            pr.bind(self)  # the projection drops its arrays: each is freed once copied (a peak of ~the table)
+            post[block] = post_k
+            del post_k
+            weight[block] = weight_k
+            del weight_k
             fill_delay_steps(delay[block], delay_k, self.dt)
-            del post_k, weight_k, delay_k
-            pr.bind(self)  # the projection drops its arrays now, before the next block is written: a lower peak
+            del delay_k
             ascending.append(rows_ascend(indptr[k], post[block]))
         target_list = sorted(targets, key=targets.get)
         depth = np.array([max_delay[g] + 1 for g in range(len(target_list))], np.int64)
