@@ -135,6 +135,7 @@ def deliver(state, syn, t, c, threads):
 
 @njit(cache=True)
 def transmit_piece(state, bounds, syn, spikes, first, t, c, threads, propagate_now, deliver_now):
+    """Thread c's part of ``transmit``."""
     reached = propagate(state, bounds, syn, spikes, first, t, c, threads) if propagate_now else 0
     if deliver_now:
         deliver(state, syn, t, c, threads)
@@ -184,8 +185,8 @@ def record_spikes(rec, spikes, n, t):
 
 @njit(cache=True)
 def run_network(pops, syn, pl, inputs, rec, seed, t0, n_steps, threads):
-    """Advance ``n_steps`` from step ``t0`` on ``threads`` threads (at most Numba's thread count);
-    returns the steps done (see backends.state)."""
+    """Advance ``n_steps`` from step ``t0``, each step's work split in ``threads`` pieces (run on Numba's
+    threads); returns the steps done (see backends.state)."""
     spikes = np.empty(pops.bounds[-1], np.int64)
     scratch = np.empty(pops.bounds[-1], np.int64)
     first = np.zeros(pops.bounds.size, np.int64)  # population p's spikes are spikes[first[p]:first[p + 1]]
