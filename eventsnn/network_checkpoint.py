@@ -8,9 +8,10 @@
 - ``parameters``: per-neuron model parameters (``populations.K.NAME``),
   synapse tables as the simulation holds them now
   (``projections.K.indptr|indices|weight|delay`` or
-  ``projections.K.weights|delay``: weights, of the network's weight_dtype,
-  changed by a user or a run are saved; delays in ms as simulated), timed values (``drives.K.values``) and spike-generator events
-  (``populations.K.indices|times``).
+  ``projections.K.weights|delay``: weights, of the network's
+  weight_dtype, changed by a user or a run are saved; delays in ms as
+  simulated), timed values (``drives.K.values``) and spike-generator
+  events (``populations.K.indices|times``).
 - ``groups["dynamic"]``: the step count, each population's state
   (``state.K``: one row per variable) and refractory counters
   (``refractory.K``), the delay rings of pending input, generator cursors,

@@ -92,7 +92,8 @@ class CPUBackend:
         indptr = [np.concatenate([[0], np.cumsum(pr.out_degrees())]).astype(np.int64) for pr in projections]
         syn = np.concatenate([[0], np.cumsum([i[-1] for i in indptr])]).astype(np.int64)
         delay_dtype = delay_type(max(largest.values(), default=0))
-        post, weight, delay = np.empty(syn[-1], np.int32), np.empty(syn[-1], self.weight_dtype), np.empty(syn[-1], delay_dtype)
+        post, weight = np.empty(syn[-1], np.int32), np.empty(syn[-1], self.weight_dtype)
+        delay = np.empty(syn[-1], delay_dtype)
         ascending = []
         for k, pr in enumerate(projections):
             block = slice(syn[k], syn[k + 1])
