@@ -1,5 +1,9 @@
 """Memory per synapse: one owner of the synapse table, narrow types, no float64 temporaries while building."""
+import json
+import subprocess
+import sys
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,3 +102,15 @@ def test_a_checkpoint_written_before_weight_dtype_loads_as_float64():
 def test_a_bad_weight_dtype_is_named(bad):
     with pytest.raises(ValueError, match="weight_dtype"):
         Network(weight_dtype=bad)
+
+
+def test_the_scale_benchmark_reports_build_run_and_bytes_per_synapse(tmp_path):
+    out = tmp_path / "scale.json"
+    script = Path(__file__).parents[1] / "benchmarks" / "scale.py"
+    subprocess.run([sys.executable, str(script), "--synapses", "2e5", "--peer-synapses", "2e5", "--out-degree", "100",
+                    "--duration", "5", "--json", str(out)], check=True, capture_output=True, timeout=600)
+    ours = [r for r in json.loads(out.read_text())["runs"] if r["simulator"] == "eventsnn"]
+    assert len(ours) == 1 and ours[0]["n"] == 2000 and abs(ours[0]["synapses"] - 2e5) < 5e3
+    assert ours[0]["build_s"] > 0 and ours[0]["run_s"] > 0 and ours[0]["rate_hz"] > 0
+    assert ours[0]["table_bytes_per_synapse"] <= 10.0 and ours[0]["weight_dtype"] == "float32"
+    assert ours[0]["resident_bytes_per_synapse"] > 0 and ours[0]["peak_bytes_per_synapse"] > 0

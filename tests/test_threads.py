@@ -1,5 +1,8 @@
 """Threads in the Numba backend: the spikes and state of one thread and of the NumPy reference, for any count."""
+import argparse
+import importlib.util
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -102,3 +105,14 @@ def test_the_digest_is_sha256_of_sorted_little_endian_pairs():
         spike_digest([0, 1], [3])
     with pytest.raises(ValueError, match="steps"):
         spike_digest([-1], [3])
+
+
+def test_the_thread_benchmark_measures_each_thread_count_with_the_same_spikes():
+    spec = importlib.util.spec_from_file_location("cuba_benchmark", Path(__file__).parents[1] / "benchmarks" / "cuba.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    args = argparse.Namespace(duration=0.02, backend="numba", seed=1, compare=[], rounds=1, threads=[1, 2])
+    rec = benchmark.measure_threads(500, args)
+    runs = rec["runs"]["eventsnn"]
+    assert set(runs) == {"1", "2"} and runs["1"]["spikes"] == runs["2"]["spikes"] > 0
+    assert rec["speedup"]["eventsnn"]["1"] == 1.0 and rec["speedup"]["eventsnn"]["2"] > 0
