@@ -108,7 +108,8 @@ def test_the_digest_is_sha256_of_sorted_little_endian_pairs():
 
 
 def test_the_thread_benchmark_measures_each_thread_count_with_the_same_spikes():
-    spec = importlib.util.spec_from_file_location("cuba_benchmark", Path(__file__).parents[1] / "benchmarks" / "cuba.py")
+    path = Path(__file__).parents[1] / "benchmarks" / "cuba.py"
+    spec = importlib.util.spec_from_file_location("cuba_benchmark", path)
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)
     args = argparse.Namespace(duration=0.02, backend="numba", seed=1, compare=[], rounds=1, threads=[1, 2])
