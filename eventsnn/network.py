@@ -50,7 +50,9 @@ class Network:
     (``backends.state``); plasticity's learn step runs on one thread. The
     NumPy backend always runs on one. Threads need Numba's ``omp`` or
     ``tbb`` threading layer (the ``workqueue`` fallback takes ~0.1 ms per
-    parallel region, more than a step of a small network).
+    parallel region, more than a step of a small network) and idle cores:
+    they meet twice a step, so when other processes hold the cores one
+    thread is faster (``OMP_WAIT_POLICY=passive`` softens the loss).
 
     ``weight_dtype``: how the simulation stores synaptic weights,
     ``"float64"`` (the default) or ``"float32"`` (weights rounded to float32
