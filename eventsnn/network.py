@@ -20,7 +20,7 @@ import numpy as np
 
 from . import network_checkpoint
 from ._validation import check_choice, check_finite, check_int, check_positive
-from .backends import BACKENDS, CPUBackend, check_threads, check_weight_dtype, get_backend
+from .backends import BACKENDS, CPUBackend, check_threads, check_weight_dtype, distributed, get_backend
 from .backends.state import Recorder
 from .checkpoint import Snapshot, checkpointable
 from .inputs import TimedCurrent
@@ -172,7 +172,8 @@ class Network:
         while remaining:
             chunk = min(remaining, CHUNK_STEPS)
             rec = self._recorder(chunk)
-            done = sim.run(rec, self.step, chunk)
+            done = (sim.run(rec, self.step, chunk) if not sim.layout.distributed
+                    else distributed.run(sim, rec, self.step, chunk))
             self._harvest(rec, done)
             self.step += done
             sim.now = self.step

@@ -90,7 +90,7 @@ def snapshot(net) -> Snapshot:
     for k, pr in enumerate(net.projections):
         cfg = {"pre": where(pr.pre), "post": where(pr.post), "target": pr.target,
                "kind": "dense" if isinstance(pr, Dense) else "sparse", "plasticity": None}
-        weight = sim.synapse_block(pr, "weight")  # raw: R-STDP's refer to t_elig (pr.weight is integrated to now)
+        weight = sim.synapse_values(pr, "weight")  # raw: R-STDP's refer to t_elig (pr.weight is integrated to now)
         if isinstance(pr, Dense):
             params[f"projections.{k}.weights"], params[f"projections.{k}.delay"] = weight.reshape(pr.delay.shape), pr.delay
         else:
@@ -125,7 +125,7 @@ def snapshot(net) -> Snapshot:
               "weight_dtype": net.weight_dtype.name, "populations": pop_cfg,
               "projections": proj_cfg, "drives": drive_cfg, "monitors": mon_cfg}
     dynamic.update({"step": net.step, "spike_count": net.spike_count, "syn_events": net.syn_events,
-                    "ring": sim.syn.ring, "gen_cursor": sim.inputs.gen_cursor})
+                    "ring": sim.ring(), "gen_cursor": sim.generator_cursor()})
     for k, p in enumerate(pops):
         dynamic[f"state.{k}"], dynamic[f"refractory.{k}"] = p.state, p.refractory
     return Snapshot(KIND, config, params, {"dynamic": dynamic, "monitors": records})
@@ -231,7 +231,7 @@ def _check_parameters_used(cfg: dict, params: dict) -> None:
 
 
 def _restore_dynamic(net, sim, dyn: dict) -> None:
-    expected = {"ring": (sim.syn.ring.shape, np.float64), "gen_cursor": (sim.inputs.gen_cursor.shape, np.int64)}
+    expected = {"ring": (sim.ring().shape, np.float64), "gen_cursor": (sim.inputs.gen_cursor.shape, np.int64)}
     for k, p in enumerate(net.populations):
         expected[f"state.{k}"] = (p.state.shape, np.float64)
         expected[f"refractory.{k}"] = ((p.n,), np.int32)
@@ -243,15 +243,15 @@ def _restore_dynamic(net, sim, dyn: dict) -> None:
         value = dyn.get(name)
         if not isinstance(value, int) or value < 0:
             raise CheckpointError(f"/dynamic/{name}: expected a non-negative integer, found {value!r}")
-    for k, p in enumerate(net.populations):
-        p.state[...] = dyn[f"state.{k}"]
-        p.refractory[...] = dyn[f"refractory.{k}"]
-    sim.syn.ring[...] = dyn["ring"]
-    for name, live in plastic.items():
-        live[...] = dyn[name]
-    sim.inputs.gen_cursor[...] = dyn["gen_cursor"]
     net.step, net.spike_count, net.syn_events = dyn["step"], dyn["spike_count"], dyn["syn_events"]
     sim.now = net.step
+    for k, p in enumerate(net.populations):
+        sim.write(p, dyn[f"state.{k}"])
+        sim.write(p, dyn[f"refractory.{k}"], "refractory")
+    sim.write_ring(dyn["ring"])
+    for name, live in plastic.items():
+        live[...] = dyn[name]
+    sim.write_generator_cursor(dyn["gen_cursor"])
 
 
 def _restore_records(net, records: dict) -> None:

@@ -47,7 +47,8 @@ class Population:
 
     @property
     def state(self) -> np.ndarray:
-        """The live (variables, n) state block, rows in ``model.variables`` order."""
+        """The live (variables, n) state block, rows in ``model.variables`` order (under MPI a read-only
+        copy gathered from all ranks: set values with ``pop[name] = values``)."""
         return self._state if self._backend is None else self._backend.state(self)
 
     @property
@@ -81,7 +82,10 @@ class Population:
             raise ValueError(f"{name} must be a scalar or have shape ({self.n},), got shape {arr.shape}")
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} must be finite, got {value!r}")
-        self.state[row] = arr
+        if self._backend is None:
+            self._state[row] = arr
+        else:
+            self._backend.write(self, arr, row=row)
 
     def __repr__(self) -> str:
         return f"Population({self.n}, {self.model!r}, name={self.name!r})"

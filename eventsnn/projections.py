@@ -131,7 +131,7 @@ class Projection:
         if self._backend is None:
             setattr(self, held, arr.copy())
         else:
-            self._backend.writable_weight(self)[...] = arr.ravel()
+            self._backend.write_weight(self, arr.ravel())
 
     def deliver_dopamine(self, spikes: float = 1.0) -> None:
         """Release dopamine onto this R-STDP projection as ``spikes`` spikes of its dopamine source would:
@@ -187,7 +187,7 @@ class Sparse(Projection):
     @property
     def indices(self) -> np.ndarray:
         """Post index (local to ``post``, int32) of each synapse; read-only once built."""
-        return self._indices if self._backend is None else self._backend.synapse_block(self, "post")
+        return self._indices if self._backend is None else self._backend.synapse_values(self, "post")
 
     @property
     def delay(self) -> np.ndarray:

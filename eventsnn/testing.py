@@ -98,13 +98,15 @@ class NetworkSpec:
     projections: tuple  # (pre, post, p, weight, max_delay_ms, target, seed, rule or None, dopamine from the drive)
     seed: int
     duration: float  # ms, a whole number of steps
+    min_delay: float = 0.0  # ms: no synapse is faster (delays are drawn from min_delay to max(min_delay, max_delay_ms))
 
 
 @st.composite
 def network_specs(draw, max_populations: int = 4, max_size: int = 30, max_duration: float = 30.0,
-                  plastic: bool = False) -> NetworkSpec:
+                  plastic: bool = False, min_delay: float = 0.0) -> NetworkSpec:
     """Random networks: a Poisson drive plus 1..max_populations-1 spiking populations, random sparse
-    projections (probability, weight, delays up to 2 ms, excitatory or inhibitory); with ``plastic``,
+    projections (probability, weight, delays from ``min_delay`` (ms, on the step grid; at least one step for
+    MPI) up to 2 ms or more, excitatory or inhibitory); with ``plastic``,
     each projection may learn by a random STDP or R-STDP rule (R-STDP's dopamine: the drive's spikes or
     none), weights bounded by [0, 10] or [-10, 0]."""
     n_pop = draw(st.integers(2, max_populations))
@@ -128,7 +130,7 @@ def network_specs(draw, max_populations: int = 4, max_size: int = 30, max_durati
                  for _, _, _, w, *_ in projections]
     projections = [(*pr, rule, plastic and draw(st.booleans())) for pr, rule in zip(projections, rules)]
     steps = draw(st.integers(10, int(max_duration / DT)))
-    return NetworkSpec(models, sizes, tuple(projections), draw(st.integers(0, 2**31)), steps * DT)
+    return NetworkSpec(models, sizes, tuple(projections), draw(st.integers(0, 2**31)), steps * DT, min_delay)
 
 
 def build_network(spec: NetworkSpec, backend: str = "numba") -> tuple[Network, list[SpikeMonitor]]:
@@ -136,10 +138,12 @@ def build_network(spec: NetworkSpec, backend: str = "numba") -> tuple[Network, l
     take their dopamine from the drive, population 0)."""
     pops = [Population(n, m, name=f"p{k}") for k, (n, m) in enumerate(zip(spec.sizes, spec.models))]
     net = Network(*pops, dt=DT, seed=spec.seed, backend=backend)
+    lo = round(spec.min_delay / DT)
     for pre, post, p, weight, max_delay, target, seed, *learning in spec.projections:
         rule, dopamine = (*learning, None, False)[:2]  # static projections may leave both out
-        # Delays on the dt grid: whole steps up to max_delay.
-        delay = (lambda rng, m, hi=max_delay: DT * rng.integers(0, round(hi / DT) + 1, m)) if max_delay else 0.0
+        # Delays on the dt grid: whole steps from min_delay up to max_delay.
+        hi = max(lo, round(max_delay / DT))
+        delay = (lambda rng, m, hi=hi: DT * rng.integers(lo, hi + 1, m)) if hi else 0.0
         if isinstance(rule, RSTDP) and dopamine:
             rule = RSTDP(**rule.parameters(), dopamine=pops[0])
         net.add(Sparse.fixed_probability(pops[pre], pops[post], p, weight, delay, target=target, seed=seed,

@@ -4,9 +4,11 @@
 :mod:`eventsnn.backends.state`; from then on the backend is the single
 owner of the simulation's state and synapses, and everything else (a
 population's variables, a projection's weights, monitors, checkpoints) goes
-through ``read`` and ``write``. The two CPU backends differ only in
-``run``: a NumPy loop over steps (the readable specification) or one
-compiled Numba call.
+through the methods below. The two CPU backends differ only in ``run`` and
+``propagate_events``: a NumPy loop over steps (the readable specification)
+or one compiled Numba call. Under MPI (``backends.distributed``) the arrays
+hold this rank's block of each population and the synapses onto it; reads
+gather from all ranks and writes set this rank's part.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from ..kernels.codegen import Plan
 from ..kernels.cpu import rows_ascend
 from ..plasticity import CONSTANTS, RSTDP
 from ..population import as_view
+from .distributed import Layout, check_projection, check_size
 from .state import Inputs, Plasticity, Populations, Recorder, Synapses
 
 
@@ -30,6 +33,8 @@ class CPUBackend:
 
     def __init__(self, net) -> None:
         self.dt, self.seed, self.threads, self.weight_dtype = net.dt, net.seed, net.threads, net.weight_dtype
+        self.layout = Layout.current()
+        check_size(net, self.layout)
         self.index = {id(p): k for k, p in enumerate(net.populations)}
         self.projection_index = {id(pr): k for k, pr in enumerate(net.projections)}
         self.constants = [{} if isinstance(p.model, SpikeGenerator) else p.model.constants(net.dt)
@@ -37,6 +42,8 @@ class CPUBackend:
         self.plans = [None if isinstance(p.model, SpikeGenerator) else Plan.of(p.model, c)
                       for p, c in zip(net.populations, self.constants)]
         self.pops = self._populations(net.populations)
+        self.held = {}  # under MPI: projection k's synapses held here, as positions in its CSR order
+        self.min_delay = 2**31 - 1  # steps: the smallest delay of any synapse (spikes are exchanged this often)
         self.syn = self._synapses(net)
         self.plastic_index = {id(pr): l for l, pr in enumerate(pr for pr in net.projections if pr.plasticity)}
         self.pl = self._plasticity(net)
@@ -50,6 +57,7 @@ class CPUBackend:
 
     def _populations(self, populations) -> Populations:
         sizes = [p.n for p in populations]
+        bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         kernels, scalars, arrays = [], [], []
         for pop, plan, constants in zip(populations, self.plans, self.constants):
             if plan is None:
@@ -59,14 +67,15 @@ class CPUBackend:
                 continue
             s, a = plan.pack(constants, pop.n)
             scalars.append(s)
-            arrays.append(a)
+            arrays.append(np.ascontiguousarray(self.layout.part(a, pop.n)))
             kernels.append(self.kernel(plan, pop.model))
+        held = lambda values, dtype, p: np.ascontiguousarray(self.layout.part(values, p.n), dtype=dtype)  # noqa: E731
         return Populations(
             kernels=tuple(kernels),
-            state=tuple(np.ascontiguousarray(p.initial_state_block(), dtype=np.float64) for p in populations),
-            refractory=tuple(np.ascontiguousarray(p.initial_refractory(), dtype=np.int32) for p in populations),
-            scalars=tuple(scalars), arrays=tuple(arrays),
-            bounds=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+            state=tuple(held(p.initial_state_block(), np.float64, p) for p in populations),
+            refractory=tuple(held(p.initial_refractory(), np.int32, p) for p in populations),
+            scalars=tuple(scalars), arrays=tuple(arrays), bounds=bounds,
+            lo=np.array([b + self.layout.block(p.n)[0] for b, p in zip(bounds, populations)], np.int64),
             generator=np.array([plan is None for plan in self.plans], bool),
         )
 
@@ -78,18 +87,24 @@ class CPUBackend:
         targets: dict[tuple[int, int], int] = {}
         max_delay: dict[int, int] = {}
         columns = {name: [] for name in ("pre_pop", "pre_lo", "pre_hi", "post_lo", "target")}
-        largest = {id(pr): _largest_steps(pr.rows()[2], self.dt) for pr in projections}
-        for pr in projections:
+        steps = {id(pr): _step_range(pr.rows()[2], self.dt) for pr in projections}  # (smallest, largest)
+        largest = {key: hi for key, (_, hi) in steps.items()}
+        for k, pr in enumerate(projections):
             post_pop = self.index[id(pr.post.population)]
             g = targets.setdefault((post_pop, pr.post.population.model.variable_names().index(pr.variable)),
                                    len(targets))
+            first = self.layout.block(pr.post.population.n)[0]  # post_lo < 0: the view starts before the block
             for name, value in (("pre_pop", self.index[id(pr.pre.population)]), ("pre_lo", pr.pre.start),
-                                ("pre_hi", pr.pre.stop), ("post_lo", pr.post.start), ("target", g)):
+                                ("pre_hi", pr.pre.stop), ("post_lo", pr.post.start - first), ("target", g)):
                 columns[name].append(value)
+            check_projection(net, k, steps[id(pr)][0], self.layout)
+            self.min_delay = min(self.min_delay, steps[id(pr)][0])
             if not pr.plasticity:  # a plastic projection transmits when its spikes arrive, without the ring
-                max_delay[g] = max(max_delay.get(g, 0), largest[id(pr)])
+                max_delay[g] = max(max_delay.get(g, 0), largest[id(pr)])  # of all ranks' synapses
             max_delay.setdefault(g, 0)
-        indptr = [np.concatenate([[0], np.cumsum(pr.out_degrees())]).astype(np.int64) for pr in projections]
+            if self.layout.distributed:  # only the synapses onto the neurons held here, in CSR order
+                self.held[k] = np.flatnonzero(self._held(pr.post.population.n, pr.post.start + pr.rows()[0]))
+        indptr = [self._held_row_pointers(k, pr) for k, pr in enumerate(projections)]
         syn = np.concatenate([[0], np.cumsum([i[-1] for i in indptr])]).astype(np.int64)
         delay_dtype = delay_type(max(largest.values(), default=0))
         post, weight = np.empty(syn[-1], np.int32), np.empty(syn[-1], self.weight_dtype)
@@ -97,7 +112,7 @@ class CPUBackend:
         ascending = []
         for k, pr in enumerate(projections):
             block = slice(syn[k], syn[k + 1])
-            post_k, weight_k, delay_k = pr.rows()
+            post_k, weight_k, delay_k = (a if k not in self.held else a[self.held[k]] for a in pr.rows())
             pr.bind(self)  # the projection drops its arrays: each is freed once copied (a peak of ~the table)
             post[block] = post_k
             del post_k
@@ -173,6 +188,18 @@ class CPUBackend:
             pending=np.zeros(len(plastic)),
         )
 
+    def _held(self, n: int, index: np.ndarray) -> np.ndarray:
+        """Which neurons ``index`` of a population of ``n`` are held here (a mask)."""
+        lo, hi = self.layout.block(n)
+        return (index >= lo) & (index < hi)
+
+    def _held_row_pointers(self, k: int, pr) -> np.ndarray:
+        """Projection ``k``'s row pointers over the synapses held here."""
+        degree = pr.out_degrees()
+        if k in self.held:
+            degree = np.bincount(np.repeat(np.arange(degree.size), degree)[self.held[k]], minlength=degree.size)
+        return np.concatenate([[0], np.cumsum(degree)]).astype(np.int64)
+
     def _inputs(self, net) -> Inputs:
         steps, index, cursor, end = [], [], [], []
         count = 0
@@ -180,14 +207,19 @@ class CPUBackend:
             cursor.append(count)
             if isinstance(p.model, SpikeGenerator):
                 s, i = p.model.events(self.dt)
+                s, i = s[self._held(p.n, i)], i[self._held(p.n, i)]  # its neurons' events, on their rank
                 steps.append(s)
                 index.append(self.pops.bounds[k] + i)
                 count += s.size
             end.append(count)
         cat = lambda parts: np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)  # noqa: E731
+        # each drive's columns of the neurons held here (all of them in one process)
+        held = [np.flatnonzero(self._held(d.view.population.n, np.arange(d.view.start, d.view.stop)))
+                for d in net.drives]
         if net.drives:
             n_steps = max(math.ceil(d.values.shape[0] * d.dt / self.dt - 1e-9) for d in net.drives)
-            drive = np.ascontiguousarray(np.concatenate([d.resampled(self.dt, n_steps) for d in net.drives], axis=1))
+            drive = np.ascontiguousarray(np.concatenate([d.resampled(self.dt, n_steps)[:, h]
+                                                         for d, h in zip(net.drives, held)], axis=1))
         else:
             drive = np.zeros((1, 0))
         views = [(d.view, d.view.population.model.variable_names().index(d.variable)) for d in net.drives]
@@ -195,38 +227,103 @@ class CPUBackend:
             gen_step=cat(steps), gen_index=cat(index),
             gen_cursor=np.array(cursor, np.int64), gen_end=np.array(end, np.int64),
             drive=drive,
-            drive_pop=cat([np.full(v.n, self.index[id(v.population)]) for v, _ in views]),
-            drive_row=cat([np.full(v.n, row) for v, row in views]),
-            drive_index=cat([np.arange(v.start, v.stop) for v, _ in views]),
+            drive_pop=cat([np.full(h.size, self.index[id(v.population)]) for (v, _), h in zip(views, held)]),
+            drive_row=cat([np.full(h.size, row) for (_, row), h in zip(views, held)]),
+            drive_index=cat([v.start + h - self.layout.block(v.population.n)[0] for (v, _), h in zip(views, held)]),
         )
 
     # --- running ----------------------------------------------------------------
-    def run(self, rec: Recorder, t0: int, n_steps: int) -> int:
-        """Advance ``n_steps`` from step ``t0``; returns the steps done."""
+    def run(self, rec: Recorder, t0: int, n_steps: int, defer_propagation: bool = False) -> int:
+        """Advance ``n_steps`` from step ``t0``; returns the steps done. ``defer_propagation`` skips step 4
+        (under MPI the spikes are exchanged first, then ``propagate_events``)."""
         raise NotImplementedError
 
-    # --- reading and writing --------------------------------------------------------
+    def propagate_events(self, steps: np.ndarray, index: np.ndarray) -> int:
+        """Step 4 for spikes of earlier steps (global neurons, sorted by step then neuron), each step's
+        spikes as in their own step; every delay must reach past the last step run. Returns the synapses
+        reached."""
+        raise NotImplementedError
+
+    # --- reading and writing (under MPI: reads gather from all ranks, writes set this rank's part) ----------
     def state(self, pop) -> np.ndarray:
-        """The live (variables, n) state block of population ``pop``."""
-        return self.pops.state[self.index[id(pop)]]
+        """The (variables, n) state of population ``pop``: the live block in one process, a read-only copy
+        gathered from all ranks under MPI."""
+        return self._whole(self.layout.gather(self.pops.state[self.index[id(pop)]]))
 
     def refractory(self, pop) -> np.ndarray:
-        return self.pops.refractory[self.index[id(pop)]]
+        """Steps each neuron of ``pop`` stays refractory (as ``state``)."""
+        return self._whole(self.layout.gather(self.pops.refractory[self.index[id(pop)]]))
+
+    def write(self, pop, values, name: str = "state", row: int | None = None) -> None:
+        """Set population ``pop``'s ``state`` (or one ``row`` of it) or ``refractory`` to ``values``
+        (broadcast to all n neurons)."""
+        held = getattr(self.pops, name)[self.index[id(pop)]]
+        if row is not None:
+            held = held[row]
+        held[...] = self.layout.part(np.broadcast_to(values, held.shape[:-1] + (pop.n,)), pop.n)
 
     def synapse_block(self, proj, name: str) -> np.ndarray:
         """The live ``weight`` (writable) or ``post`` or ``delay`` (steps; read-only) of projection
-        ``proj``'s synapses."""
+        ``proj``'s synapses held here."""
         k = self.projection_index[id(proj)]
         return _view(getattr(self.syn, name)[self.syn.syn[k]:self.syn.syn[k + 1]], writeable=name == "weight")
 
-    def row_pointers(self, proj) -> np.ndarray:
-        """Projection ``proj``'s row pointers (int64, local to its block; read-only)."""
+    def synapse_values(self, proj, name: str) -> np.ndarray:
+        """``synapse_block`` of all of ``proj``'s synapses, in its order (a gathered copy under MPI)."""
         k = self.projection_index[id(proj)]
-        return _view(self.syn.indptr[self.syn.ptr[k]:self.syn.ptr[k + 1]], writeable=False)
+        return self._whole(self.layout.gather_at(self.synapse_block(proj, name), self.held.get(k), proj.n_synapses))
+
+    def row_pointers(self, proj) -> np.ndarray:
+        """Projection ``proj``'s row pointers (int64, local to its block; read-only): under MPI the sums of
+        the ranks' (each counts its synapses of every row)."""
+        k = self.projection_index[id(proj)]
+        return self._whole(self.layout.total(_view(self.syn.indptr[self.syn.ptr[k]:self.syn.ptr[k + 1]],
+                                                   writeable=False)))
 
     def delay_ms(self, proj) -> np.ndarray:
         """Projection ``proj``'s delays in ms, as simulated (a new float64 array)."""
-        return self.synapse_block(proj, "delay") * self.dt
+        return self.synapse_values(proj, "delay") * self.dt
+
+    def ring(self) -> np.ndarray:
+        """The pending delayed input as one process holds it: target by target, (depth, n) slot-major."""
+        return np.concatenate([self.layout.gather(block).ravel() for block in self._rings()] or [np.zeros(0)])
+
+    def write_ring(self, ring: np.ndarray) -> None:
+        """Set the pending delayed input from ``ring`` (laid out as ``ring()`` returns it)."""
+        start = 0
+        for block, p in zip(self._rings(), self.syn.target_pop):
+            n = int(self.pops.bounds[p + 1] - self.pops.bounds[p])
+            block[...] = self.layout.part(ring[start:start + block.shape[0] * n].reshape(block.shape[0], n), n)
+            start += block.shape[0] * n
+
+    def _rings(self) -> list[np.ndarray]:
+        syn = self.syn
+        return [syn.ring[syn.ring_off[g]:syn.ring_off[g + 1]].reshape(syn.depth[g], -1)
+                for g in range(syn.target_pop.size)]
+
+    def generator_cursor(self) -> np.ndarray:
+        """Each population's next spike-generator event not yet emitted, as an index into the events of all
+        populations concatenated (as one process holds them)."""
+        start = np.concatenate([[0], self.inputs.gen_end[:-1]]).astype(np.int64)
+        emitted, events = (self.layout.total(a) for a in (self.inputs.gen_cursor - start, self.inputs.gen_end - start))
+        return np.concatenate([[0], np.cumsum(events)[:-1]]).astype(np.int64) + emitted
+
+    def write_generator_cursor(self, cursor: np.ndarray) -> None:
+        """Set the generator cursors (as ``generator_cursor`` returns them); under MPI each rank's follow from
+        the current step (every event before it was emitted)."""
+        inputs = self.inputs
+        if not self.layout.distributed:
+            inputs.gen_cursor[...] = cursor
+            return
+        start = np.concatenate([[0], inputs.gen_end[:-1]]).astype(np.int64)
+        for p, (a, b) in enumerate(zip(start, inputs.gen_end)):
+            inputs.gen_cursor[p] = a + np.searchsorted(inputs.gen_step[a:b], self.now)
+
+    def _whole(self, values: np.ndarray) -> np.ndarray:
+        """Gathered values are a copy: read-only, so that writing into them fails instead of being lost."""
+        if self.layout.distributed:
+            values.flags.writeable = False
+        return values
 
     # --- plasticity ---------------------------------------------------------------
     def plastic_state(self, proj) -> dict[str, np.ndarray]:
@@ -242,23 +339,24 @@ class CPUBackend:
         return out
 
     def current_weight(self, proj) -> np.ndarray:
-        """Projection ``proj``'s weights at the current step: its live block, or for R-STDP (weights
-        integrated lazily) a read-only copy integrated to the current step. Reading changes nothing:
-        storing the integrated weights would split each synapse's closed-form piece in two."""
+        """Projection ``proj``'s weights at the current step: its live block (a gathered copy under MPI),
+        or for R-STDP (weights integrated lazily) a read-only copy integrated to the current step. Reading
+        changes nothing: storing the integrated weights would split each synapse's closed-form piece in two."""
         l = self.plastic_index.get(id(proj))
         if l is None or not isinstance(proj.plasticity, RSTDP):
-            return self.synapse_block(proj, "weight")
+            return self.synapse_values(proj, "weight")
         weight = self.weights_at(l, self.now)
         weight.flags.writeable = False
         return weight
 
-    def writable_weight(self, proj) -> np.ndarray:
-        """The live block of ``proj``'s weights, R-STDP synapses first brought to the current step
-        (writing weights is an event for them)."""
+    def write_weight(self, proj, values: np.ndarray) -> None:
+        """Set ``proj``'s weights (all of them, in its order), R-STDP synapses first brought to the current
+        step (writing weights is an event for them)."""
         l = self.plastic_index.get(id(proj))
         if l is not None and isinstance(proj.plasticity, RSTDP):
             self.catch_up_all(l, self.now)
-        return self.synapse_block(proj, "weight")
+        held = self.held.get(self.projection_index[id(proj)])
+        self.synapse_block(proj, "weight")[...] = values if held is None else values[held]
 
     def catch_up_all(self, l: int, t: int) -> None:
         """Bring every synapse of R-STDP projection ``l`` to step ``t`` (stored)."""
@@ -300,8 +398,13 @@ def _chunks(values: np.ndarray):
         yield slice(a, a + CHUNK), values[a:a + CHUNK]
 
 
-def _largest_steps(delay_ms: np.ndarray, dt: float) -> int:
-    return max((int(np.rint(part / dt).max()) for _, part in _chunks(delay_ms)), default=0)
+def _step_range(delay_ms: np.ndarray, dt: float) -> tuple[int, int]:
+    """The smallest and the largest delay in whole steps ((2**31 - 1, 0) without synapses)."""
+    smallest, largest = 2**31 - 1, 0
+    for _, part in _chunks(delay_ms):
+        steps = np.rint(part / dt)
+        smallest, largest = min(smallest, int(steps.min())), max(largest, int(steps.max()))
+    return smallest, largest
 
 
 def fill_delay_steps(out: np.ndarray, delay_ms: np.ndarray, dt: float) -> None:

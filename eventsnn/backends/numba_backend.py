@@ -1,6 +1,7 @@
 """The Numba CPU backend: the whole step loop in one compiled call, on one thread or several."""
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numba
@@ -9,7 +10,7 @@ import numpy as np
 from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from ..kernels import codegen
-from ..kernels.cpu import no_dynamics, run_network
+from ..kernels.cpu import no_dynamics, propagate_events, run_network
 from ..kernels.plasticity import catch_up_all, weights_at
 from .base import CPUBackend
 from .state import Recorder
@@ -39,18 +40,29 @@ class NumbaBackend(CPUBackend):
     def weights_at(self, l: int, t: int) -> np.ndarray:
         return weights_at(self.syn, self.pl, l, t)
 
-    def run(self, rec: Recorder, t0: int, n_steps: int) -> int:
+    def run(self, rec: Recorder, t0: int, n_steps: int, defer_propagation: bool = False) -> int:
         """The steps split among ``threads`` threads (the network's choice, else :func:`default_threads`);
         beyond ``NUMBA_NUM_THREADS`` pieces share Numba's threads."""
-        threads = self.threads or default_threads(int(self.pops.bounds[-1]))
+        with self._threads() as threads:
+            return int(run_network(self.pops, self.syn, self.pl, self.inputs, rec, self.seed, t0, n_steps,
+                                   threads, defer_propagation))
+
+    def propagate_events(self, steps: np.ndarray, index: np.ndarray) -> int:
+        with self._threads() as threads:
+            return int(propagate_events(self.pops.state, self.pops.bounds, self.syn, steps, index,
+                                        np.zeros(threads, np.int64)))
+
+    @contextlib.contextmanager
+    def _threads(self):
+        """Numba set to this network's thread count for a call (yielded)."""
+        threads = self.threads or default_threads(sum(block.shape[1] for block in self.pops.state))
         previous = numba.get_num_threads()
         with warnings.catch_warnings():  # the kernels are passed as first-class functions, "experimental" in Numba
             warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
             if threads > 1:
                 numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
             try:
-                return int(run_network(self.pops, self.syn, self.pl, self.inputs, rec, self.seed, t0, n_steps,
-                                       threads))
+                yield threads
             finally:
                 if threads > 1:
                     numba.set_num_threads(previous)

@@ -79,7 +79,7 @@ class NumpyBackend(CPUBackend):
     def weights_at(self, l: int, t: int) -> np.ndarray:
         return _caught_up(self.syn, self.pl, l, np.arange(self.pl.elig_off[l + 1] - self.pl.elig_off[l]), t)[0]
 
-    def run(self, rec: Recorder, t0: int, n_steps: int) -> int:
+    def run(self, rec: Recorder, t0: int, n_steps: int, defer_propagation: bool = False) -> int:
         pops, syn, inputs = self.pops, self.syn, self.inputs
         capacity, worst = rec.spike_step.size, rec.max_spikes_per_step
         for s in range(n_steps):
@@ -91,7 +91,7 @@ class NumpyBackend(CPUBackend):
             apply_drive(pops.state, inputs, t)
             fired = []
             for p, step_population in enumerate(pops.kernels):
-                lo = int(pops.bounds[p])
+                lo = int(pops.lo[p])
                 if pops.generator[p]:
                     local = emit_generated(inputs, p, t) - lo
                 else:
@@ -100,11 +100,16 @@ class NumpyBackend(CPUBackend):
                 rec.pop_counts[s, p] = local.size
                 fired.append(local + lo)
             spikes = np.concatenate(fired).astype(np.int64)
-            rec.syn_events[0] += propagate(pops.state, pops.bounds, syn, spikes, t)
+            if not defer_propagation:
+                rec.syn_events[0] += propagate(pops.state, pops.bounds, syn, spikes, t)
             rec.syn_events[0] += learn(pops.state, syn, self.pl, spikes, t)
             deliver(pops.state, syn, t)
             record_spikes(rec, spikes, t)
         return n_steps
+
+    def propagate_events(self, steps: np.ndarray, index: np.ndarray) -> int:
+        return sum(propagate(self.pops.state, self.pops.bounds, self.syn, index[steps == t], t)
+                   for t in np.unique(steps))
 
 
 def apply_drive(state: tuple, inputs: Inputs, t: int) -> None:

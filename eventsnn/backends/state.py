@@ -30,7 +30,9 @@ then synapses in row order), so spikes and state are bit-identical for any
 thread count. Steps 1, 2, 5 and 7 and the generators' events stay serial.
 
 Indices: a neuron's global index is its population's offset plus its local
-index; spikes are recorded as global indices. A projection's synapses form
+index; spikes are recorded as global indices. Under MPI a process holds a
+block of each population (``backends.distributed``): state arrays, post
+indices and rings cover that block, whose first neuron is ``lo``. A projection's synapses form
 its own CSR block (``ptr``/``syn`` offsets into the concatenated arrays), its
 post indices local to the first neuron it reaches (``post_lo``). A target
 is one variable of one population, with a delay ring of ``depth`` slots.
@@ -51,6 +53,7 @@ class Populations(NamedTuple):
     scalars: tuple  # (k,) float64 each: constants shared by the population
     arrays: tuple  # (k', n) float64 each: per-neuron constants
     bounds: np.ndarray  # (P+1,) int64: global index of each population's first neuron
+    lo: np.ndarray  # (P,) int64: global index of the first neuron held here (bounds[:-1] in one process)
     generator: np.ndarray  # (P,) bool: emits the events of a spike generator instead of running a kernel
 
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from eventsnn.checkpoint.snapshot import Checkpointable, Snapshot, registered_class, registered_kinds
 from eventsnn.errors import CheckpointError, CheckpointWriteError
+from eventsnn.mpi import rank
 
 FORMAT = "eventsnn-checkpoint"
 FORMAT_VERSION = 1
@@ -49,6 +50,10 @@ def save(obj: Checkpointable, path: str | os.PathLike, *, dynamic: bool = True) 
 
     ``dynamic=False`` leaves out the ``dynamic`` group (membranes, delay
     queues, generation streams) for a smaller file that restarts from rest.
+    Under MPI only rank 0 writes; the others return the path at once. An
+    object spread over the ranks (a distributed ``Network``) gathers itself
+    in ``checkpoint_state``, so every rank calls ``save`` for it; code that
+    reads the file on another rank waits for rank 0 first (a barrier).
     """
     snap = obj.checkpoint_state()
     if registered_class(snap.kind) is not type(obj):
@@ -58,7 +63,7 @@ def save(obj: Checkpointable, path: str | os.PathLike, *, dynamic: bool = True) 
         )
     if not dynamic:
         snap = replace(snap, groups={k: v for k, v in snap.groups.items() if k != "dynamic"})
-    return save_snapshot(snap, path)
+    return save_snapshot(snap, path) if rank() == 0 else Path(path)
 
 
 def save_snapshot(snap: Snapshot, path: str | os.PathLike) -> Path:

@@ -57,7 +57,7 @@ def gather_spikes(inputs, pops, rec, s, t, scratch, counts, spikes, first):
             n = emit_generated(inputs, p, t, spikes, n)
         else:
             for c in range(threads):
-                at = pops.bounds[p] + piece(pops.state[p].shape[1], c, threads)[0]
+                at = pops.lo[p] + piece(pops.state[p].shape[1], c, threads)[0]
                 spikes[n:n + counts[p, c]] = scratch[at:at + counts[p, c]]
                 n += counts[p, c]
         rec.pop_counts[s, p] = n - first[p]
@@ -155,6 +155,25 @@ def transmit(state, bounds, syn, spikes, first, t, reached, propagate_now, deliv
 
 
 @njit(cache=True)
+def propagate_events(state, bounds, syn, steps, spikes, reached):
+    """Step 4 (``transmit``, on reached.size threads) for spikes of earlier steps, sorted by step then global
+    neuron, each step's spikes as in their own step. Returns the synapses reached."""
+    total = 0
+    first = np.empty(bounds.size, np.int64)  # population p's spikes of the step are spikes[first[p]:first[p + 1]]
+    a = 0
+    while a < steps.size:
+        b = a
+        while b < steps.size and steps[b] == steps[a]:
+            b += 1
+        for p in range(bounds.size):
+            first[p] = a + np.searchsorted(spikes[a:b], bounds[p])
+        transmit(state, bounds, syn, spikes, first, steps[a], reached, True, False)
+        total += reached.sum()
+        a = b
+    return total
+
+
+@njit(cache=True)
 def rows_ascend(indptr, post):
     """Whether every row's post indices do not decrease."""
     for i in range(indptr.size - 1):
@@ -184,9 +203,10 @@ def record_spikes(rec, spikes, n, t):
 
 
 @njit(cache=True)
-def run_network(pops, syn, pl, inputs, rec, seed, t0, n_steps, threads):
+def run_network(pops, syn, pl, inputs, rec, seed, t0, n_steps, threads, defer_propagation):
     """Advance ``n_steps`` from step ``t0``, each step's work split in ``threads`` pieces (run on Numba's
-    threads); returns the steps done (see backends.state)."""
+    threads); returns the steps done (see backends.state). ``defer_propagation``: step 4 is left to
+    ``propagate_events`` (under MPI, after the spikes are exchanged)."""
     spikes = np.empty(pops.bounds[-1], np.int64)
     scratch = np.empty(pops.bounds[-1], np.int64)
     first = np.zeros(pops.bounds.size, np.int64)  # population p's spikes are spikes[first[p]:first[p + 1]]
@@ -207,9 +227,9 @@ def run_network(pops, syn, pl, inputs, rec, seed, t0, n_steps, threads):
         for p in range(pops.generator.size):
             if not pops.generator[p]:
                 pops.kernels[p](pops.state[p], pops.refractory[p], pops.scalars[p], pops.arrays[p], scratch,
-                                counts[p], pops.bounds[p], t, seed)
+                                counts[p], pops.lo[p], t, seed)
         n = gather_spikes(inputs, pops, rec, s, t, scratch, counts, spikes, first)
-        transmit(pops.state, pops.bounds, syn, spikes, first, t, reached, True, not plastic)
+        transmit(pops.state, pops.bounds, syn, spikes, first, t, reached, not defer_propagation, not plastic)
         rec.syn_events[0] += reached.sum()
         if plastic:  # serial; its arrivals come before the ring's delivery
             rec.syn_events[0] += learn(pops.state, syn, pl, spikes, first, t)
