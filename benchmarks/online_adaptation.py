@@ -183,7 +183,8 @@ def main() -> None:
         if chosen["sgd"] is not None:
             rows.append((f"sgd {sgd_chosen[selection]}", chosen["sgd"]))
         if chosen["rstdp"] is not None:
-            rows += [(f"rstdp {rstdp_chosen[selection]} seed {seed}", r) for seed, r in enumerate(chosen["rstdp"]["runs"])]
+            rows += [(f"rstdp {rstdp_chosen[selection]} seed {seed}", r)
+                     for seed, r in enumerate(chosen["rstdp"]["runs"])]
     for name, r in rows:
         print(f"{name:<42}{r['stream_loss_nats']:>20.4f}{r['tokens_per_s']:>10.0f}{r['val_loss_before']:>12.4f}"
               f"{r['val_loss_after']:>11.4f}")

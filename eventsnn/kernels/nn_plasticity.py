@@ -45,7 +45,8 @@ REBASE = 4.0  # rebase once (t - t_0) dt / tau_c exceeds this: about 2 of 16 dig
 def advance(clock, reward, k):
     """Steps 1 and 2 of ``rstdp_step`` for the shared clock: F over the step just ended, then dopamine."""
     e = (clock[T] - clock[T0]) * k[RATE_C]
-    clock[F] += math.exp(-e) * (-clock[N] * k[INV_R] * math.expm1(-k[RATE_CN]) + k[B] * k[TAU_C] * math.expm1(-k[RATE_C]))
+    clock[F] += math.exp(-e) * (-clock[N] * k[INV_R] * math.expm1(-k[RATE_CN])
+                                + k[B] * k[TAU_C] * math.expm1(-k[RATE_C]))
     clock[N] = clock[N] * math.exp(-k[RATE_N]) + reward / k[TAU_N]
     clock[T] += 1.0
 

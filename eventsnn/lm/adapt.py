@@ -54,10 +54,9 @@ from ..checkpoint import Snapshot, expect_arrays, load_snapshot, resolve_checkpo
 from ..errors import CheckpointError
 from ..kernels.lm_adapt import rstdp_stream
 from ..plasticity import RSTDP
-from .config import TRAINER_KIND
 from .engine import ADAPT_KIND, Engine, InferenceLM, SpikeProjection, load_inference, mean_cross_entropy, token_losses
 from .engine import KIND as INFERENCE_KIND
-from .tokenizer import CharTokenizer, Tokenizer, tokenizer_from_dict
+from .tokenizer import CharTokenizer, Tokenizer
 from .topology import EMBEDDING, READOUT
 
 RULES = ("rstdp", "sgd", "none")
@@ -382,8 +381,8 @@ def load_adapter(path: str | os.PathLike) -> Adapter:
         eng = adapter.engine
         expect_arrays(neurons, {"block_state": (eng.block_state.shape, np.float32),
                                 "memory_state": (eng.memory_state.shape, np.float32),
-                                "logits": (adapter.logits.shape, np.float32), "spikes": (eng.spike_totals.shape, np.int64)},
-                      "/neurons")
+                                "logits": (adapter.logits.shape, np.float32),
+                                "spikes": (eng.spike_totals.shape, np.int64)}, "/neurons")
         eng.block_state[:], eng.memory_state[:] = neurons["block_state"], neurons["memory_state"]
         eng.spike_totals[:], adapter.logits = neurons["spikes"], neurons["logits"].copy()
         adapter.info, eng.neuron_steps = dict(g["info"]), int(s["neuron_steps"])
