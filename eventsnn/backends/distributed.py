@@ -139,9 +139,9 @@ def run(sim, rec: Recorder, t0: int, n_steps: int) -> int:
     local, entries = _local_recorder(sim, rec, interval)
     worst = rec.max_spikes_per_step
     done = 0
-    while done < n_steps:
-        e = min(interval, n_steps - done)
-        if rec.spike_count[0] + e * worst > rec.spike_step.size:
+    while done < n_steps:  # (rec is the same on every rank, so every rank takes the same rounds)
+        e = min(interval, n_steps - done, (rec.spike_step.size - int(rec.spike_count[0])) // max(1, worst))
+        if e < 1:
             break
         local.spike_count[0] = 0
         sim.run(local, t0 + done, e, defer_propagation=True)
