@@ -172,8 +172,10 @@ class Network:
         while remaining:
             chunk = min(remaining, CHUNK_STEPS)
             rec = self._recorder(chunk)
-            done = (sim.run(rec, self.step, chunk) if not sim.layout.distributed
-                    else distributed.run(sim, rec, self.step, chunk))
+            if sim.layout.distributed:
+                rec, done = distributed.run(sim, rec, self.step, chunk), chunk
+            else:
+                done = sim.run(rec, self.step, chunk)
             self._harvest(rec, done)
             self.step += done
             sim.now = self.step

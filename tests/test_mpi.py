@@ -55,8 +55,8 @@ def results(ranks: int, tmp: Path, *args, threads: int = 1):
     return found
 
 
-# cuba 4000 with 2 ms delays: a spike record of 65536 holds 16 steps of all 4000 neurons, fewer than the
-# 20 between exchanges (rounds are shortened to fit)
+# cuba 4000 with 2 ms delays: 20 steps between exchanges, more than a chunk's spike record holds at
+# worst (16 steps of all 4000 neurons); the distributed record grows instead
 @pytest.mark.parametrize("name, n, delay", [("cuba", 400, DT), ("coba", 400, 0.5), ("cuba", 4000, 2.0)])
 def test_reference_networks_give_the_same_spikes_state_and_samples_on_1_2_and_4_ranks(tmp_path, name, n, delay):
     runs = {k: results(k, tmp_path, "reference", name, n, delay, 60.0) for k in (1, 2, 4)}

@@ -129,20 +129,17 @@ def check_size(net, layout: Layout) -> None:
                          f"most {n} ranks")
 
 
-def run(sim, rec: Recorder, t0: int, n_steps: int) -> int:
-    """Advance a distributed network ``n_steps`` from ``t0`` in rounds of D steps with an exchange after each;
-    fill ``rec`` (built for all neurons) with the whole network's record. Returns the steps done, fewer
-    only when ``rec``'s spike record is too full for another round (the same on every rank)."""
+def run(sim, rec: Recorder, t0: int, n_steps: int) -> Recorder:
+    """Advance a distributed network ``n_steps`` from ``t0`` in rounds of D steps with an exchange after each.
+    Returns ``rec`` (built for all neurons) filled with the whole network's record, its spike record
+    replaced by one that holds them all."""
     layout, bounds = sim.layout, sim.pops.bounds
-    held = sim.pops.state
-    interval = max(1, min(sim.min_delay, EXCHANGE_BUFFER // max(1, max(s.shape[1] for s in held))))
+    held = max(block.shape[1] for block in sim.pops.state)
+    interval = max(1, min(sim.min_delay, EXCHANGE_BUFFER // max(1, held)))
     local, entries = _local_recorder(sim, rec, interval)
-    worst = rec.max_spikes_per_step
-    done = 0
-    while done < n_steps:  # (rec is the same on every rank, so every rank takes the same rounds)
-        e = min(interval, n_steps - done, (rec.spike_step.size - int(rec.spike_count[0])) // max(1, worst))
-        if e < 1:
-            break
+    recorded = []  # (steps, neurons) of the monitored spikes of each round
+    for done in range(0, n_steps, interval):
+        e = min(interval, n_steps - done)
         local.spike_count[0] = 0
         sim.run(local, t0 + done, e, defer_propagation=True)
         c = int(local.spike_count[0])
@@ -150,16 +147,14 @@ def run(sim, rec: Recorder, t0: int, n_steps: int) -> int:
         local.syn_events[0] += sim.propagate_events(steps, index)
         np.add.at(rec.pop_counts, (steps - t0, np.searchsorted(bounds, index, side="right") - 1), 1)
         kept = rec.spike_mask[index]
-        n, m = int(rec.spike_count[0]), int(kept.sum())
-        rec.spike_step[n:n + m], rec.spike_index[n:n + m] = steps[kept], index[kept]
-        rec.spike_count[0] = n + m
-        done += e
+        recorded.append((steps[kept], index[kept]))
     rec.syn_events[0] = layout.total(int(local.syn_events[0]))
     for rows, count, values in layout.comm.allgather((entries, local.state_count,
                                                       local.state_values[:, :local.state_count.max(initial=0)])):
         rec.state_count[rows] = count
         rec.state_values[rows, :values.shape[1]] = values
-    return done
+    steps, index = (np.concatenate([r[i] for r in recorded] or [np.zeros(0, np.int64)]) for i in (0, 1))
+    return rec._replace(spike_step=steps, spike_index=index, spike_count=np.array([steps.size], np.int64))
 
 
 def _local_recorder(sim, rec: Recorder, interval: int) -> tuple[Recorder, np.ndarray]:

@@ -31,6 +31,10 @@ class NumbaBackend(CPUBackend):
 
     name = "numba"
 
+    def __init__(self, net) -> None:
+        self._entries = {}  # kernel -> its compiled entry point for this network's argument types (_call)
+        super().__init__(net)
+
     def kernel(self, plan: codegen.Plan | None, model):
         return no_dynamics if model is None else codegen.population_kernel(plan, model)
 
@@ -44,13 +48,26 @@ class NumbaBackend(CPUBackend):
         """The steps split among ``threads`` threads (the network's choice, else :func:`default_threads`);
         beyond ``NUMBA_NUM_THREADS`` pieces share Numba's threads."""
         with self._threads() as threads:
-            return int(run_network(self.pops, self.syn, self.pl, self.inputs, rec, self.seed, t0, n_steps,
-                                   threads, defer_propagation))
+            return int(self._call(run_network, self.pops, self.syn, self.pl, self.inputs, rec, self.seed, t0,
+                                  n_steps, threads, defer_propagation))
 
     def propagate_events(self, steps: np.ndarray, index: np.ndarray) -> int:
         with self._threads() as threads:
-            return int(propagate_events(self.pops.state, self.pops.bounds, self.syn, steps, index,
-                                        np.zeros(threads, np.int64)))
+            return int(self._call(propagate_events, self.pops.state, self.pops.bounds, self.syn, steps, index,
+                                  np.zeros(threads, np.int64)))
+
+    def _call(self, kernel, *args):
+        """``kernel(*args)``, its arguments typed once per backend: Numba types them at every call, ~0.2 ms
+        for a network's named tuples, which an MPI rank exchanging spikes every few steps pays each time.
+        Later calls go straight to the compiled function of those types (arrays' sizes may change)."""
+        entry = self._entries.get(kernel)
+        if entry is not None:
+            return entry(*args)
+        result = kernel(*args)
+        compiled = kernel.overloads.get(tuple(numba.typeof(a) for a in args))
+        if compiled is not None:
+            self._entries[kernel] = compiled.entry_point
+        return result
 
     @contextlib.contextmanager
     def _threads(self):
