@@ -53,15 +53,18 @@ def summary(net: esnn.Network) -> dict:
 
 
 def reference(name: str, n: int, delay: float) -> esnn.Network:
-    """A reference network with a sampled membrane, a spike generator onto it and a timed current into a
-    quarter of it."""
+    """A reference network with a sampled membrane, a timed current into a quarter of it and a spike
+    generator onto it (by synapses in no particular order within a row, where the reference network's
+    rows ascend)."""
     bench = getattr(reference_networks, name)(n, delay=delay)
     cells, net = bench.neurons, bench.network
     generator = esnn.Population(20, esnn.SpikeGenerator(indices=np.tile(np.arange(20), 3),
                                                         times=np.repeat([5.0, 17.3, 29.9], 20) + np.tile(
                                                             0.1 * np.arange(20), 3)), name="generator")
     drive = cells["I_ext"][0] + np.linspace(0.0, 3.0, 30)
-    net.add(esnn.Sparse.fixed_probability(generator, cells, 0.3, 2.0, delay=delay, seed=5),
+    rng = np.random.default_rng(5)
+    net.add(esnn.Sparse.from_arrays(generator, cells, rng.integers(0, 20, 10 * n), rng.integers(0, n, 10 * n), 2.0,
+                                    delay),
             esnn.TimedCurrent(cells[n // 4:n // 2], drive, dt=1.0), esnn.SpikeMonitor(generator),
             esnn.StateMonitor(cells, "v", indices=[0, n // 3, n - 1], every=7))
     return net

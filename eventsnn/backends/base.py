@@ -42,7 +42,8 @@ class CPUBackend:
         self.plans = [None if isinstance(p.model, SpikeGenerator) else Plan.of(p.model, c)
                       for p, c in zip(net.populations, self.constants)]
         self.pops = self._populations(net.populations)
-        self.held = {}  # under MPI: projection k's synapses held here, as positions in its CSR order
+        self.held = {}  # under MPI, for a projection whose rows' targets do not ascend: where its synapses held
+        # here lie among all of its synapses (in the others a row's synapses lie in rank order: _positions)
         self.min_delay = 2**31 - 1  # steps: the smallest delay of any synapse (spikes are exchanged this often)
         self.syn = self._synapses(net)
         self.plastic_index = {id(pr): l for l, pr in enumerate(pr for pr in net.projections if pr.plasticity)}
@@ -87,6 +88,7 @@ class CPUBackend:
         targets: dict[tuple[int, int], int] = {}
         max_delay: dict[int, int] = {}
         columns = {name: [] for name in ("pre_pop", "pre_lo", "pre_hi", "post_lo", "target")}
+        keep = {}  # under MPI: which of projection k's synapses are held here
         steps = {id(pr): _step_range(pr.rows()[2], self.dt) for pr in projections}  # (smallest, largest)
         largest = {key: hi for key, (_, hi) in steps.items()}
         for k, pr in enumerate(projections):
@@ -103,8 +105,11 @@ class CPUBackend:
                 max_delay[g] = max(max_delay.get(g, 0), largest[id(pr)])  # of all ranks' synapses
             max_delay.setdefault(g, 0)
             if self.layout.distributed:  # only the synapses onto the neurons held here, in CSR order
-                self.held[k] = np.flatnonzero(self._held(pr.post.population.n, pr.post.start + pr.rows()[0]))
-        indptr = [self._held_row_pointers(k, pr) for k, pr in enumerate(projections)]
+                targets_k = pr.rows()[0]
+                keep[k] = self._held(pr.post.population.n, pr.post.start + targets_k)
+                if not rows_ascend(_row_pointers(pr.out_degrees()), targets_k):
+                    self.held[k] = np.flatnonzero(keep[k])
+        indptr = [_row_pointers(pr.out_degrees(), keep.get(k)) for k, pr in enumerate(projections)]
         syn = np.concatenate([[0], np.cumsum([i[-1] for i in indptr])]).astype(np.int64)
         delay_dtype = delay_type(max(largest.values(), default=0))
         post, weight = np.empty(syn[-1], np.int32), np.empty(syn[-1], self.weight_dtype)
@@ -112,7 +117,8 @@ class CPUBackend:
         ascending = []
         for k, pr in enumerate(projections):
             block = slice(syn[k], syn[k + 1])
-            post_k, weight_k, delay_k = (a if k not in self.held else a[self.held[k]] for a in pr.rows())
+            mask = keep.pop(k, None)
+            post_k, weight_k, delay_k = (a if mask is None else a[mask] for a in pr.rows())
             pr.bind(self)  # the projection drops its arrays: each is freed once copied (a peak of ~the table)
             post[block] = post_k
             del post_k
@@ -193,13 +199,6 @@ class CPUBackend:
         lo, hi = self.layout.block(n)
         return (index >= lo) & (index < hi)
 
-    def _held_row_pointers(self, k: int, pr) -> np.ndarray:
-        """Projection ``k``'s row pointers over the synapses held here."""
-        degree = pr.out_degrees()
-        if k in self.held:
-            degree = np.bincount(np.repeat(np.arange(degree.size), degree)[self.held[k]], minlength=degree.size)
-        return np.concatenate([[0], np.cumsum(degree)]).astype(np.int64)
-
     def _inputs(self, net) -> Inputs:
         steps, index, cursor, end = [], [], [], []
         count = 0
@@ -270,8 +269,15 @@ class CPUBackend:
 
     def synapse_values(self, proj, name: str) -> np.ndarray:
         """``synapse_block`` of all of ``proj``'s synapses, in its order (a gathered copy under MPI)."""
+        return self._whole(self.layout.gather_at(self.synapse_block(proj, name), self._positions(proj),
+                                                 proj.n_synapses))
+
+    def _positions(self, proj) -> np.ndarray | None:
+        """Where ``proj``'s synapses held here lie among all of its synapses (None in one process)."""
         k = self.projection_index[id(proj)]
-        return self._whole(self.layout.gather_at(self.synapse_block(proj, name), self.held.get(k), proj.n_synapses))
+        if not self.layout.distributed or k in self.held:
+            return self.held.get(k)
+        return self.layout.row_positions(self.syn.indptr[self.syn.ptr[k]:self.syn.ptr[k + 1]])
 
     def row_pointers(self, proj) -> np.ndarray:
         """Projection ``proj``'s row pointers (int64, local to its block; read-only): under MPI the sums of
@@ -355,7 +361,7 @@ class CPUBackend:
         l = self.plastic_index.get(id(proj))
         if l is not None and isinstance(proj.plasticity, RSTDP):
             self.catch_up_all(l, self.now)
-        held = self.held.get(self.projection_index[id(proj)])
+        held = self._positions(proj)
         self.synapse_block(proj, "weight")[...] = values if held is None else values[held]
 
     def catch_up_all(self, l: int, t: int) -> None:
@@ -369,6 +375,13 @@ class CPUBackend:
     def deliver_dopamine(self, proj, spikes: float) -> None:
         """Release ``spikes`` dopamine spikes onto ``proj`` at the next step run."""
         self.pl.pending[self.plastic_index[id(proj)]] += spikes
+
+
+def _row_pointers(degree: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """Row pointers of rows of ``degree`` synapses (only those ``keep`` marks)."""
+    if keep is not None:
+        degree = np.bincount(np.repeat(np.arange(degree.size), degree)[keep], minlength=degree.size)
+    return np.concatenate([[0], np.cumsum(degree)]).astype(np.int64)
 
 
 def _view(block: np.ndarray, writeable: bool) -> np.ndarray:

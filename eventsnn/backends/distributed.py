@@ -85,6 +85,14 @@ class Layout:
             full[pos] = values
         return full
 
+    def row_positions(self, indptr: np.ndarray) -> np.ndarray:
+        """Where this rank's synapses of a projection (row pointers ``indptr``) lie among all ranks' when
+        each row holds the lower ranks' synapses first (as when its targets ascend: blocks ascend by rank)."""
+        ptrs = self.comm.allgather(indptr)
+        before = np.diff(sum(ptrs[:self.rank], np.zeros_like(indptr)))  # each row's synapses on lower ranks
+        rows = np.repeat(np.arange(indptr.size - 1), np.diff(indptr))
+        return sum(ptrs)[rows] + before[rows] + np.arange(rows.size) - indptr[rows]
+
     def total(self, value):
         """``value`` (a number or an array) summed over the ranks."""
         return value if self.comm is None else self.comm.allreduce(value)
