@@ -1,6 +1,7 @@
 """Brette et al. (2007) benchmark 1 (COBA): the same network with conductance synapses.
 
-    python examples/coba.py [--duration 1000] [--backend numba|numpy] [--threads N] [--json run.json] [--plot coba.png]
+    python examples/coba.py [--duration 1000] [--backend numba|numpy] [--threads N] [--delay MS] [--json run.json]
+                            [--plot coba.png]
 """
 from cuba import main
 

@@ -100,6 +100,23 @@ def test_a_run_saved_on_2_ranks_resumes_on_1_and_2_ranks_as_if_never_stopped(tmp
         assert resumed["state"] == whole["state"] and resumed["sampled"] == whole["sampled"]
 
 
+@pytest.mark.parametrize("example", ["cuba", "coba"])
+def test_the_examples_write_the_same_spike_digest_on_1_and_2_ranks(tmp_path, example):
+    script = Path(__file__).parents[1] / "examples" / f"{example}.py"
+    summaries = []
+    for ranks in (1, 2):
+        out = tmp_path / f"{ranks}.json"
+        command = [sys.executable] if ranks == 1 else [MPIEXEC, "-n", str(ranks), sys.executable]
+        proc = subprocess.run([*command, str(script), "--n", "1000", "--duration", "100", "--delay", "0.2",
+                               "--threads", "1", "--json", str(out)], capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        assert proc.stdout.count(f"{example.upper()}: 1000 neurons") == 1  # rank 0 alone prints
+        summaries.append(json.loads(out.read_text()))
+    one, two = summaries
+    assert one["spikes"] > 0 and (one["ranks"], two["ranks"]) == (1, 2)
+    assert (two["spike_digest"], two["spikes"], two["synapses"]) == (one["spike_digest"], one["spikes"], one["synapses"])
+
+
 def test_layouts_a_distributed_network_cannot_run_are_refused_with_what_to_change(tmp_path):
     launch(2, "refusals", tmp_path / "refusals.json")
     found = json.loads((tmp_path / "refusals.json").read_text())
