@@ -60,11 +60,6 @@ class Layout:
         r = self.rank if rank is None else rank
         return n * r // self.size, n * (r + 1) // self.size
 
-    def owner(self, n: int, index: np.ndarray) -> np.ndarray:
-        """The rank holding each neuron ``index`` of a population of ``n``."""
-        starts = np.array([self.block(n, r)[0] for r in range(self.size)], np.int64)
-        return np.searchsorted(starts, index, side="right") - 1
-
     def gather(self, local: np.ndarray) -> np.ndarray:
         """The blocks of all ranks joined along the last (neuron) axis: ``local`` itself in one process."""
         if self.comm is None:
@@ -142,8 +137,8 @@ def run(sim, rec: Recorder, t0: int, n_steps: int) -> Recorder:
     Returns ``rec`` (built for all neurons) filled with the whole network's record, its spike record
     replaced by one that holds them all."""
     layout, bounds = sim.layout, sim.pops.bounds
-    held = max(block.shape[1] for block in sim.pops.state)
-    interval = max(1, min(sim.min_delay, EXCHANGE_BUFFER // max(1, held)))
+    most = sum(-(-int(n) // layout.size) for n in np.diff(bounds))  # at most held by a rank: one interval for all
+    interval = max(1, min(sim.min_delay, EXCHANGE_BUFFER // max(1, most)))
     local, entries = _local_recorder(sim, rec, interval)
     recorded = []  # (steps, neurons) of the monitored spikes of each round
     for done in range(0, n_steps, interval):
