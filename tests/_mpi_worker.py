@@ -4,6 +4,8 @@
     python tests/_mpi_worker.py drawn SPECS.pkl OUT.json
     python tests/_mpi_worker.py save cuba|coba N DELAY_MS DURATION_MS CKPT  (v lowered at the end)
     python tests/_mpi_worker.py resume CKPT DURATION_MS OUT.json
+    python tests/_mpi_worker.py chunks cuba|coba N DELAY_MS EVERY_MS DURATION_MS CKPT  (saved after each chunk)
+    python tests/_mpi_worker.py finish CKPT DURATION_MS OUT.json  (loaded, run until DURATION_MS in all)
     python tests/_mpi_worker.py refusals OUT.json
 
 Rank 0 writes OUT.json: each run's spike digest (eventsnn.monitors.spike_digest of the (step, global
@@ -128,6 +130,17 @@ def main(mode: str, *args: str) -> None:
         path, duration, out = args
         net = esnn.load(path)
         net.run(float(duration))
+        write(out, summary(net))
+    elif mode == "chunks":
+        name, n, delay, every, duration, path = args
+        net = reference(name, int(n), float(delay))
+        while net.t < float(duration) - 1e-9:
+            net.run(float(every))
+            esnn.save(net, path)
+    elif mode == "finish":
+        path, duration, out = args
+        net = esnn.load(path)
+        net.run(float(duration) - net.t)
         write(out, summary(net))
     elif mode == "refusals":
         write(args[0], refusals())

@@ -9,9 +9,11 @@ import json
 import os
 import pickle
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +100,24 @@ def test_a_run_saved_on_2_ranks_resumes_on_1_and_2_ranks_as_if_never_stopped(tmp
         assert resumed["spike_digest"] == whole["spike_digest"]
         assert resumed["spikes"] == whole["spikes"] and resumed["syn_events"] == whole["syn_events"]
         assert resumed["state"] == whole["state"] and resumed["sampled"] == whole["sampled"]
+
+
+def test_a_run_killed_on_2_ranks_resumes_from_its_last_checkpoint_as_if_never_stopped(tmp_path):
+    network = ("cuba", 2000, 0.5, 5.0, 400.0)
+    launch(1, "chunks", *network, tmp_path / "whole.h5")
+    whole = results(1, tmp_path, "finish", tmp_path / "whole.h5", 400.0)
+    killed = tmp_path / "killed.h5"
+    proc = subprocess.Popen([MPIEXEC, "-n", "2", sys.executable, str(WORKER), "chunks", *map(str, network), killed],
+                            env={**os.environ, "NUMBA_NUM_THREADS": "1"}, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not killed.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # mpiexec and both ranks, mid-run
+    proc.wait()
+    assert load_snapshot(killed).groups["dynamic"]["step"] < 4000, "the run ended before it was killed"
+    resumed = results(2, tmp_path, "finish", killed, 400.0)
+    assert resumed == whole
 
 
 @pytest.mark.parametrize("example", ["cuba", "coba"])
