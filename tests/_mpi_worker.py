@@ -44,18 +44,20 @@ def summary(net: esnn.Network) -> dict:
     steps = np.concatenate([m.steps for m in spikes])
     neurons = np.concatenate([offsets[id(m.view.population)] + m.view.start + m.i for m in spikes])
     sampled = [m.values for m in net.monitors if isinstance(m, esnn.StateMonitor)]
+    rates = [m.counts for m in net.monitors if isinstance(m, esnn.RateMonitor)]
     result = {"spike_digest": spike_digest(steps, neurons), "spikes": int(steps.size),
               "spike_count": net.spike_count, "syn_events": net.syn_events, "step": net.step,
               "state": digest(*[p.state for p in net.populations], *[p.refractory for p in net.populations],
                               net.sim.ring()),
-              "sampled": digest(*sampled)}
+              "sampled": digest(*sampled), "rates": digest(*rates), "rate_spikes": [int(r.sum()) for r in rates]}
     comm = world()
     views = [result] if comm is None else comm.allgather(result)
     return {**result, "ranks": len(views), "ranks_agree": all(v == result for v in views)}
 
 
 def reference(name: str, n: int, delay: float) -> esnn.Network:
-    """A reference network with a sampled membrane, a timed current into a quarter of it and a spike
+    """A reference network with a sampled membrane, rate monitors (all of it: from spike counts; a part: from
+    its spikes), a timed current into a quarter of it and a spike
     generator onto it (by synapses in no particular order within a row, where the reference network's
     rows ascend)."""
     bench = getattr(reference_networks, name)(n, delay=delay)
@@ -68,7 +70,8 @@ def reference(name: str, n: int, delay: float) -> esnn.Network:
     net.add(esnn.Sparse.from_arrays(generator, cells, rng.integers(0, 20, 10 * n), rng.integers(0, n, 10 * n), 2.0,
                                     delay),
             esnn.TimedCurrent(cells[n // 4:n // 2], drive, dt=1.0), esnn.SpikeMonitor(generator),
-            esnn.StateMonitor(cells, "v", indices=[0, n // 3, n - 1], every=7))
+            esnn.StateMonitor(cells, "v", indices=[0, n // 3, n - 1], every=7), esnn.RateMonitor(cells),
+            esnn.RateMonitor(cells[n // 3:n // 2]))
     return net
 
 

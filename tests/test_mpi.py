@@ -63,6 +63,7 @@ def results(ranks: int, tmp: Path, *args, threads: int = 1):
 def test_reference_networks_give_the_same_spikes_state_and_samples_on_1_2_and_4_ranks(tmp_path, name, n, delay):
     runs = {k: results(k, tmp_path, "reference", name, n, delay, 60.0) for k in (1, 2, 4)}
     assert runs[1]["spikes"] > 100 and runs[1]["spike_count"] == runs[1]["spikes"]
+    assert min(runs[1]["rate_spikes"]) > 0
     assert runs[2] == runs[1]
     assert runs[4] == runs[1]
 
