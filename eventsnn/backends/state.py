@@ -20,6 +20,9 @@ Every backend implements the same per-step operations, in this order:
 
 A run returns the number of steps done, fewer than asked only when the spike
 record is too full for another step (the caller empties it and calls again).
+Under MPI (``backends.distributed``) a run defers step 4: after every D steps
+the ranks exchange their spikes and each propagates all of them, step by
+step, into its rings (every delay is at least D, so none has arrived yet).
 
 Threads (Numba backend, ``kernels.cpu``): thread c of T runs the same piece
 c of every population, local neurons n·c//T .. n·(c+1)//T - 1, in step 3,
@@ -31,10 +34,11 @@ thread count. Steps 1, 2, 5 and 7 and the generators' events stay serial.
 
 Indices: a neuron's global index is its population's offset plus its local
 index; spikes are recorded as global indices. Under MPI a process holds a
-block of each population (``backends.distributed``): state arrays, post
-indices and rings cover that block, whose first neuron is ``lo``. A projection's synapses form
-its own CSR block (``ptr``/``syn`` offsets into the concatenated arrays), its
-post indices local to the first neuron it reaches (``post_lo``). A target
+block of each population: state arrays and rings cover that block, whose
+first neuron is ``lo``, and the synapses onto it. A projection's synapses
+form its own CSR block (``ptr``/``syn`` offsets into the concatenated
+arrays), its post indices local to the first neuron it reaches (``post_lo``,
+negative when that lies before this process's block). A target
 is one variable of one population, with a delay ring of ``depth`` slots.
 """
 from __future__ import annotations
