@@ -1,7 +1,7 @@
 """Runs networks for tests/test_mpi.py, in one process or as one rank of ``mpiexec -n K``.
 
     python tests/_mpi_worker.py reference cuba|coba N DELAY_MS DURATION_MS OUT.json  (v lowered half-way)
-    python tests/_mpi_worker.py drawn SPECS.pkl OUT.json
+    python tests/_mpi_worker.py drawn SPECS.pkl numba|numpy OUT.json
     python tests/_mpi_worker.py save cuba|coba N DELAY_MS DURATION_MS CKPT  (v lowered at the end)
     python tests/_mpi_worker.py resume CKPT DURATION_MS OUT.json
     python tests/_mpi_worker.py chunks cuba|coba N DELAY_MS EVERY_MS DURATION_MS CKPT  (saved after each chunk)
@@ -116,10 +116,10 @@ def main(mode: str, *args: str) -> None:
         net.run(float(duration) / 2)
         write(out, summary(net))
     elif mode == "drawn":
-        specs, out = args
+        specs, backend, out = args
         results = []
         for spec in pickle.load(open(specs, "rb")):
-            net, _ = build_network(spec)
+            net, _ = build_network(spec, backend)
             net.run(spec.duration)
             results.append(summary(net))
         write(out, results)

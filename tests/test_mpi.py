@@ -77,12 +77,15 @@ def test_threads_within_ranks_give_the_same_spikes_as_one_thread_in_one_process(
 @given(st.lists(network_specs(max_duration=20.0, min_delay=DT).filter(lambda s: sum(s.sizes) >= 4),
                 min_size=3, max_size=3))
 def test_drawn_networks_with_delays_give_the_same_spikes_on_1_2_and_4_ranks(specs):
+    """And the NumPy backend, the specification of the deferred propagation, on 2 ranks."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "specs.pkl"
         path.write_bytes(pickle.dumps(specs))
-        runs = {k: results(k, Path(tmp), "drawn", path) for k in (1, 2, 4)}
+        runs = {k: results(k, Path(tmp), "drawn", path, "numba") for k in (1, 2, 4)}
+        reference = results(2, Path(tmp), "drawn", path, "numpy")
     assert runs[2] == runs[1]
     assert runs[4] == runs[1]
+    assert reference == runs[1]
 
 
 def test_a_run_saved_on_2_ranks_resumes_on_1_and_2_ranks_as_if_never_stopped(tmp_path):
