@@ -62,6 +62,14 @@ class Network:
     is below 256 steps, uint16 below 65536, else int32), plus an int64 row
     pointer per presynaptic neuron: 9 bytes per synapse with float32 weights
     and 8-bit delays, 13 with float64, plus 8/out-degree.
+
+    Under ``mpiexec -n K`` (K > 1) the same script builds a distributed
+    network: each rank holds a block of every population and the synapses
+    onto it, and spikes are exchanged every minimal delay, which must be at
+    least one step; spikes, state and records are bit-identical for any K
+    (``backends.distributed``). Every rank must make the same calls: reading
+    a state (``P["v"]``), a weight or saving gathers from all ranks. Plastic
+    projections are refused there. Give ranks times threads at most the cores.
     """
 
     def __init__(self, *objects, dt: float = 0.1, seed: int = 0, backend: str = "numba",
