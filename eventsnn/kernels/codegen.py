@@ -45,7 +45,7 @@ SIGNATURE = types.void(
     types.int64,  # step
     types.int64,  # seed
 )
-TEMPLATE_VERSION = "2"  # bump when the generated source (or piece) changes shape
+TEMPLATE_VERSION = "3"  # bump when the generated source (or piece) changes shape
 
 
 @njit(cache=True)
@@ -106,37 +106,41 @@ def _source(plan: Plan, functions: dict[str, Callable | None]) -> str:
             elif arg in plan.scalar_constants:
                 parts.append(f"c_{arg}")
             elif arg == "index":
-                parts.append("np.uint64(lo + k)")
+                parts.append("np.uint64(first + k)")
             else:
                 parts.append(f"u_{arg}")
         return f"_{fn_name}({', '.join(parts)})"
 
     new = ", ".join(f"new_{v}" for v in plan.variables) + ","
+    # The neurons start..stop-1 as views indexed from 0: Numba then knows k >= 0 and skips negative-index
+    # wraparound (a loop over range(start, stop) ran 1.6x slower).
     lines = ["def run_range(S, ref, cs, ca, spikes, n, lo, start, stop, step, seed):",
-             "    u_step, u_seed = np.uint64(step), np.uint64(seed)"]
-    lines += [f"    {v} = S[{row}]" for row, v in enumerate(plan.variables)]
+             "    u_step, u_seed = np.uint64(step), np.uint64(seed)",
+             "    first = lo + start",
+             "    rf = ref[start:stop]"]
+    lines += [f"    {v} = S[{row}][start:stop]" for row, v in enumerate(plan.variables)]
     lines += [f"    c_{c} = cs[{row}]" for row, c in enumerate(plan.scalar_constants)]
-    lines += [f"    c_{c} = ca[{row}]" for row, c in enumerate(plan.array_constants)]
+    lines += [f"    c_{c} = ca[{row}][start:stop]" for row, c in enumerate(plan.array_constants)]
     if plan.refractory or functions["update"] is not None:
-        lines.append("    for k in range(start, stop):")
+        lines.append("    for k in range(stop - start):")
     if plan.refractory:
-        lines.append("        ref[k] -= ref[k] > 0")
+        lines.append("        rf[k] -= rf[k] > 0")
     if functions["update"] is not None:
         lines.append(f"        {new} = {call('update')}")
         for v in plan.variables:
             held = plan.refractory and v in plan.clamped
-            lines.append(f"        {v}[k] = {v}[k] if ref[k] > 0 else new_{v}" if held else f"        {v}[k] = new_{v}")
+            lines.append(f"        {v}[k] = {v}[k] if rf[k] > 0 else new_{v}" if held else f"        {v}[k] = new_{v}")
     if functions["threshold"] is not None:
-        lines.append("    for k in range(start, stop):")
-        gate = "ref[k] == 0 and " if plan.refractory else ""
+        lines.append("    for k in range(stop - start):")
+        gate = "rf[k] == 0 and " if plan.refractory else ""
         lines.append(f"        if {gate}{call('threshold')}:")
         if functions["after_spike"] is not None:
             lines.append(f"            {new} = {call('after_spike')}")
             lines += [f"            {v}[k] = new_{v}" for v in plan.variables]
         if plan.refractory:
             n_ref = "c_n_ref[k]" if "n_ref" in plan.array_constants else "c_n_ref"
-            lines.append(f"            ref[k] = int({n_ref})")
-        lines += ["            spikes[n] = lo + k", "            n += 1"]
+            lines.append(f"            rf[k] = int({n_ref})")
+        lines += ["            spikes[n] = first + k", "            n += 1"]
     lines.append("    return n")
     lines += ["", "",
               "def kernel(S, ref, cs, ca, spikes, counts, lo, step, seed):",

@@ -126,11 +126,12 @@ def deliver(state, syn, t, c, threads):
         if depth == 1:
             continue
         row = state[syn.target_pop[g]][syn.target_row[g]]
-        start = syn.ring_off[g] + (t % depth) * row.size
         lo, hi = piece(row.size, c, threads)
-        for j in range(lo, hi):
-            row[j] += syn.ring[start + j]
-            syn.ring[start + j] = 0.0
+        start = syn.ring_off[g] + (t % depth) * row.size + lo
+        mine, pending = row[lo:hi], syn.ring[start:start + hi - lo]  # views from 0: no wraparound checks
+        for j in range(hi - lo):
+            mine[j] += pending[j]
+            pending[j] = 0.0
 
 
 @njit(cache=True)
