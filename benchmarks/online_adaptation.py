@@ -94,6 +94,7 @@ def stream(lm: InferenceLM, model, tokens: np.ndarray, config: AdaptConfig, val:
     adapter = Adapter(lm, config, model)
     adapter.read(tokens)
     summary = adapter.summary()
+    summary["config"] = dataclasses.asdict(config)  # the settings this stream actually used
     if val is not None:
         summary.update(val_loss_before=val_before, val_loss_after=mean_cross_entropy(adapter.adapted(), val))
     return summary
@@ -207,7 +208,7 @@ def main() -> None:
                "search": {"none": frozen_search, "held_out_loss": held_out_before, "rstdp": rstdp_search,
                           "sgd": sgd_search, "chosen": {"rstdp": rstdp_chosen, "sgd": sgd_chosen}},
                "results": results,
-               "adapt_defaults": dataclasses.asdict(AdaptConfig()),
+               "adapt_defaults_when_run": dataclasses.asdict(AdaptConfig()),
                "load": {"before": load_before, "after": load_after}, "threads": os.environ.get("NUMBA_NUM_THREADS")}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         with open(args.json, "w", encoding="utf-8") as f:
