@@ -6,10 +6,13 @@ import pytest
 
 import eventsnn as esnn
 from eventsnn.cli import main
+from eventsnn.kernels.nn_plasticity import REBASE
 from eventsnn.lm.adapt import AdaptConfig, Adapter, load_adapter
 from eventsnn.lm.data import encode_corpus, load_corpus
-from eventsnn.lm.engine import InferenceLM, load_inference, mean_cross_entropy
+from eventsnn.lm.engine import Engine, InferenceLM, load_inference, mean_cross_entropy
+from eventsnn.lm.topology import MEMORY, READOUT, block
 from eventsnn.lm.train import TrainConfig, Trainer
+from eventsnn.nn import RSTDPParams, RSTDPState, rstdp_step
 
 SMALL_MODEL = dict(d_embed=16, hidden=48, n_layers=2, memory=24, readout=32, threshold=0.5)
 TEXT = load_corpus()[:20000]
@@ -127,3 +130,48 @@ def test_bad_input_is_named(run, tmp_path, capsys):
         AdaptConfig(tau_c=float("nan"))
     with pytest.raises(ValueError, match="tokens must lie in"):
         Adapter(lm, AdaptConfig()).read(np.array([0, lm.config.vocab_size]))
+
+
+def test_rstdp_stream_is_engine_steps_and_rstdp_step(run, tokens):
+    """The kernel against its specification: per token, score with the logits so far, reward = baseline - loss,
+    Engine.step, then ``eventsnn.nn.rstdp_step`` on each adapted projection. The engine reads each synapse's
+    weight as of its last event (pre or post spike) or the last rebase, which the reference copies in."""
+
+    config = AdaptConfig(lr=1e-2, tau_c=5.0, tau_baseline=10.0)  # tau_c = 5: the clock rebases every 20 tokens
+    stream = tokens[:48]
+    adapter = Adapter(lm_of(run), config)
+    losses = adapter.read(stream)
+
+    lm = lm_of(run)
+    engine = Engine(lm, 1, "event")
+    params = RSTDPParams(config.rule_params(), 1.0)
+    projections = [p for p in lm.topology.projections if p.spiking and p.target != READOUT]
+    assert len(projections) == 2 * lm.config.n_layers - 1
+    stored = engine.spike_weights()
+    exact = {p.key: stored[p.key].astype(np.float64) for p in projections}
+    state = {p.key: RSTDPState.initial(*stored[p.key].shape) for p in projections}
+    logits, baseline, since_rebase, expected = engine.feed([[lm.tokenizer.eot_id]])[0, 0], None, 0, []
+    for token in stream:
+        z = logits.astype(np.float64)
+        loss = np.logaddexp.reduce(z) - z[token]
+        expected.append(loss)
+        baseline = loss if baseline is None else baseline
+        reward, baseline = baseline - loss, baseline + (loss - baseline) / config.tau_baseline
+        logits = engine.step([token])[0].copy()
+        spikes = {MEMORY: engine.memory_state[1, 0]} | {block(l): engine.block_state[l, 1, 0]
+                                                        for l in range(lm.config.n_layers)}
+        since_rebase += 1
+        rebase = since_rebase / config.tau_c > REBASE
+        for p in projections:
+            pre, post = spikes[p.source].astype(np.float64), spikes[p.target].astype(np.float64)
+            exact[p.key], state[p.key] = rstdp_step(pre, post, exact[p.key], state[p.key], reward, params)
+            event = (pre[:, None] > 0) | (post[None, :] > 0) | rebase
+            stored[p.key][event] = exact[p.key][event]
+        since_rebase = 0 if rebase else since_rebase
+    np.testing.assert_allclose(losses, expected, rtol=1e-6)
+    adapted = Engine(adapter.adapted(), 1, "event").spike_weights()
+    for p in projections:
+        # the kernel rounds each stored weight to float32 at every event: a few ulps of the weights' scale
+        ulps = 4 * np.finfo(np.float32).eps * np.abs(exact[p.key]).max()
+        np.testing.assert_allclose(adapted[p.key], exact[p.key], rtol=1e-6, atol=ulps, err_msg=p.key)
+        assert np.abs(exact[p.key] - lm_of(run).spiking[p.key].weight).max() > 1e-4  # the rule did learn
