@@ -151,3 +151,40 @@ def test_layouts_a_distributed_network_cannot_run_are_refused_with_what_to_chang
                                           "has a delay of 0 ms; under MPI (2 ranks) every delay must be at least")
     assert found["plastic"].startswith("NotImplementedError: projection 0 (cells[0:10] -> cells[0:10], target "
                                        "'exc') is plastic; plastic projections are not distributed")
+
+
+class OneRankComm:
+    """mpi4py's collectives for a communicator of one rank: a "distributed" network in this process."""
+
+    def Get_rank(self) -> int:  # noqa: N802 -- mpi4py's names
+        return 0
+
+    def Get_size(self) -> int:  # noqa: N802
+        return 1
+
+    def allgather(self, obj):
+        return [obj]
+
+    def allreduce(self, value):
+        return value
+
+    def Allgather(self, send, recv) -> None:  # noqa: N802
+        recv[...] = send
+
+    def Allgatherv(self, send, recv) -> None:  # noqa: N802
+        recv[0][...] = send
+
+
+def test_a_backend_that_runs_short_of_the_steps_asked_stops_a_distributed_run(monkeypatch):
+    from eventsnn import reference_networks
+    from eventsnn.backends import distributed
+    from eventsnn.backends.numpy_backend import NumpyBackend
+
+    monkeypatch.setattr(distributed.Layout, "current", classmethod(lambda cls: cls(OneRankComm())))
+    bench = reference_networks.cuba(40, out_degree=10, seed=1, backend="numpy", delay=0.5)
+    bench.network.run(2.0)  # the fake communicator runs the distributed path whole
+    assert bench.network.step == 20
+    full = NumpyBackend.run
+    monkeypatch.setattr(NumpyBackend, "run", lambda self, rec, t0, n, **kw: full(self, rec, t0, n - 1, **kw))
+    with pytest.raises(RuntimeError, match="the backend ran 4 of the 5 steps from step 20 of a distributed run"):
+        bench.network.run(2.0)

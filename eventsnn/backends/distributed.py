@@ -28,10 +28,16 @@ rank must call it); writing one sets each rank's part.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..mpi import world
 from .state import Recorder
+
+if TYPE_CHECKING:
+    from ..network import Network
+    from .base import CPUBackend
 
 EXCHANGE_BUFFER = 1 << 22  # spikes a rank may buffer between exchanges (caps the interval below D if need be)
 
@@ -39,7 +45,8 @@ EXCHANGE_BUFFER = 1 << 22  # spikes a rank may buffer between exchanges (caps th
 class Layout:
     """Which neurons of each population this process holds: all of them in one process, a block under MPI."""
 
-    def __init__(self, comm=None) -> None:
+    def __init__(self, comm: Any = None) -> None:
+        """``comm``: an mpi4py communicator whose ranks share the network (None: one process holds it all)."""
         self.comm = comm
         self.rank = 0 if comm is None else comm.Get_rank()
         self.size = 1 if comm is None else comm.Get_size()
@@ -53,6 +60,7 @@ class Layout:
 
     @property
     def distributed(self) -> bool:
+        """Whether the network is spread over MPI ranks (a communicator was given)."""
         return self.comm is not None
 
     def block(self, n: int, rank: int | None = None) -> tuple[int, int]:
@@ -105,14 +113,14 @@ class Layout:
         return both[order, 0].copy(), both[order, 1].copy()
 
 
-def describe(net, k: int) -> str:
+def describe(net: Network, k: int) -> str:
     """Projection ``k`` of ``net`` in words, for error messages."""
     pr = net.projections[k]
     ends = [f"{v.population.name}[{v.start}:{v.stop}]" for v in (pr.pre, pr.post)]
     return f"projection {k} ({ends[0]} -> {ends[1]}, target {pr.target!r})"
 
 
-def check_projection(net, k: int, smallest: int, layout: Layout) -> None:
+def check_projection(net: Network, k: int, smallest: int, layout: Layout) -> None:
     """Refuse what a distributed network cannot run yet: plasticity, and delays (``smallest``, in steps)
     shorter than one step (a spike must reach another rank before it arrives, NEST's min-delay rule)."""
     if not layout.distributed:
@@ -125,14 +133,15 @@ def check_projection(net, k: int, smallest: int, layout: Layout) -> None:
                          f"({layout.size} ranks) every delay must be at least one step (dt = {net.dt:g} ms)")
 
 
-def check_size(net, layout: Layout) -> None:
+def check_size(net: Network, layout: Layout) -> None:
+    """Refuse more ranks than the network has neurons (a rank would hold none of them)."""
     n = sum(p.n for p in net.populations)
     if layout.size > n:
         raise ValueError(f"the network has {n} neurons, fewer than the {layout.size} MPI ranks; run it on at "
                          f"most {n} ranks")
 
 
-def run(sim, rec: Recorder, t0: int, n_steps: int) -> Recorder:
+def run(sim: CPUBackend, rec: Recorder, t0: int, n_steps: int) -> Recorder:
     """Advance a distributed network ``n_steps`` from ``t0`` in rounds of D steps with an exchange after each.
     Returns ``rec`` (built for all neurons) filled with the whole network's record, its spike record
     replaced by one that holds them all."""
@@ -144,7 +153,9 @@ def run(sim, rec: Recorder, t0: int, n_steps: int) -> Recorder:
     for done in range(0, n_steps, interval):
         e = min(interval, n_steps - done)
         local.spike_count[0] = 0
-        sim.run(local, t0 + done, e, defer_propagation=True)
+        ran = sim.run(local, t0 + done, e, defer_propagation=True)
+        if ran != e:  # the exchange below would stamp spikes of steps that never ran
+            raise RuntimeError(f"the backend ran {ran} of the {e} steps from step {t0 + done} of a distributed run")
         c = int(local.spike_count[0])
         steps, index = layout.exchange(local.spike_step[:c], local.spike_index[:c])
         local.syn_events[0] += sim.propagate_events(steps, index)
