@@ -32,14 +32,16 @@ import shlex
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
 from ._extras import require
 from .checkpoint import RunLock, inspect, latest_checkpoint, resolve_checkpoint, save, step_checkpoints
+from .checkpoint.hdf5 import atomic_write
 from .errors import CheckpointError, MissingDependencyError, RunDirectoryError
-from .mpi import rank, world
+from .mpi import on_rank0, rank, world
 from .reference_networks import coba, cuba
 
 if TYPE_CHECKING:  # the language model is imported only by the commands that use it
@@ -96,9 +98,15 @@ def _tokenize(args: argparse.Namespace) -> int:
         require("tokenizers", "--tokenizer bpe")
     from .lm.tokenfile import write_token_file
 
-    tokens = write_token_file(args.corpus, args.out, args.tokenizer, args.bpe_vocab, args.force)
-    print(f"wrote {tokens.path}: {tokens.tokens.size:,} tokens as {tokens.tokens.dtype.name} ({tokens.tokenizer.kind} "
-          f"tokenizer, {tokens.tokenizer.vocab_size} tokens); train on it with eventsnn train --data {_quote(tokens.path)}")
+    def write() -> str:
+        tokens = write_token_file(args.corpus, args.out, args.tokenizer, args.bpe_vocab, args.force)
+        return (f"wrote {tokens.path}: {tokens.tokens.size:,} tokens as {tokens.tokens.dtype.name} "
+                f"({tokens.tokenizer.kind} tokenizer, {tokens.tokenizer.vocab_size} tokens); train on it with "
+                f"eventsnn train --data {_quote(tokens.path)}")
+
+    done = on_rank0(write)  # under mpiexec rank 0 writes the file and the others wait for it
+    if rank() == 0:
+        print(done)
     return 0
 
 
@@ -193,7 +201,7 @@ def _fit(run: Trainer, until: int, out: Path, args: argparse.Namespace) -> int:
           f"firing rate {ev.activity.firing_rate:.4f}; saved {latest_checkpoint(out)}")
     if run.step < until:
         print(f"stopped at step {run.step} of {until} after --minutes {args.minutes:g}; continue with: {resume}")
-    if args.json and run.ranks.rank == 0:
+    if args.json:
         _write_summary(args.json, run, start, run.seconds - seconds, time.perf_counter() - started, ev)
     return 0
 
@@ -208,9 +216,15 @@ def _write_summary(path: str, run: Trainer, start: int, seconds: float, wall: fl
                "tokens_per_s": tokens / seconds if seconds > 0 else None, "ranks": run.ranks.size,
                "batch": run.config.batch, "seq_len": run.config.seq_len, "preset": run.config.preset,
                "train_loss": run.history["loss"][-1], "val_loss": ev.loss_nats}
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(summary, f, indent=2)
-    print(f"wrote {path}")
+    _write_json(path, summary)
+
+
+def _write_json(path: str, obj: object) -> None:
+    """``--json``: write ``obj`` atomically to ``path``, on rank 0 alone under mpiexec (every rank waits)."""
+    on_rank0(lambda: atomic_write(Path(path), lambda tmp: tmp.write_text(json.dumps(obj, indent=2),
+                                                                         encoding="utf-8")))
+    if rank() == 0:
+        print(f"wrote {path}")
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -287,9 +301,7 @@ def _report(args: argparse.Namespace) -> int:
     report = build_report(run)
     print(format_report(report))
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=2)
-        print(f"wrote {args.json}")
+        _write_json(args.json, report)
     if args.plots:
         prompt = default_prompt(run) if args.prompt is None else args.prompt
         for path in write_plots(report, prompt_spikes(run, prompt), args.plots):
@@ -304,7 +316,9 @@ def _adapt(args: argparse.Namespace) -> int:
         args.checkpoint = _checkpoint(args)
     elif args.checkpoint or args.checkpoint_option:
         raise _Usage("--resume STATE continues an adaptation: give no CKPT with it")
-    run_command(args)
+    summary = run_command(args)
+    if args.json:
+        _write_json(args.json, summary)
     return 0
 
 
@@ -488,18 +502,25 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except SystemExit:
+        raise
     except (_Usage, CheckpointError, RunDirectoryError, MissingDependencyError, ValueError, OSError) as err:
         message = str(err).replace("\n", " ")
         print(f"eventsnn {args.command}: {message}", file=sys.stderr)
         _end_every_rank(2)
         return 2
-    except (KeyboardInterrupt, SystemError) as err:
+    except BaseException as err:
         # Ctrl-C inside a Numba kernel surfaces as a SystemError chained to the KeyboardInterrupt.
-        if isinstance(err, SystemError) and not isinstance(err.__context__, KeyboardInterrupt):
-            raise
-        print(f"eventsnn {args.command}: interrupted", file=sys.stderr)
-        _end_every_rank(128 + signal.SIGINT)
-        return 128 + signal.SIGINT
+        if isinstance(err, KeyboardInterrupt) or (isinstance(err, SystemError)
+                                                  and isinstance(err.__context__, KeyboardInterrupt)):
+            print(f"eventsnn {args.command}: interrupted", file=sys.stderr)
+            _end_every_rank(128 + signal.SIGINT)
+            return 128 + signal.SIGINT
+        if world() is not None:  # a bug on one rank: print it and end every rank, the others would wait forever
+            traceback.print_exc()
+            print(f"eventsnn {args.command}: rank {rank()} failed: {type(err).__name__}: {err}", file=sys.stderr)
+            _end_every_rank(1)
+        raise
 
 
 def _end_every_rank(status: int) -> None:

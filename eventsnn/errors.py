@@ -20,6 +20,9 @@ class CheckpointWriteError(CheckpointError, OSError):
         super().__init__(message)
         self.errno = errno
 
+    def __reduce__(self):  # keeps errno across pickling (MPI sends rank 0's error to the other ranks)
+        return type(self), (str(self), self.errno)
+
 
 class RunDirectoryError(Exception):
     """A run directory cannot be used: another process trains into it, or it holds another run."""

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import functools
 import os
+import pickle
+from typing import Callable, TypeVar
 
 from ._extras import require
 
+T = TypeVar("T")
 LAUNCHER_SIZE = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE")
 
 
@@ -43,3 +46,33 @@ def rank() -> int:
     """This process's rank (0 without MPI)."""
     comm = world()
     return 0 if comm is None else comm.Get_rank()
+
+
+def on_rank0(task: Callable[[], T]) -> T:
+    """Run ``task`` on rank 0 alone; every rank returns its result or raises its error.
+
+    Without MPI this is ``task()``. Under MPI every rank must call it: rank 0
+    broadcasts the outcome, so no rank goes on before rank 0 is done (a
+    barrier) and an error on rank 0 ends no rank silently waiting for it.
+    The result must pickle; an error that does not is sent as a RuntimeError
+    naming it (rank 0 itself raises the original).
+    """
+    comm = world()
+    if comm is None:
+        return task()
+    outcome: tuple = (None, None)
+    if comm.Get_rank() == 0:
+        try:
+            outcome = (task(), None)
+        except Exception as err:
+            mine = err
+            try:
+                pickle.loads(pickle.dumps(err))
+            except Exception:
+                err = RuntimeError(f"rank 0: {type(err).__name__}: {err}")
+            comm.bcast((None, err), root=0)
+            raise mine
+    result, error = comm.bcast(outcome, root=0)
+    if error is not None:
+        raise error
+    return result

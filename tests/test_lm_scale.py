@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,7 +20,8 @@ from eventsnn import cli
 from eventsnn.checkpoint import latest_checkpoint, load, save
 from eventsnn.lm.data import Streams, document_pieces, encode_corpus, encode_pieces, load_corpus, text_pieces
 from eventsnn.lm.parallel import Ranks
-from eventsnn.lm.tokenfile import open_token_file, write_token_file
+from eventsnn.lm.adapt import AdaptConfig
+from eventsnn.lm.tokenfile import DATA_OFFSET, open_token_file, token_dtype, write_token_file
 from eventsnn.lm.tokenizer import EOT, BPETokenizer, CharTokenizer
 from eventsnn.lm.train import TrainConfig, Trainer, load_trainer
 
@@ -202,6 +204,28 @@ def test_bad_token_files_and_tokenize_arguments_are_named(corpus, tmp_path, caps
     assert "--data reads a token file" in capsys.readouterr().err
 
 
+def test_a_token_id_outside_the_vocabulary_is_refused_naming_the_file(corpus, tmp_path):
+    tokens = write_token_file(corpus, tmp_path / "c.tok")
+    data = bytearray(tokens.path.read_bytes())
+    data[DATA_OFFSET + 1234] = 255  # uint8 ids of a vocabulary of fewer than 100 characters
+    (tmp_path / "bad.tok").write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=f"token file .*bad.tok.* is corrupt: token 1234 is id 255, outside its "
+                                         f"{tokens.tokenizer.vocab_size}-token vocabulary"):
+        open_token_file(tmp_path / "bad.tok")
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: Ranks(FakeComm(0, 2)).columns(0), "batch must be >= 1, got 0"),
+    (lambda: Ranks(FakeComm(0, 2)).columns("8"), "batch must be an integer, got '8'"),
+    (lambda: token_dtype(0), "vocab_size must be >= 1, got 0"),
+    (lambda: AdaptConfig(projections="hidden0"), "projections must be a sequence of projection keys, got the "
+                                                 "string 'hidden0'"),
+])
+def test_bad_arguments_are_named(call, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call()
+
+
 def test_streams_of_the_ranks_together_are_the_whole_batch():
     tokens = np.arange(1000, dtype=np.uint16)
     whole = Streams(tokens, 8, 10)
@@ -370,3 +394,88 @@ def test_the_ranks_stop_together_at_rank_0s_time_limit(tmp_path, corpus):
     assert summary["ranks"] == 2 and 1 <= summary["step"] < 4000 and summary["tokens"] == summary["step"] * 32 * 64
     assert job.stdout.count(f"stopped at step {summary['step']} of 4000 after --minutes 0.02") == 1
     assert load_trainer(tmp_path / "run").step == summary["step"]
+
+
+# ---------------------------------------------------------------- what one rank does, every rank learns
+
+# Every rank: (1) a save_step whose write fails on rank 0 (a full disk) raises the same error on every
+# rank and leaves no `latest`; (2) a save_step that succeeds is on disk when any rank returns; (3) a
+# tokenize writes once (rank 0) and the others wait for it; (4) --json is written by rank 0 alone; (5) a
+# fresh run takes rank 0's tokenizer even where another rank would learn a different one.
+RANK_GUARDS = """
+import errno, hashlib, json, sys
+from pathlib import Path
+import eventsnn.checkpoint.hdf5 as hdf5
+from eventsnn import cli
+from eventsnn.checkpoint import latest_checkpoint, save_step
+from eventsnn.errors import CheckpointWriteError
+from eventsnn.lm import train
+from eventsnn.lm.tokenizer import CharTokenizer
+from eventsnn.mpi import rank
+
+tmp, corpus, settings = Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
+if rank() == 1:  # rank 0 learns the tokenizer in the create below; rank 1 would learn another
+    train.train_tokenizer = lambda kind, text, vocab: CharTokenizer(["a", "b"])
+run = train.Trainer.create(train.TrainConfig.preset_config("tiny", corpus=corpus, **settings["train"]),
+                           **settings["model"])
+vocab = run.ranks.gather(json.dumps(run.tokenizer.to_dict()))
+real = hdf5.atomic_write
+if rank() == 0:
+    def full(path, write):
+        raise CheckpointWriteError(f"cannot write {path}: no space left on device", errno.ENOSPC)
+    hdf5.atomic_write = full
+try:
+    save_step(run, tmp / "run", 1)
+    failed = "no error"
+except CheckpointWriteError as err:
+    failed = f"{type(err).__name__} {err.errno}: {err}"
+hdf5.atomic_write = real
+path = save_step(run, tmp / "run", 2)
+seen = latest_checkpoint(tmp / "run") == path
+status = cli.main(["tokenize", corpus, str(tmp / "c.tok")])
+cli._write_json(str(tmp / "summary.json"), {"rank": rank()})
+outcome = run.ranks.gather([failed, seen, status])
+if rank() == 0:
+    (tmp / "out.json").write_text(json.dumps({"outcome": outcome, "same_vocab": len(set(vocab)) == 1}))
+"""
+
+
+@needs_mpiexec
+def test_rank_0s_writes_and_errors_reach_every_rank(corpus, tmp_path):
+    settings = json.dumps({"train": SETTINGS, "model": SMALL_MODEL})
+    job = subprocess.run([str(MPIEXEC), "-n", "2", sys.executable, "-c", RANK_GUARDS, str(tmp_path), str(corpus),
+                          settings], env=ENV, capture_output=True, text=True, timeout=120)
+    assert job.returncode == 0, job.stderr[-3000:]
+    found = json.loads((tmp_path / "out.json").read_text())
+    assert found["same_vocab"]
+    (zero, one) = found["outcome"]
+    assert zero == one, found
+    assert zero[0].startswith("CheckpointWriteError 28: cannot write") and "holds no good checkpoint" in zero[0]
+    assert zero[1:] == [True, 0]
+    assert job.stdout.count("wrote") == 2  # the token file and the JSON, once each
+    assert json.loads((tmp_path / "summary.json").read_text()) == {"rank": 0}
+    assert open_token_file(tmp_path / "c.tok").tokens.size > 0
+
+
+CRASH = """
+import sys
+from eventsnn import cli
+from eventsnn.mpi import rank, world
+
+def crash(args):
+    if rank() == 1:
+        raise RuntimeError("a bug on rank 1")
+    world().barrier()  # rank 0 waits for rank 1 in a collective
+    return 0
+
+cli._presets = crash
+sys.exit(cli.main(["presets"]))
+"""
+
+
+@needs_mpiexec
+def test_an_unexpected_error_on_one_rank_ends_every_rank(tmp_path):
+    job = subprocess.run([str(MPIEXEC), "-n", "2", sys.executable, "-c", CRASH], env=ENV, capture_output=True,
+                         text=True, timeout=60)
+    assert job.returncode != 0
+    assert "eventsnn presets: rank 1 failed: RuntimeError: a bug on rank 1" in job.stderr

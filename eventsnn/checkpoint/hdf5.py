@@ -26,7 +26,7 @@ import numpy as np
 
 from eventsnn.checkpoint.snapshot import Checkpointable, Snapshot, registered_class, registered_kinds
 from eventsnn.errors import CheckpointError, CheckpointWriteError
-from eventsnn.mpi import rank
+from eventsnn.mpi import on_rank0
 
 FORMAT = "eventsnn-checkpoint"
 FORMAT_VERSION = 1
@@ -50,11 +50,18 @@ def save(obj: Checkpointable, path: str | os.PathLike, *, dynamic: bool = True) 
 
     ``dynamic=False`` leaves out the ``dynamic`` group (membranes, delay
     queues, generation streams) for a smaller file that restarts from rest.
-    Under MPI only rank 0 writes; the others return the path at once. An
-    object spread over the ranks (a distributed ``Network``) gathers itself
-    in ``checkpoint_state``, so every rank calls ``save`` for it; code that
-    reads the file on another rank waits for rank 0 first (a barrier).
+    Under MPI every rank calls ``save`` and only rank 0 writes; every rank
+    returns once the file is written, or raises rank 0's error. An object
+    spread over the ranks (a distributed ``Network``) gathers itself in
+    ``checkpoint_state``.
     """
+    snap = snapshot_of(obj, dynamic)
+    return on_rank0(lambda: save_snapshot(snap, path))
+
+
+def snapshot_of(obj: Checkpointable, dynamic: bool = True) -> Snapshot:
+    """``obj``'s Snapshot for :func:`save` (without the ``dynamic`` group unless ``dynamic``); refuses an
+    unregistered class. Under MPI every rank must call it (a distributed object gathers itself)."""
     snap = obj.checkpoint_state()
     if registered_class(snap.kind) is not type(obj):
         raise ValueError(
@@ -63,7 +70,7 @@ def save(obj: Checkpointable, path: str | os.PathLike, *, dynamic: bool = True) 
         )
     if not dynamic:
         snap = replace(snap, groups={k: v for k, v in snap.groups.items() if k != "dynamic"})
-    return save_snapshot(snap, path) if rank() == 0 else Path(path)
+    return snap
 
 
 def save_snapshot(snap: Snapshot, path: str | os.PathLike) -> Path:

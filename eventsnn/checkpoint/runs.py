@@ -6,9 +6,10 @@ import re
 from pathlib import Path
 
 from eventsnn._validation import check_int
-from eventsnn.checkpoint.hdf5 import atomic_write, save
-from eventsnn.checkpoint.snapshot import Checkpointable
+from eventsnn.checkpoint.hdf5 import atomic_write, save_snapshot, snapshot_of
+from eventsnn.checkpoint.snapshot import Checkpointable, Snapshot
 from eventsnn.errors import CheckpointError, CheckpointWriteError, RunDirectoryError
+from eventsnn.mpi import on_rank0
 
 _STEP_FILE = re.compile(r"step_(\d+)\.h5")
 
@@ -21,14 +22,20 @@ def save_step(
     Order matters for crash safety: the checkpoint is complete before
     ``latest`` names it, and older files go only after that. One process
     writes to a run directory at a time (see :class:`RunLock`). A failed
-    write raises :class:`CheckpointWriteError` naming the last good checkpoint.
+    write raises :class:`CheckpointWriteError` naming the last good checkpoint. Under MPI every
+    rank calls it and rank 0 alone writes; every rank returns the path or raises rank 0's error.
     """
     step = check_int("step", step, minimum=0)
     keep = check_int("keep", keep, minimum=1)
     run_dir = Path(run_dir)
+    snap = snapshot_of(obj, dynamic)
+    return on_rank0(lambda: _write_step(snap, run_dir, step, keep))
+
+
+def _write_step(snap: Snapshot, run_dir: Path, step: int, keep: int) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
-        path = save(obj, run_dir / f"step_{step:06d}.h5", dynamic=dynamic)
+        path = save_snapshot(snap, run_dir / f"step_{step:06d}.h5")
         atomic_write(run_dir / "latest", lambda tmp: tmp.write_text(path.name + "\n"))
     except CheckpointWriteError as err:
         try:

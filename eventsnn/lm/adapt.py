@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -53,6 +52,7 @@ from .._validation import check_choice, check_int, check_positive
 from ..checkpoint import Snapshot, expect_arrays, load_snapshot, resolve_checkpoint, save_snapshot
 from ..errors import CheckpointError
 from ..kernels.lm_adapt import rstdp_stream
+from ..mpi import on_rank0
 from ..plasticity import RSTDP
 from .engine import ADAPT_KIND, Engine, InferenceLM, SpikeProjection, load_inference, mean_cross_entropy, token_losses
 from .engine import KIND as INFERENCE_KIND
@@ -92,6 +92,8 @@ class AdaptConfig:
         check_int("window", self.window, 1)
         if self.seed is not None:
             check_int("seed", self.seed, 0)
+        if isinstance(self.projections, (str, bytes)):  # tuple() would split it into characters
+            raise ValueError(f"projections must be a sequence of projection keys, got the string {self.projections!r}")
         if self.projections is not None:
             object.__setattr__(self, "projections", tuple(self.projections))
 
@@ -340,7 +342,8 @@ class Adapter:
 
     def save(self, path: str | os.PathLike) -> os.PathLike:
         """Write the adaptation state atomically (HDF5, kind ``eventsnn.lm.Adaptation``)."""
-        return save_snapshot(self.checkpoint_state(), path)
+        snap = self.checkpoint_state()
+        return on_rank0(lambda: save_snapshot(snap, path))  # under mpiexec rank 0 writes, the others wait
 
 
 def inference_snapshot(snap: Snapshot) -> Snapshot:
@@ -421,7 +424,8 @@ def load_adapter(path: str | os.PathLike) -> Adapter:
 # ---- the command line (``eventsnn adapt``, ``eventsnn generate --online``) ------------------------------
 def run_command(args: Any) -> dict[str, Any]:
     """``eventsnn adapt``: stream ``args.corpus`` through the model of ``args.checkpoint`` (or the state of
-    ``args.resume``), print and return the summary with the validation loss before and after."""
+    ``args.resume``), print and return the summary with the validation loss before and after (the command
+    writes it to ``args.json``)."""
     from .data import corpus_digest, encode_corpus, load_corpus
     from .train import load_trainer
 
@@ -455,10 +459,6 @@ def run_command(args: Any) -> dict[str, Any]:
           f"{summary['tokens_per_s']:.0f} tokens/s{forgetting}")
     if args.save:
         print(f"saved {adapter.save(args.save)}")
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(summary, f, indent=2)
-        print(f"wrote {args.json}")
     return summary
 
 

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from .._validation import check_int
 from ..autodiff import Tensor
 from ..mpi import world
 
@@ -33,6 +34,7 @@ class Ranks:
 
     def columns(self, batch: int) -> range:
         """The streams of a global batch of ``batch`` that this rank trains."""
+        batch = check_int("batch", batch, minimum=1)
         if batch % self.size:
             raise ValueError(f"batch={batch} must be a multiple of the number of MPI ranks ({self.size}): each rank "
                              "trains batch / ranks of the global batch's streams")

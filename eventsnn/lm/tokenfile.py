@@ -30,6 +30,7 @@ from typing import Iterator
 
 import numpy as np
 
+from .._validation import check_int
 from ..checkpoint.hdf5 import atomic_write
 from .data import corpus_blocks, document_pieces, encode_pieces, text_pieces
 from .tokenizer import Tokenizer, tokenizer_from_dict, train_tokenizer
@@ -38,6 +39,7 @@ MAGIC = b"EVSNNTOK"
 FORMAT_VERSION = 1
 DATA_OFFSET = 64
 DTYPES = ("uint8", "uint16", "uint32")
+CHECK_PIECE = 1 << 22  # tokens whose ids open_token_file checks at a time (4-16 MiB: memory stays flat)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class TokenFile:
 
 def token_dtype(vocab_size: int) -> np.dtype:
     """The smallest unsigned little-endian integer type that holds ids 0..vocab_size-1."""
+    vocab_size = check_int("vocab_size", vocab_size, minimum=1)
     for name in DTYPES:
         if vocab_size - 1 <= np.iinfo(name).max:
             return np.dtype(name).newbyteorder("<")
@@ -111,7 +114,8 @@ def write_token_file(corpus: str | os.PathLike | None, out: str | os.PathLike, t
 
 
 def open_token_file(path: str | os.PathLike) -> TokenFile:
-    """Open the token file at ``path``; a file that is not one, or is truncated, raises ValueError naming it."""
+    """Open the token file at ``path``; a file that is not one, is truncated or holds an id outside its
+    vocabulary raises ValueError naming it (every id is checked, a piece at a time: one read of the file)."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"token file {str(path)!r} does not exist (write one with eventsnn tokenize)")
@@ -141,4 +145,10 @@ def open_token_file(path: str | os.PathLike) -> TokenFile:
         raise ValueError(f"token file {str(path)!r}: dtype {dtype.name} does not fit its "
                          f"{tokenizer.vocab_size}-token vocabulary")
     tokens = np.memmap(path, dtype=dtype, mode="r", offset=DATA_OFFSET, shape=(count,))
+    for start in range(0, count, CHECK_PIECE):  # an id beyond the vocabulary would index past the embedding
+        largest = int(tokens[start:start + CHECK_PIECE].max())
+        if largest >= tokenizer.vocab_size:
+            at = start + int(np.argmax(tokens[start:start + CHECK_PIECE] >= tokenizer.vocab_size))
+            raise ValueError(f"token file {str(path)!r} is corrupt: token {at} is id {int(tokens[at])}, outside its "
+                             f"{tokenizer.vocab_size}-token vocabulary")
     return TokenFile(path.resolve(), tokens, tokenizer, corpus_sha256, tokens_sha256)

@@ -62,6 +62,7 @@ from ..autodiff import NeuronState
 from ..checkpoint import (Snapshot, checkpointable, expect_arrays, load, pack_rng, resolve_checkpoint, save_step,
                          unpack_rng)
 from ..errors import CheckpointError
+from ..mpi import on_rank0
 from ..nn import AdamW, clip_grad_norm, warmup_cosine
 from .config import PRESETS, TRAINER_KIND, LMConfig
 from .data import Streams, corpus_digest, encode_corpus, load_corpus, split, text_pieces
@@ -184,7 +185,9 @@ class Trainer:
             if config.corpus is not None:
                 config = dataclasses.replace(config, corpus=os.path.abspath(config.corpus))
             text = load_corpus(config.corpus)
-            tokenizer = train_tokenizer(config.tokenizer, text_pieces([text]), config.bpe_vocab)
+            # Under mpiexec rank 0 learns it and the ranks take its copy: BPE training may differ between runs.
+            tokenizer = tokenizer_from_dict(on_rank0(lambda: train_tokenizer(
+                config.tokenizer, text_pieces([text]), config.bpe_vocab).to_dict()))
             digest = corpus_digest(text)
         model = SpikingLM(LMConfig.preset(config.preset, tokenizer.vocab_size, **model_overrides), config.seed)
         trainer = cls(config, model, tokenizer, digest)
@@ -344,12 +347,10 @@ class Trainer:
         return evaluation
 
     def _save(self, run_dir: str | os.PathLike) -> Path | None:
-        """Rank 0 saves the run to ``run_dir`` (the path; None on the other ranks, which only give it
-        their share of the carried state)."""
-        if self.ranks.rank == 0:
-            return save_step(self, run_dir, self.step)
-        self.checkpoint_state()
-        return None
+        """Rank 0 saves the run to ``run_dir`` (the path; None on the other ranks, which give it their
+        share of the carried state and wait for the file)."""
+        path = save_step(self, run_dir, self.step)
+        return path if self.ranks.rank == 0 else None
 
     def _log(self, losses: list[float], bar: Any) -> Evaluation:
         ev = self.evaluate()
