@@ -18,6 +18,7 @@ block.(l-1) -> block.l and memory -> block.l for l = 1..L-1; traces are
 per population (as source: tau_plus; as target: tau_minus).
 """
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -27,6 +28,19 @@ from .inference import active_indices, token_steps
 from .nn_plasticity import advance, decay_traces, depress_rows, due, move_origin, potentiate_columns, settle
 
 NO_SPIKES = np.empty(0)
+
+
+class Learning(NamedTuple):
+    """The online R-STDP's state and constants (per projection: in the order of ``plastic``)."""
+
+    elig: tuple  # [n_pre, n_post] float64 each: scaled eligibility
+    integral: tuple  # [n_pre, n_post] float64 each: F(s) as of each synapse's last event
+    pre_trace: np.ndarray  # [L + 1, n]: each population's trace as a source (blocks, then the memory; padded)
+    post_trace: np.ndarray  # [L + 1, n]: as a target
+    clock: np.ndarray  # [4]: the shared dopamine clock (nn_plasticity)
+    reward: np.ndarray  # [2]: tau_b and the baseline L (NaN before the first token)
+    k: np.ndarray  # the rule's constants (eventsnn.plasticity.CONSTANTS, dt = 1 token)
+    plastic: np.ndarray  # [2L - 1] bool: the projections that learn
 
 
 @njit(cache=True)
@@ -42,9 +56,10 @@ def token_loss(z, token):
 
 
 @njit(cache=True)
-def settle_all(weights, elig, integral, clock, k, plastic):
+def settle_all(weights, learning):
     """Bring every synapse of every plastic projection to now and move the clock's origin there."""
     memory_w, block_w, gate_w = weights[2], weights[4], weights[6]
+    elig, integral, clock, k, plastic = learning.elig, learning.integral, learning.clock, learning.k, learning.plastic
     if plastic[0]:
         settle(memory_w, elig[0], integral[0], clock, k)
     for l in range(1, block_w.shape[0] + 1):
@@ -56,19 +71,17 @@ def settle_all(weights, elig, integral, clock, k, plastic):
 
 
 @njit(cache=True)
-def rstdp_stream(tokens, logits, weights, block_state, memory_state, spike_count, elig, integral, pre_trace,
-                 post_trace, clock, k, plastic, reward, losses):
+def rstdp_stream(tokens, logits, weights, block_state, memory_state, spike_count, learning, losses):
     """Stream ``tokens`` [T] (module docstring); losses[t] receives token t's nats.
 
     ``weights`` is the event engine's argument tuple (float32 weights,
     learned in place); block_state [L, 3, 1, H], memory_state [3, 1, M] the
-    stream's neurons; logits [V] the logits the last token left. ``elig``
-    and ``integral`` hold each plastic projection's scaled eligibility and
-    F(s) (in the order of ``plastic``); pre_trace and post_trace [L + 1, n]
-    each population's traces (blocks, then the memory, padded to the widest);
-    reward [2]: tau_b and the baseline L (NaN before the first token).
+    stream's neurons; logits [V] the logits the last token left;
+    ``learning`` (:class:`Learning`) the rule's state, updated in place.
     """
     memory_w, block_w, gate_w = weights[2], weights[4], weights[6]
+    elig, integral, clock, k, plastic = learning.elig, learning.integral, learning.clock, learning.k, learning.plastic
+    pre_trace, post_trace, reward = learning.pre_trace, learning.post_trace, learning.reward
     n_layers, n_mem = block_state.shape[0], memory_state.shape[2]
     n_hidden = block_state.shape[3]
     for t in range(tokens.size):
@@ -113,4 +126,4 @@ def rstdp_stream(tokens, logits, weights, block_state, memory_state, spike_count
                 potentiate_columns(fired[l], gate_w[l - 1], elig[2 * l], integral[2 * l], pre_trace[n_layers, :n_mem],
                                    clock, k)
         if due(clock, k):
-            settle_all(weights, elig, integral, clock, k, plastic)
+            settle_all(weights, learning)

@@ -51,7 +51,7 @@ import numpy as np
 from .._validation import check_choice, check_int, check_positive
 from ..checkpoint import Snapshot, expect_arrays, load_snapshot, resolve_checkpoint, save_snapshot
 from ..errors import CheckpointError
-from ..kernels.lm_adapt import rstdp_stream
+from ..kernels.lm_adapt import Learning, rstdp_stream, settle_all
 from ..mpi import on_rank0
 from ..plasticity import RSTDP
 from .engine import ADAPT_KIND, Engine, InferenceLM, SpikeProjection, load_inference, mean_cross_entropy, token_losses
@@ -174,17 +174,15 @@ class Adapter:
     # ---- rules -----------------------------------------------------------------------------------
     def _init_rstdp(self) -> None:
         cfg, c = self.config, self.lm.config
-        self._plastic = plastic_projections(self.lm, cfg.projections)
         weights = self.engine.weights
         shapes = [weights[2].shape] + [s for l in range(c.n_layers - 1) for s in (weights[4][l].shape,
                                                                                   weights[6][l].shape)]
-        self._elig = tuple(np.zeros(s) for s in shapes)
-        self._integral = tuple(np.zeros(s) for s in shapes)
         width = max(c.hidden, c.memory)
-        self._pre, self._post = np.zeros((c.n_layers + 1, width)), np.zeros((c.n_layers + 1, width))
-        self._clock = np.zeros(4)
-        self._constants = cfg.rule_params().constants(1.0)
-        self._reward = np.array([cfg.tau_baseline, np.nan])  # tau_b, the baseline (set by the first loss)
+        self._learning = Learning(
+            elig=tuple(np.zeros(s) for s in shapes), integral=tuple(np.zeros(s) for s in shapes),
+            pre_trace=np.zeros((c.n_layers + 1, width)), post_trace=np.zeros((c.n_layers + 1, width)),
+            clock=np.zeros(4), reward=np.array([cfg.tau_baseline, np.nan]),  # tau_b, the baseline (first loss)
+            k=cfg.rule_params().constants(1.0), plastic=plastic_projections(self.lm, cfg.projections))
         if cfg.seed is not None:
             rng = np.random.default_rng(cfg.seed)
             for state in (*self.engine.block_state, self.engine.memory_state):
@@ -236,8 +234,7 @@ class Adapter:
         if self.config.rule == "rstdp":
             losses = np.empty(tokens.size)
             rstdp_stream(tokens, self.logits, self.engine.weights, self.engine.block_state, self.engine.memory_state,
-                         self.engine.spike_totals, self._elig, self._integral, self._pre, self._post, self._clock,
-                         self._constants, self._plastic, self._reward, losses)
+                         self.engine.spike_totals, self._learning, losses)
             self.engine.neuron_steps += tokens.size  # as Engine.feed counts them
         elif self.config.rule == "none":
             losses = self._read_frozen(tokens)
@@ -310,11 +307,11 @@ class Adapter:
         synapses catch up at their events, is left as it is)."""
         lm, weights = copy.deepcopy(self.lm), self.engine.weights
         if self.config.rule == "rstdp":
-            from ..kernels.lm_adapt import settle_all
-
+            learning = self._learning
             weights = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in weights)
-            settle_all(weights, tuple(a.copy() for a in self._elig), tuple(a.copy() for a in self._integral),
-                       self._clock.copy(), self._constants, self._plastic)
+            settle_all(weights, learning._replace(elig=tuple(a.copy() for a in learning.elig),
+                                                  integral=tuple(a.copy() for a in learning.integral),
+                                                  clock=learning.clock.copy()))
         for key, view in self.engine.spike_weights(weights).items():
             lm.spiking[key].weight[...] = view
         return lm
@@ -331,10 +328,12 @@ class Adapter:
                   "inputs": np.asarray(self._inputs, np.int64), "targets": np.asarray(self._targets, np.int64)}
         groups = {**snap.groups, "neurons": neurons, "stream": stream, "info": dict(self.info)}
         if self.config.rule == "rstdp":
+            learning = self._learning
             groups["rstdp"] = {"stored": self.engine.spike_weights(),  # as the stream reads them: see adapted()
-                               "elig": {str(i): a for i, a in enumerate(self._elig)},
-                               "integral": {str(i): a for i, a in enumerate(self._integral)},
-                               "pre": self._pre, "post": self._post, "clock": self._clock, "reward": self._reward}
+                               "elig": {str(i): a for i, a in enumerate(learning.elig)},
+                               "integral": {str(i): a for i, a in enumerate(learning.integral)},
+                               "pre": learning.pre_trace, "post": learning.post_trace, "clock": learning.clock,
+                               "reward": learning.reward}
         if self.config.rule == "sgd":
             groups["sgd"] = {"parameters": self.model.state_dict(), "momentum": self.optimizer.state_dict()}
         config = {**snap.config, "adapt": dataclasses.asdict(self.config)}
@@ -400,16 +399,18 @@ def load_adapter(path: str | os.PathLike) -> Adapter:
         adapter._inputs, adapter._targets = s["inputs"].tolist(), s["targets"].tolist()
         if config.rule == "rstdp":
             r = g["rstdp"]
-            shapes = {str(i): (a.shape, np.float64) for i, a in enumerate(adapter._elig)}
+            learning = adapter._learning
+            shapes = {str(i): (a.shape, np.float64) for i, a in enumerate(learning.elig)}
             expect_arrays(r["elig"], shapes, "/rstdp/elig")
             expect_arrays(r["integral"], shapes, "/rstdp/integral")
             expect_arrays({k: r[k] for k in ("pre", "post", "clock", "reward")},
-                          {"pre": (adapter._pre.shape, np.float64), "post": (adapter._post.shape, np.float64),
+                          {"pre": (learning.pre_trace.shape, np.float64),
+                           "post": (learning.post_trace.shape, np.float64),
                            "clock": ((4,), np.float64), "reward": ((2,), np.float64)}, "/rstdp")
-            adapter._elig = tuple(r["elig"][str(i)] for i in range(len(adapter._elig)))
-            adapter._integral = tuple(r["integral"][str(i)] for i in range(len(adapter._integral)))
-            adapter._pre, adapter._post, adapter._clock = r["pre"], r["post"], r["clock"]
-            adapter._reward = r["reward"]
+            adapter._learning = learning._replace(
+                elig=tuple(r["elig"][str(i)] for i in range(len(learning.elig))),
+                integral=tuple(r["integral"][str(i)] for i in range(len(learning.integral))),
+                pre_trace=r["pre"], post_trace=r["post"], clock=r["clock"], reward=r["reward"])
             views = eng.spike_weights()
             expect_arrays(r["stored"], {k: (v.shape, np.float32) for k, v in views.items()}, "/rstdp/stored")
             for key, view in views.items():
