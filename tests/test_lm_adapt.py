@@ -6,6 +6,7 @@ import pytest
 
 import eventsnn as esnn
 from eventsnn.cli import main
+from eventsnn.kernels.lm_adapt import ANCHOR_STEP
 from eventsnn.kernels.nn_plasticity import REBASE
 from eventsnn.lm.adapt import AdaptConfig, Adapter, load_adapter
 from eventsnn.lm.data import encode_corpus, load_corpus
@@ -77,7 +78,7 @@ def test_sgd_learns_a_repeated_text(run, tokens):
 
 @pytest.mark.parametrize("rule", ["rstdp", "sgd"])
 def test_saved_and_resumed_state_reads_on_as_if_uninterrupted(run, tokens, rule, tmp_path):
-    config = AdaptConfig(rule=rule, lr=3e-3, tau_c=3.0, segment=7, sgd_lr=0.1, window=200, seed=2)
+    config = AdaptConfig(rule=rule, lr=3e-3, tau_c=3.0, segment=7, sgd_lr=0.1, window=200, seed=2, tau_anchor=20.0)
     whole = Adapter(lm_of(run), config, run[0].model)
     expected = whole.read(tokens)
     first = Adapter(lm_of(run), config, run[0].model)
@@ -100,8 +101,10 @@ def test_the_command_reports_the_stream_and_the_forgetting(run, tmp_path):
     for rule in ("none", "rstdp"):
         out = tmp_path / f"{rule}.json"
         assert main(["adapt", str(checkpoint), "--corpus", str(corpus), "--rule", rule, "--json", str(out),
-                     "--val-tokens", "500", "--window", "300", "--save", str(tmp_path / f"{rule}.h5")]) == 0
+                     "--val-tokens", "500", "--window", "300", "--save", str(tmp_path / f"{rule}.h5"),
+                     *(["--tau-anchor", "50"] if rule == "rstdp" else [])]) == 0
         summary = json.loads(out.read_text())
+        assert summary["config"]["tau_anchor"] == (50.0 if rule == "rstdp" else None)
         assert summary["rule"] == rule and summary["tokens_per_s"] > 0
         assert [w[0] for w in summary["windows"]] == [300, 600, 900, summary["tokens"]]
         if rule == "none":
@@ -128,16 +131,22 @@ def test_bad_input_is_named(run, tmp_path, capsys):
         Adapter(lm, AdaptConfig(rule="sgd"))
     with pytest.raises(ValueError, match="tau_c must be finite, got nan"):
         AdaptConfig(tau_c=float("nan"))
+    with pytest.raises(ValueError, match="tau_anchor must be > 0, got -1"):
+        AdaptConfig(tau_anchor=-1.0)
     with pytest.raises(ValueError, match="tokens must lie in"):
         Adapter(lm, AdaptConfig()).read(np.array([0, lm.config.vocab_size]))
 
 
-def test_rstdp_stream_is_engine_steps_and_rstdp_step(run, tokens):
+@pytest.mark.parametrize("tau_anchor", [None, 30.0])
+def test_rstdp_stream_is_engine_steps_and_rstdp_step(run, tokens, tau_anchor):
     """The kernel against its specification: per token, score with the logits so far, reward = baseline - loss,
     Engine.step, then ``eventsnn.nn.rstdp_step`` on each adapted projection. The engine reads each synapse's
-    weight as of its last event (pre or post spike) or the last rebase, which the reference copies in."""
+    weight as of its last event (pre or post spike) or the last rebase, which the reference copies in. Anchored,
+    each rebase (every 4 tokens at tau_anchor = 30) relaxes w to w0 + (w - w0) exp(-D / tau_anchor)."""
 
-    config = AdaptConfig(lr=1e-2, tau_c=5.0, tau_baseline=10.0)  # tau_c = 5: the clock rebases every 20 tokens
+    # tau_c = 5: the clock rebases every 20 tokens
+    config = AdaptConfig(lr=1e-2, tau_c=5.0, tau_baseline=10.0, tau_anchor=tau_anchor)
+    rate = 1.0 / tau_anchor if tau_anchor else 0.0
     stream = tokens[:48]
     adapter = Adapter(lm_of(run), config)
     losses = adapter.read(stream)
@@ -149,6 +158,7 @@ def test_rstdp_stream_is_engine_steps_and_rstdp_step(run, tokens):
     assert len(projections) == 2 * lm.config.n_layers - 1
     stored = engine.spike_weights()
     exact = {p.key: stored[p.key].astype(np.float64) for p in projections}
+    trained = {key: w.copy() for key, w in exact.items()}
     state = {p.key: RSTDPState.initial(*stored[p.key].shape) for p in projections}
     logits, baseline, since_rebase, expected = engine.feed([[lm.tokenizer.eot_id]])[0, 0], None, 0, []
     for token in stream:
@@ -161,17 +171,43 @@ def test_rstdp_stream_is_engine_steps_and_rstdp_step(run, tokens):
         spikes = {MEMORY: engine.memory_state[1, 0]} | {block(l): engine.block_state[l, 1, 0]
                                                         for l in range(lm.config.n_layers)}
         since_rebase += 1
-        rebase = since_rebase / config.tau_c > REBASE
+        rebase = since_rebase / config.tau_c > REBASE or since_rebase * rate >= ANCHOR_STEP
         for p in projections:
             pre, post = spikes[p.source].astype(np.float64), spikes[p.target].astype(np.float64)
             exact[p.key], state[p.key] = rstdp_step(pre, post, exact[p.key], state[p.key], reward, params)
+            if rebase:
+                exact[p.key] = trained[p.key] + (exact[p.key] - trained[p.key]) * np.exp(-since_rebase * rate)
             event = (pre[:, None] > 0) | (post[None, :] > 0) | rebase
             stored[p.key][event] = exact[p.key][event]
         since_rebase = 0 if rebase else since_rebase
     np.testing.assert_allclose(losses, expected, rtol=1e-6)
-    adapted = Engine(adapter.adapted(), 1, "event").spike_weights()
+    adapted = Engine(adapter.adapted(), 1, "event").spike_weights()  # settled now: relaxed over since_rebase
     for p in projections:
+        exact[p.key] = trained[p.key] + (exact[p.key] - trained[p.key]) * np.exp(-since_rebase * rate)
         # the kernel rounds each stored weight to float32 at every event: a few ulps of the weights' scale
         ulps = 4 * np.finfo(np.float32).eps * np.abs(exact[p.key]).max()
         np.testing.assert_allclose(adapted[p.key], exact[p.key], rtol=1e-6, atol=ulps, err_msg=p.key)
         assert np.abs(exact[p.key] - lm_of(run).spiking[p.key].weight).max() > 1e-4  # the rule did learn
+
+
+def test_anchored_changes_decay_to_the_trained_weights(run, tokens):
+    """With learning switched off after 300 tokens, every change w - w0 decays as exp(-t / tau_anchor): the
+    adapted weights 400 tokens later are w0 + (w - w0) exp(-400 / tau_anchor)."""
+    from eventsnn.plasticity import A_MINUS, A_PLUS
+
+    tau = 100.0
+    adapter = Adapter(lm_of(run), AdaptConfig(lr=1e-2, tau_c=5.0, tau_anchor=tau))
+    adapter.read(tokens[:300])
+    learning = adapter._learning
+    learning.k[[A_PLUS, A_MINUS]] = 0.0  # no new eligibility ...
+    for elig in learning.elig:
+        elig[...] = 0.0  # ... and none left: the weights move only by the anchor
+    trained = lm_of(run).spiking
+    before = adapter.adapted().spiking
+    adapter.read(tokens[300:700])
+    after = adapter.adapted().spiking
+    for key in ("memory_in", "spikes_in.1", "memory_to_block.1"):
+        change = before[key].weight.astype(np.float64) - trained[key].weight
+        assert np.abs(change).max() > 1e-3  # it did learn
+        np.testing.assert_allclose(after[key].weight - trained[key].weight, change * np.exp(-400 / tau),
+                                   atol=2 * np.finfo(np.float32).eps * np.abs(trained[key].weight).max())

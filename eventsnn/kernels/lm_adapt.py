@@ -13,6 +13,18 @@ token) and, per token x_t, in this order:
 4. steps R-STDP (:mod:`.nn_plasticity`, one rule step per token) on every
    plastic spike-to-spike projection with those spikes and reward_t.
 
+Anchoring (fast weights on the trained, slow ones w0; Hinton & Plaut 1987,
+Ba et al. 2016): with rate a = 1/tau_a > 0 (1/token), each rebase of the
+clock (every synapse settled, :func:`settle_all`) also relaxes every
+adapted weight towards its trained value,
+
+    w <- w0 + (w - w0) e^{-a D}        (D tokens since the previous rebase),
+
+and the clock rebases at least every :data:`ANCHOR_STEP` / a tokens: a
+staircase of 1/ANCHOR_STEP steps per time constant for
+d(w - w0)/dt = -a (w - w0), at no cost per synapse event. With no reward
+every change decays to w0.
+
 Plastic projections (``plastic`` [2L - 1]): block.0 -> memory, then
 block.(l-1) -> block.l and memory -> block.l for l = 1..L-1; traces are
 per population (as source: tau_plus; as target: tau_minus).
@@ -25,9 +37,10 @@ from numba import njit
 
 from ..plasticity import RATE_MINUS, RATE_PLUS
 from .inference import active_indices, token_steps
-from .nn_plasticity import advance, decay_traces, depress_rows, due, move_origin, potentiate_columns, settle
+from .nn_plasticity import T, T0, advance, decay_traces, depress_rows, due, move_origin, potentiate_columns, settle
 
 NO_SPIKES = np.empty(0)
+ANCHOR_STEP = 0.125  # anchored: rebase once (t - t_0) a reaches this (8 decay steps per tau_a)
 
 
 class Learning(NamedTuple):
@@ -39,6 +52,8 @@ class Learning(NamedTuple):
     post_trace: np.ndarray  # [L + 1, n]: as a target
     clock: np.ndarray  # [4]: the shared dopamine clock (nn_plasticity)
     reward: np.ndarray  # [2]: tau_b and the baseline L (NaN before the first token)
+    w0: tuple  # [n_pre, n_post] float32 each: the trained weights the anchor pulls towards
+    anchor: np.ndarray  # [1]: the anchor's rate a = 1/tau_a (1/token; 0: no anchor)
     k: np.ndarray  # the rule's constants (eventsnn.plasticity.CONSTANTS, dt = 1 token)
     plastic: np.ndarray  # [2L - 1] bool: the projections that learn
 
@@ -57,17 +72,26 @@ def token_loss(z, token):
 
 @njit(cache=True)
 def settle_all(weights, learning):
-    """Bring every synapse of every plastic projection to now and move the clock's origin there."""
+    """Bring every synapse of every plastic projection to now, relax it towards w0 if anchored (module
+    docstring), and move the clock's origin there."""
     memory_w, block_w, gate_w = weights[2], weights[4], weights[6]
     elig, integral, clock, k, plastic = learning.elig, learning.integral, learning.clock, learning.k, learning.plastic
-    if plastic[0]:
-        settle(memory_w, elig[0], integral[0], clock, k)
-    for l in range(1, block_w.shape[0] + 1):
-        if plastic[2 * l - 1]:
-            settle(block_w[l - 1], elig[2 * l - 1], integral[2 * l - 1], clock, k)
-        if plastic[2 * l]:
-            settle(gate_w[l - 1], elig[2 * l], integral[2 * l], clock, k)
+    relax = math.exp(-(clock[T] - clock[T0]) * learning.anchor[0])
+    for p in range(plastic.size):
+        if plastic[p]:
+            w = memory_w if p == 0 else (block_w[(p - 1) // 2] if p % 2 else gate_w[p // 2 - 1])
+            settle(w, elig[p], integral[p], clock, k)
+            if learning.anchor[0] > 0:
+                anchor(w, learning.w0[p], relax)
     move_origin(clock)
+
+
+@njit(cache=True)
+def anchor(w, w0, relax):
+    """w <- w0 + (w - w0) relax, in float64, rounded to w's dtype."""
+    for i in range(w.shape[0]):
+        for j in range(w.shape[1]):
+            w[i, j] = w0[i, j] + (np.float64(w[i, j]) - w0[i, j]) * relax
 
 
 @njit(cache=True)
@@ -125,5 +149,5 @@ def rstdp_stream(tokens, logits, weights, block_state, memory_state, spike_count
             if plastic[2 * l]:
                 potentiate_columns(fired[l], gate_w[l - 1], elig[2 * l], integral[2 * l], pre_trace[n_layers, :n_mem],
                                    clock, k)
-        if due(clock, k):
+        if due(clock, k) or (clock[T] - clock[T0]) * learning.anchor[0] >= ANCHOR_STEP:
             settle_all(weights, learning)

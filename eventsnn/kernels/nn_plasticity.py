@@ -54,25 +54,27 @@ def advance(clock, reward, k):
 @njit(cache=True)
 def depress_rows(active, w, c, fs, x_post, clock, k):
     """Presynaptic spikes: bring each active row to now, then c -= A_minus x_post (x_post not yet bumped)."""
-    scale = math.exp((clock[T] - clock[T0]) * k[RATE_C])  # c~ = c e^{(t - t_0)/tau_c}
-    f = clock[F]
+    # constants in locals: read from k inside the loop, LLVM reloads them after every store (c might alias k)
+    a = k[A_MINUS] * math.exp((clock[T] - clock[T0]) * k[RATE_C])  # c~ = c e^{(t - t_0)/tau_c}
+    f, lo, hi = clock[F], k[W_MIN], k[W_MAX]
     for i in active:
         for j in range(w.shape[1]):
-            w[i, j] = min(max(w[i, j] + c[i, j] * (f - fs[i, j]), k[W_MIN]), k[W_MAX])
+            w[i, j] = min(max(w[i, j] + c[i, j] * (f - fs[i, j]), lo), hi)
             fs[i, j] = f
-            c[i, j] -= k[A_MINUS] * x_post[j] * scale
+            c[i, j] -= a * x_post[j]
 
 
 @njit(cache=True)
 def potentiate_columns(active, w, c, fs, x_pre, clock, k):
     """Postsynaptic spikes: bring each active column to now, then c += A_plus x_pre (x_pre bumped)."""
-    scale = math.exp((clock[T] - clock[T0]) * k[RATE_C])
-    f = clock[F]
+    a = k[A_PLUS] * math.exp((clock[T] - clock[T0]) * k[RATE_C])
+    f, lo, hi = clock[F], k[W_MIN], k[W_MAX]
     for i in range(w.shape[0]):
+        dc = a * x_pre[i]
         for j in active:
-            w[i, j] = min(max(w[i, j] + c[i, j] * (f - fs[i, j]), k[W_MIN]), k[W_MAX])
+            w[i, j] = min(max(w[i, j] + c[i, j] * (f - fs[i, j]), lo), hi)
             fs[i, j] = f
-            c[i, j] += k[A_PLUS] * x_pre[i] * scale
+            c[i, j] += dc
 
 
 @njit(cache=True)
@@ -80,10 +82,10 @@ def settle(w, c, fs, clock, k):
     """Bring every synapse to now and express c~ and F(s) from the origin now (call :func:`move_origin` after
     settling every projection of the clock)."""
     decay = math.exp(-(clock[T] - clock[T0]) * k[RATE_C])
-    f = clock[F]
+    f, lo, hi = clock[F], k[W_MIN], k[W_MAX]
     for i in range(w.shape[0]):
         for j in range(w.shape[1]):
-            w[i, j] = min(max(w[i, j] + c[i, j] * (f - fs[i, j]), k[W_MIN]), k[W_MAX])
+            w[i, j] = min(max(w[i, j] + c[i, j] * (f - fs[i, j]), lo), hi)
             fs[i, j] = 0.0
             c[i, j] *= decay
 

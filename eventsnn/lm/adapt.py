@@ -22,7 +22,11 @@ learned from x_<t only. Three rules:
   weights bounded to +-``w_bound``. A synapse's weight is brought up to date at
   its events (its source's or target's spikes), so a spike transmits the
   weight its synapse had at its previous event. ``seed`` (None: rest) starts
-  every membrane uniformly in [0, threshold).
+  every membrane uniformly in [0, threshold). ``tau_anchor`` (tokens; None:
+  no anchor) makes the changes fast weights on the trained ones w0: they
+  decay, d(w - w0)/dt = -(w - w0)/tau_anchor, in steps of tau_anchor/8
+  tokens (:mod:`eventsnn.kernels.lm_adapt`), so the model forgets its
+  training only as much as the last few tau_anchor tokens moved it.
 - ``sgd``: dynamic evaluation (Krause et al. 2018): after every ``segment``
   tokens, one gradient step of plain SGD (``sgd_lr``, gradient norm clipped
   to 1) on that segment's mean cross-entropy, through the training model
@@ -81,6 +85,7 @@ class AdaptConfig:
     seed: int | None = None  # rstdp: None starts at rest
     window: int = 10000  # tokens per reported window
     projections: tuple[str, ...] | None = None  # rstdp: topology keys; None: every spike-to-spike projection
+    tau_anchor: float | None = None  # rstdp: w - w0 decays with this time constant (tokens); None: never
 
     def __post_init__(self) -> None:
         check_choice("rule", self.rule, RULES)
@@ -92,6 +97,8 @@ class AdaptConfig:
         check_int("window", self.window, 1)
         if self.seed is not None:
             check_int("seed", self.seed, 0)
+        if self.tau_anchor is not None:
+            check_positive("tau_anchor", self.tau_anchor)
         if isinstance(self.projections, (str, bytes)):  # tuple() would split it into characters
             raise ValueError(f"projections must be a sequence of projection keys, got the string {self.projections!r}")
         if self.projections is not None:
@@ -174,19 +181,25 @@ class Adapter:
     # ---- rules -----------------------------------------------------------------------------------
     def _init_rstdp(self) -> None:
         cfg, c = self.config, self.lm.config
-        weights = self.engine.weights
-        shapes = [weights[2].shape] + [s for l in range(c.n_layers - 1) for s in (weights[4][l].shape,
-                                                                                  weights[6][l].shape)]
+        shapes = [w.shape for w in self._plastic_weights()]
         width = max(c.hidden, c.memory)
         self._learning = Learning(
             elig=tuple(np.zeros(s) for s in shapes), integral=tuple(np.zeros(s) for s in shapes),
             pre_trace=np.zeros((c.n_layers + 1, width)), post_trace=np.zeros((c.n_layers + 1, width)),
             clock=np.zeros(4), reward=np.array([cfg.tau_baseline, np.nan]),  # tau_b, the baseline (first loss)
+            w0=tuple(w.copy() for w in self._plastic_weights()) if cfg.tau_anchor else
+            tuple(np.zeros((0, 0), np.float32) for _ in shapes),
+            anchor=np.array([1.0 / cfg.tau_anchor if cfg.tau_anchor else 0.0]),
             k=cfg.rule_params().constants(1.0), plastic=plastic_projections(self.lm, cfg.projections))
         if cfg.seed is not None:
             rng = np.random.default_rng(cfg.seed)
             for state in (*self.engine.block_state, self.engine.memory_state):
                 state[0] = rng.uniform(0.0, c.threshold, state[0].shape)
+
+    def _plastic_weights(self) -> list[np.ndarray]:
+        """The engine's spike-to-spike weights in the order of :mod:`eventsnn.kernels.lm_adapt` (views)."""
+        weights = self.engine.weights
+        return [weights[2]] + [w for l in range(self.lm.config.n_layers - 1) for w in (weights[4][l], weights[6][l])]
 
     def _init_sgd(self, model: Any) -> None:
         from ..nn import SGD
@@ -334,6 +347,8 @@ class Adapter:
                                "integral": {str(i): a for i, a in enumerate(learning.integral)},
                                "pre": learning.pre_trace, "post": learning.post_trace, "clock": learning.clock,
                                "reward": learning.reward}
+            if self.config.tau_anchor:
+                groups["rstdp"]["anchor"] = {str(i): a for i, a in enumerate(learning.w0)}
         if self.config.rule == "sgd":
             groups["sgd"] = {"parameters": self.model.state_dict(), "momentum": self.optimizer.state_dict()}
         config = {**snap.config, "adapt": dataclasses.asdict(self.config)}
@@ -407,6 +422,10 @@ def load_adapter(path: str | os.PathLike) -> Adapter:
                           {"pre": (learning.pre_trace.shape, np.float64),
                            "post": (learning.post_trace.shape, np.float64),
                            "clock": ((4,), np.float64), "reward": ((2,), np.float64)}, "/rstdp")
+            if config.tau_anchor:  # the trained weights (the lm restored above is the adapted one)
+                expect_arrays(r["anchor"], {str(i): (a.shape, np.float32) for i, a in enumerate(learning.w0)},
+                              "/rstdp/anchor")
+                learning = learning._replace(w0=tuple(r["anchor"][str(i)] for i in range(len(learning.w0))))
             adapter._learning = learning._replace(
                 elig=tuple(r["elig"][str(i)] for i in range(len(learning.elig))),
                 integral=tuple(r["integral"][str(i)] for i in range(len(learning.integral))),
