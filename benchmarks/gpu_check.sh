@@ -7,8 +7,23 @@
 # Needs python3 with numpy, numba, numba-cuda, scipy, h5py, pytest and hypothesis; CuPy (the layer benchmark's
 # dense products) and torch with snnTorch / SpikingJelly / Norse (the peers) when present. Installs nothing, needs
 # no network, runs eventsnn from this checkout (PYTHONPATH). Writes into OUT_DIR: environment.json, cuda_tests.xml,
-# train_step_cuda_<n>.json, lm_engine_cuda.json, a .log per step, and summary.json (each step's exit code and
-# seconds). Exits non-zero if any step failed; later steps run anyway.
+# train_step_cuda_<n>.json, lm_engine_cuda.json, sparse_vs_dense_cuda.json, a .log per step, and summary.json (each
+# step's exit code, seconds and limit). Exits non-zero if any step failed; later steps run anyway.
+#
+# Time on one H200, estimated (no GPU has run this script yet; the logs' "exit ... after N s" will say):
+#   environment        ~5 s   imports, nvidia-smi
+#   tests              ~60 s  numba-cuda compiles each kernel per signature (~1-3 s each); examples run in ms
+#   train_step_4096    ~45 s  4 processes (eventsnn, snnTorch, SpikingJelly, Norse) start and import torch/CuPy;
+#                             then 4 x 3 interleaved forward+backward of T = 500 (~20 ms each)
+#   train_step_16384   ~70 s  the same at 16x the products (~0.2 s per forward+backward), 1 GiB weights per process
+#   lm_engine          ~25 s  token_steps compiles (~10 s); 6 batches x 4 feeds of 64 tokens; CPU engine at 1, 16, and
+#                             the parity check at batch 1024 (16 tokens on one core)
+#   sparse_vs_dense    ~50 s  a torch worker starts (~10 s), event_linear and token_steps compile (~15 s); the sweep
+#                             (4 batches x 8 activities x 4 of ours + 3 of torch, 41 calls each: ~10 s, the event
+#                             product at batch 1024 up to ~10 ms a call) and the model (4 batches, 276 tokens per
+#                             engine: ~10 s)
+# Each step runs under its own limit and under what is left of BUDGET seconds from the start, so the script ends
+# within 8 minutes even if the estimates are wrong (a step with under 10 s left is skipped: exit 124).
 set -uo pipefail
 dry=0
 if [[ "${1:-}" == "--dry" ]]; then dry=1; shift; fi
@@ -24,22 +39,31 @@ if (( dry )); then
     layer_sizes=(8) ; layer_args=(--steps 10 --layer-rounds 1)
     lm_args=(--batches 1,2 --cpu-batches 1 --tokens 3 --repeats 1 --hidden 6 --memory 4 --readout 4 --vocab 10
              --threads 1)  # the simulator's barriers cost a Python thread switch each; the kernel is tested elsewhere
+    sparse_args=(--layer-n 8 --batches 1,2 --repeats 2 --rounds 1 --steps 3 --threads 1
+                 --shape hidden=6,memory=4,readout=4,d_embed=4,vocab_size=10)
 else
     export NUMBA_ENABLE_CUDASIM=0
     layer_sizes=(4096 16384) ; layer_args=()
-    lm_args=()
+    lm_args=() ; sparse_args=()
 fi
-declare -A limit=([tests]=120 [train_step_4096]=100 [train_step_16384]=150 [lm_engine]=90 [train_step_8]=60)
+declare -A limit=([tests]=120 [train_step_4096]=100 [train_step_16384]=150 [lm_engine]=90 [sparse_vs_dense]=100
+                  [train_step_8]=60)
+end=$((SECONDS + ${BUDGET:-450}))  # + timeout's 10 s grace for a last step that ignores its TERM: under 8 minutes
 summary=()
 
-step() {  # step NAME COMMAND...: run under its time limit, log to OUT/NAME.log, record exit code and seconds
+step() {  # step NAME COMMAND...: run under its time limit (or what is left), log to OUT/NAME.log, record the result
     local name=$1; shift
-    local start=$SECONDS
-    echo "== $name: $*"
-    timeout -k 10 "${limit[$name]}" "$@" > "$out/$name.log" 2>&1
-    local rc=$?
+    local start=$SECONDS cap=${limit[$name]} rc=124
+    (( cap > end - SECONDS )) && cap=$((end - SECONDS))
+    echo "== $name (limit $cap s): $*"
+    if (( cap >= 10 )); then
+        timeout -k 10 "$cap" "$@" > "$out/$name.log" 2>&1
+        rc=$?
+    else
+        echo "skipped: $cap s of the budget left" > "$out/$name.log"
+    fi
     echo "   exit $rc after $((SECONDS - start)) s"
-    summary+=("\"$name\": {\"exit\": $rc, \"seconds\": $((SECONDS - start)), \"limit\": ${limit[$name]}}")
+    summary+=("\"$name\": {\"exit\": $rc, \"seconds\": $((SECONDS - start)), \"limit\": $cap}")
 }
 
 "$py" - "$out/environment.json" <<'PY'
@@ -64,6 +88,8 @@ for n in "${layer_sizes[@]}"; do
         --json "$out/train_step_cuda_$n.json"
 done
 step lm_engine "$py" benchmarks/lm_engine_cuda.py "${lm_args[@]}" --json "$out/lm_engine_cuda.json"
+step sparse_vs_dense "$py" benchmarks/sparse_vs_dense.py --device cuda "${sparse_args[@]}" \
+    --json "$out/sparse_vs_dense_cuda.json"
 
 (IFS=,; echo "{${summary[*]}}") > "$out/summary.json"
 cat "$out/summary.json"

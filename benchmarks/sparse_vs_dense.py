@@ -27,15 +27,41 @@ the mean of ours just before and after it, the median over the rounds.
 The bound: the dense product streams all n_in·n_out·4 bytes of W, so its
 time gives the machine's effective memory bandwidth; the event engine reads
 activity·n_in rows, so its floor is (active rows · row bytes) / bandwidth.
+
+``--device cuda`` runs both parts on a GPU (docs/cuda.md), the layer for
+batches of streams (``--batches``, default 1, 16, 256, 1024):
+
+    python benchmarks/sparse_vs_dense.py --device cuda --json results/sparse_vs_dense_cuda.json
+
+Sweep: the event product is eventsnn.kernels.cuda.event_linear.event_matmul
+(the CSR of the spikes built on the device, then the weight rows of the
+active inputs only); dense is ``x @ W`` through cuBLAS (CuPy), and PyTorch's
+on its CUDA device in a worker process as above. The spike vectors
+(``--repeats`` per activity and batch, one per call) are drawn on the device
+before the timing (each process draws its own); every call is timed to the
+end of its device work (a synchronisation), after a warm-up call. The
+bandwidth comes from the dense product at the smallest batch, and the event
+product's floor is the rows any of the B streams reads, 1 - (1 - activity)^B
+of W, read once. Model: the LM's CudaEngine against PyTorch's dense engine
+on the device (benchmarks/_torch_dense.py), both the same float32 weights:
+a ``--checkpoint``, or else a random-weight SpikingLM (seed 0) of
+``--preset`` with ``--shape`` overrides fed random tokens; tokens/s at each
+batch, one ``step`` call per token and ``feed`` calls of 256 tokens (one
+kernel launch each for the event engine), and the measured firing rate.
+Under Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1, the GPU check's dry
+run) NumPy stands in for CuPy and PyTorch runs on the CPU: tiny sizes only,
+to check the script.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -45,7 +71,9 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA
 
 import numpy as np  # noqa: E402
 
+from eventsnn._validation import check_int  # noqa: E402
 from eventsnn.kernels.inference import accumulate_rows, active_indices  # noqa: E402
+from eventsnn.lm.config import LMConfig  # noqa: E402
 
 from _workers import MachineLoad, Worker, compare, interleave  # noqa: E402
 
@@ -74,6 +102,23 @@ def sweep_inputs(n: int, repeats: int, seed: int) -> tuple[np.ndarray, np.ndarra
 SWEEP = {"n": 4096, "repeats": 41, "seed": 0}
 
 
+def sweep_row(activity: float, ours, torch_worker: Worker | None, task: str, repeats: int, rounds: int) -> dict:
+    """One activity's sweep row: ``ours()`` ({"event_s", "dense_s"}) interleaved with ``torch_worker``'s ``task``
+    (the same warm-up call and median of the rest as median_time); medians, speedups, PyTorch's paired ratios."""
+    peers = {}
+    if torch_worker:
+        peers["torch"] = lambda: {"torch_dense_s": statistics.median(torch_worker.time([task], repeats - 1, 1)[task])}
+    log = interleave(ours, peers, rounds)
+    row = {"activity": activity, **{k: statistics.median(r[k] for name, r in log if name == "ours")
+                                    for k in ("event_s", "dense_s")}}
+    row.update(speedup=row["dense_s"] / row["event_s"], speedup_over_inverse_activity=row["dense_s"] / row["event_s"] * activity)
+    if torch_worker:
+        peer = compare(log, lambda r: r["torch_dense_s"], ours_value=lambda r: r["event_s"])["torch"]
+        row.update(torch_dense_s=peer["median"], torch_speedup=peer["ratio"],
+                   torch_speedup_range=[peer["ratio_min"], peer["ratio_max"]])
+    return row
+
+
 def sweep(torch_worker: Worker | None, rounds: int, n: int, repeats: int, seed: int) -> dict:
     weight, bias, inputs = sweep_inputs(n, repeats, seed)
     scale, out = np.ones(n, np.float32), np.empty(n, np.float32)
@@ -82,19 +127,7 @@ def sweep(torch_worker: Worker | None, rounds: int, n: int, repeats: int, seed: 
         def ours() -> dict[str, float]:
             return {"event_s": median_time(lambda x: accumulate_rows(active_indices(x), weight, scale, bias, out), xs),
                     "dense_s": median_time(lambda x: x @ weight + bias, xs)}
-        peers = {}
-        if torch_worker:  # the same warm-up call and median of the rest as median_time
-            task = f"layer@{activity}"
-            peers["torch"] = lambda: {"torch_dense_s": statistics.median(torch_worker.time([task], repeats - 1, 1)[task])}
-        log = interleave(ours, peers, rounds)
-        row = {"activity": activity, **{k: statistics.median(r[k] for name, r in log if name == "ours")
-                                        for k in ("event_s", "dense_s")}}
-        row.update(speedup=row["dense_s"] / row["event_s"], speedup_over_inverse_activity=row["dense_s"] / row["event_s"] * activity)
-        if torch_worker:
-            peer = compare(log, lambda r: r["torch_dense_s"], ours_value=lambda r: r["event_s"])["torch"]
-            row.update(torch_dense_s=peer["median"], torch_speedup=peer["ratio"],
-                       torch_speedup_range=[peer["ratio_min"], peer["ratio_max"]])
-        rows.append(row)
+        rows.append(sweep_row(activity, ours, torch_worker, f"layer@{activity}", repeats, rounds))
     bandwidth = weight.nbytes / float(np.median([r["dense_s"] for r in rows]))
     for r in rows:
         r["event_bound_s"] = r["activity"] * weight.nbytes / bandwidth
@@ -102,8 +135,19 @@ def sweep(torch_worker: Worker | None, rounds: int, n: int, repeats: int, seed: 
 
 
 def token_rows(tokens: np.ndarray, batch: int, steps: int) -> np.ndarray:
-    """[20 + steps, batch] tokens: ``batch`` streams reading ``tokens`` from evenly spaced starts (20 to warm up)."""
-    return tokens[np.arange(20 + steps)[:, None] + np.arange(batch) * (tokens.size // batch)]
+    """[20 + steps, batch] tokens: ``batch`` streams reading ``tokens`` from evenly spaced starts (20 to warm up),
+    wrapping around at the end (streams overlap only when ``tokens`` is shorter than batch x (20 + steps))."""
+    return tokens[(np.arange(20 + steps)[:, None] + np.arange(batch) * (tokens.size // batch)) % tokens.size]
+
+
+def feed_rows(eng, rows: np.ndarray, feed: bool = False) -> None:
+    """Feed token ``rows`` [T, batch] to engine ``eng``: one ``step`` call per row, or ``feed`` calls of 256 rows."""
+    if feed:
+        for first in range(0, len(rows), 256):
+            eng.feed(rows[first:first + 256])
+    else:
+        for row in rows:
+            eng.step(row)
 
 
 def _throughput(eng, tokens: np.ndarray, steps: int, feed: bool = False) -> float:
@@ -114,27 +158,24 @@ def _throughput(eng, tokens: np.ndarray, steps: int, feed: bool = False) -> floa
     ``step`` call each.
     """
     rows = token_rows(tokens, eng.batch, steps)
-    for row in rows[:20]:  # warm-up: kernels loaded, state away from rest
-        eng.step(row)
+    feed_rows(eng, rows[:20])  # warm-up: kernels loaded, state away from rest
     start = time.perf_counter()
-    if feed:
-        for first in range(20, 20 + steps, 256):
-            eng.feed(rows[first:min(first + 256, 20 + steps)])
-    else:
-        for row in rows[20:]:
-            eng.step(row)
+    feed_rows(eng, rows[20:], feed)
     return steps * eng.batch / (time.perf_counter() - start)
 
 
-def _bytes_per_token(lm, eng) -> tuple[float, float]:
-    """Weight bytes read per token: (event engine, as measured from its spikes; dense engine)."""
+def _bytes_per_token(lm, eng, bandwidth: float) -> dict[str, float]:
+    """Weight bytes read per token by the event engine (as measured from ``eng``'s spikes) and the dense one,
+    and the tokens/s each would reach reading them at ``bandwidth`` bytes/s."""
     tokens = eng.neuron_steps * eng.batch / lm.config.steps_per_token
     per_row = lambda p: p.weight.itemsize * p.weight.shape[1] + p.scale.itemsize  # noqa: E731
     event = sum(eng.spike_count[src] / tokens * per_row(p) for src, _, p in lm.projections() if src in eng.spike_count)
     event = event * 1.0 + sum(t.itemsize * t.shape[1] for t in lm.tables) + lm.head_weight.nbytes
     dense_steps = lm.config.steps_per_token
     dense = sum(4 * p.weight.size for _, _, p in lm.projections()) * dense_steps
-    return event, dense + sum(t.itemsize * t.shape[1] for t in lm.tables) + lm.head_weight.nbytes
+    dense += sum(t.itemsize * t.shape[1] for t in lm.tables) + lm.head_weight.nbytes
+    return {"event": event, "dense": dense, "event_bound_tokens_per_s": bandwidth / event,
+            "dense_bound_tokens_per_s": bandwidth / dense}
 
 
 def load_lm(checkpoint: str):
@@ -176,10 +217,7 @@ def model_benchmark(checkpoint: str, steps: int, bandwidth: float, torch_worker:
     eng = Engine(lm, 1, "event")
     _throughput(eng, data, steps)
     result["firing_rate"] = eng.firing_rate()
-    event_bytes, dense_bytes = _bytes_per_token(lm, eng)
-    result["bytes_per_token"] = {"event": event_bytes, "dense": dense_bytes,
-                                 "event_bound_tokens_per_s": bandwidth / event_bytes,
-                                 "dense_bound_tokens_per_s": bandwidth / dense_bytes}
+    result["bytes_per_token"] = _bytes_per_token(lm, eng, bandwidth)
     q8 = InferenceLM.from_model(run.model, "int8", run.tokenizer)
     result["int8"] = {"event_tokens_per_s_batch1": _throughput(Engine(q8, 1, "event"), data, steps)}
     sample = data[:20001]
@@ -201,27 +239,35 @@ def print_model(m: dict) -> None:
               + (f"{r['torch_dense_tokens_per_s']:>13.0f}" if has_torch else "")
               + f"{r['event_feed_tokens_per_s']:>15.0f}{r['dense_feed_tokens_per_s']:>9.0f}{r['feed_speedup']:>9.1f}")
     print("step: one Engine.step call per token (an interactive sampler); feed: all tokens in one compiled call")
-    by = m["bytes_per_token"]
-    print(f"weights read per token: event {by['event'] / 1024:.0f} KiB, dense {by['dense'] / 1024:.0f} KiB; "
-          f"bandwidth bound {by['event_bound_tokens_per_s']:.0f} and {by['dense_bound_tokens_per_s']:.0f} tokens/s")
+    print_bytes(m["bytes_per_token"])
     q = m["int8"]
     print(f"int8: {q['event_tokens_per_s_batch1']:.0f} tokens/s (event, batch 1); validation loss "
           f"{q['val_loss_nats']:.4f} vs {q['float32_val_loss_nats']:.4f} nats ({q['val_loss_change']:+.4f})")
     print(f"peak resident memory {m['peak_rss_mib']:.0f} MiB")
 
 
+def print_bytes(by: dict) -> None:
+    print(f"weights read per token: event {by['event'] / 1024:.0f} KiB, dense {by['dense'] / 1024:.0f} KiB; "
+          f"bandwidth bound {by['event_bound_tokens_per_s']:.0f} and {by['dense_bound_tokens_per_s']:.0f} tokens/s")
+
+
 def print_sweep(result: dict) -> None:
-    print(f"single layer {result['n']} x {result['n']} float32, one thread; "
-          f"dense streams {result['weight_bytes'] / 2**20:.0f} MiB at {result['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s")
+    gpu = "device" in result  # --device cuda: a row per batch and activity
+    where = f"on the GPU; dense ({result['gemm']}) at batch {result['batches'][0]}" if gpu else "one thread; dense"
+    print(f"single layer {result['n']} x {result['n']} float32, {where} "
+          f"streams {result['weight_bytes'] / 2**20:.0f} MiB at {result['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s")
     has_torch = "torch_dense_s" in result["sweep"][0]
-    print(f"{'activity':>9}{'event ms':>10}{'bound ms':>10}{'dense ms':>10}{'speedup':>9}{'1/activity':>11}{'ratio':>7}"
+    print((f"{'batch':>6}" if gpu else "")
+          + f"{'activity':>9}{'event ms':>10}{'bound ms':>10}{'dense ms':>10}{'speedup':>9}{'1/activity':>11}{'ratio':>7}"
           + (f"{'torch ms':>10}{'vs torch':>10}" if has_torch else ""))
     for r in result["sweep"]:
-        print(f"{r['activity']:>9.2f}{r['event_s'] * 1e3:>10.3f}{r['event_bound_s'] * 1e3:>10.3f}{r['dense_s'] * 1e3:>10.3f}"
+        print((f"{r['batch']:>6}" if gpu else "")
+              + f"{r['activity']:>9.2f}{r['event_s'] * 1e3:>10.3f}{r['event_bound_s'] * 1e3:>10.3f}{r['dense_s'] * 1e3:>10.3f}"
               f"{r['speedup']:>9.1f}{1 / r['activity']:>11.0f}{r['speedup_over_inverse_activity']:>7.2f}"
               + (f"{r['torch_dense_s'] * 1e3:>10.3f}{r['torch_speedup']:>10.1f}" if has_torch else ""))
-    print("ratio = speedup / (1/activity); the goal is 0.5 <= ratio <= 2 from 1% to 20% activity"
-          + ("; vs torch = PyTorch dense (x @ W + b) time / event time" if has_torch else ""))
+    print("ratio = speedup / (1/activity); "
+          + ("bound: the rows any stream reads, once" if gpu else "the goal is 0.5 <= ratio <= 2 from 1% to 20% activity")
+          + (f"; vs torch = PyTorch dense ({'x @ W' if gpu else 'x @ W + b'}) time / event time" if has_torch else ""))
 
 
 def plot_sweep(result: dict, path: str) -> None:
@@ -245,19 +291,145 @@ def plot_sweep(result: dict, path: str) -> None:
     print(f"plot written to {path}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--json", help="write the results here")
-    parser.add_argument("--plot", default="results/sparse_vs_dense.png", help="speedup plot (needs matplotlib)")
-    parser.add_argument("--checkpoint", help="trained language model (training checkpoint or run directory)")
-    parser.add_argument("--train-minutes", type=float, default=10.0, help="training time when no checkpoint is given")
-    parser.add_argument("--steps", type=int, default=3000, help="generation steps timed per engine and batch")
-    parser.add_argument("--skip-model", action="store_true", help="only the single-layer sweep")
-    parser.add_argument("--rounds", type=int, default=3, help="PyTorch measurements, interleaved with ours")
-    args = parser.parse_args()
-    if not HAS_TORCH:
-        print("torch not installed (the bench extra): no PyTorch dense rows")
-    load = MachineLoad()
+def cuda_sweep(torch_worker: Worker | None, rounds: int, n: int, batches: list[int], repeats: int, seed: int) -> dict:
+    """The sweep on the GPU at each batch: the event product (numba-cuda) against ``x @ W`` (cuBLAS through CuPy;
+    NumPy under the simulator) and PyTorch's in ``torch_worker``; inputs drawn on the device, calls synchronised."""
+    from numba import cuda
+
+    from eventsnn.kernels.cuda.event_linear import event_matmul
+
+    simulator = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+    if simulator:
+        xp = np
+    else:
+        import cupy as xp
+    weight = xp.asarray(sweep_inputs(n, 0, seed)[0])  # the CPU sweep's weight
+    xp.random.seed(seed)
+    rows = []
+    for batch in batches:
+        for activity in ACTIVITIES:
+            xs = (xp.random.random((repeats, batch, n)) < activity).astype(xp.float32)
+
+            def ours() -> dict[str, float]:
+                return {"event_s": median_time(lambda x: (event_matmul(x, weight), cuda.synchronize()), xs),
+                        "dense_s": median_time(lambda x: (x @ weight, cuda.synchronize()), xs)}
+            rows.append({"batch": batch, **sweep_row(activity, ours, torch_worker, f"layer@{activity}@{batch}",
+                                                     repeats, rounds)})
+    weight_bytes = n * n * 4
+    bandwidth = weight_bytes / float(np.median([r["dense_s"] for r in rows if r["batch"] == batches[0]]))
+    for r in rows:
+        r["event_bound_s"] = (1 - (1 - r["activity"]) ** r["batch"]) * weight_bytes / bandwidth
+    return {"device": "cuda", "simulator": simulator, "gemm": xp.__name__, "n": n, "batches": batches,
+            "repeats": repeats, "weight_bytes": weight_bytes, "bandwidth_bytes_per_s": bandwidth, "sweep": rows}
+
+
+def cuda_model(checkpoint: str | None, preset: str, shape: dict) -> tuple:
+    """(float32 InferenceLM, its token text, its description) for the model part on the GPU: ``checkpoint``'s model
+    and validation text or, without one, a random-weight SpikingLM (seed 0) of ``preset`` with ``shape``'s
+    LMConfig overrides (vocab_size 256 unless given) and a random text. Both processes build it alike."""
+    if checkpoint:
+        run, lm = load_lm(checkpoint)
+        return lm, run.validation, {"checkpoint": checkpoint, "preset": run.config.preset, "train_step": run.step,
+                                    "parameters": run.model.num_parameters()}
+    from eventsnn.lm.engine import InferenceLM
+    from eventsnn.lm.model import SpikingLM
+
+    model = SpikingLM(LMConfig.preset(preset, **{"vocab_size": 256, **shape}), seed=0)
+    tokens = np.random.default_rng(0).integers(0, model.config.vocab_size, 1 << 20)
+    return InferenceLM.from_model(model, "float32"), tokens, {
+        "weights": "random (seed 0)", "preset": preset, "config": model.config.to_dict(),
+        "parameters": model.num_parameters()}
+
+
+def cuda_model_benchmark(model: dict, batches: list[int], steps: int, threads: int, bandwidth: float,
+                         torch_worker: Worker | None, rounds: int) -> dict:
+    """Tokens/s of the event engine on the GPU (CudaEngine) at each batch, interleaved with PyTorch's dense engine
+    on the device in ``torch_worker``: "speedup" is PyTorch's time over ours (> 1: ours is faster), step or feed."""
+    from eventsnn.lm.cuda_engine import CudaEngine
+
+    lm, tokens, result = cuda_model(**model)
+    result.update(batches=batches, steps=steps, threads=threads)
+    modes = {"": "speedup", "_feed": "feed_speedup"}  # tokens/s key infix -> ratio key
+    for batch in batches:
+        def ours() -> dict[str, float]:
+            return {f"event{mode}_tokens_per_s": _throughput(CudaEngine(lm, batch, threads), tokens, steps, bool(mode))
+                    for mode in modes}
+        tasks = {"": f"step@{batch}", "_feed": f"feed@{batch}"}
+
+        def torch_dense() -> dict[str, float]:
+            times = torch_worker.time(list(tasks.values()), 1)
+            return {f"torch_dense{mode}_tokens_per_s": steps * batch / times[task][0] for mode, task in tasks.items()}
+        log = interleave(ours, {"torch": torch_dense} if torch_worker else {}, rounds)
+        r = {k: statistics.median(m[k] for name, m in log if name == "ours") for k in log[0][1]}
+        if torch_worker:  # seconds per token: PyTorch's over ours
+            for mode, ratio in modes.items():
+                peer = compare(log, lambda m: 1 / m[f"torch_dense{mode}_tokens_per_s"],
+                               ours_value=lambda m: 1 / m[f"event{mode}_tokens_per_s"])["torch"]
+                r.update({f"torch_dense{mode}_tokens_per_s": 1 / peer["median"], ratio: peer["ratio"],
+                          f"{ratio}_range": [peer["ratio_min"], peer["ratio_max"]]})
+        result[f"batch{batch}"] = r
+    eng = CudaEngine(lm, batches[0], threads)
+    _throughput(eng, tokens, steps)
+    result["firing_rate"] = eng.firing_rate()
+    result["bytes_per_token"] = _bytes_per_token(lm, eng, bandwidth)
+    return result
+
+
+def print_cuda_model(m: dict) -> None:
+    print(f"\n{m['preset']} spiking LM ({m['parameters']:,} parameters, {m.get('checkpoint') or m['weights']}) on the "
+          f"GPU, {m['threads']} threads per stream; measured firing rate {m['firing_rate']:.3f}")
+    has_torch = "torch_dense_tokens_per_s" in m[f"batch{m['batches'][0]}"]
+    peer = f"{'torch tok/s':>13}{'speedup':>9}" if has_torch else ""
+    print(f"{'batch':>6}{'event tok/s':>13}{peer}{'| feed: event':>15}{peer}")
+    for b in m["batches"]:
+        r = m[f"batch{b}"]
+        cells = [f"{r[f'event{mode}_tokens_per_s']:>13.0f}" + (f"{r[f'torch_dense{mode}_tokens_per_s']:>13.0f}"
+                                                              f"{r[ratio]:>9.1f}" if has_torch else "")
+                 for mode, ratio in (("", "speedup"), ("_feed", "feed_speedup"))]
+        print(f"{b:>6}{cells[0]}  {cells[1]}")
+    print("step: one step call per token (logits to the host each time); feed: 256 tokens per call (one kernel launch)"
+          + ("; speedup = PyTorch dense time / event time, paired median" if has_torch else ""))
+    print_bytes(m["bytes_per_token"])
+
+
+def run_cuda(args: argparse.Namespace) -> dict:
+    """--device cuda: the sweep at each of ``--batches``, then the model part, with PyTorch (CUDA) in a worker."""
+    from numba import cuda
+
+    from eventsnn.kernels.cuda.inference import MAX_THREADS
+
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        sys.setswitchinterval(5e-5)  # the simulator's barriers cost a thread switch each (tests/_cuda.py)
+    elif not cuda.is_available():
+        raise RuntimeError("--device cuda: numba.cuda finds no GPU (NUMBA_ENABLE_CUDASIM=1 runs its simulator)")
+    for name in ("layer_n", "steps", "threads"):
+        check_int(f"--{name.replace('_', '-')}", getattr(args, name), 1)
+    check_int("--repeats", args.repeats, 2)  # a warm-up call and at least one timed
+    check_int("--rounds", args.rounds, 0)
+    if args.threads > MAX_THREADS:
+        raise ValueError(f"--threads must be <= {MAX_THREADS}, got {args.threads}")
+    model = None if args.skip_model else {"checkpoint": args.checkpoint, "preset": args.preset, "shape": args.shape}
+    sweep_args = {"n": args.layer_n, "repeats": args.repeats, "seed": SWEEP["seed"]}
+    missing, errors = [] if HAS_TORCH else ["torch"], {}
+    with contextlib.ExitStack() as stack:
+        torch_worker = None
+        try:  # one GPU run must not be lost to the peer (torch without CUDA, out of memory)
+            torch_worker = stack.enter_context(Worker("_torch_dense:cuda_tasks", sweep=sweep_args, batches=args.batches,
+                                                      model=model, steps=args.steps)) if HAS_TORCH else None
+        except (RuntimeError, OSError) as err:
+            errors["torch"] = str(err)
+        result = cuda_sweep(torch_worker, args.rounds, batches=args.batches, **sweep_args)
+        result.update(missing_peers=missing, peer_errors=errors, rounds=args.rounds)
+        print_sweep(result)
+        if model:
+            result["model"] = cuda_model_benchmark(model, args.batches, args.steps, args.threads,
+                                                   result["bandwidth_bytes_per_s"], torch_worker, args.rounds)
+            print_cuda_model(result["model"])
+    return result
+
+
+def run_cpu(args: argparse.Namespace) -> dict:
+    """The sweep and the model part on one CPU core, with PyTorch (CPU) in a worker."""
     with contextlib.ExitStack() as stack:
         checkpoint = None if args.skip_model else args.checkpoint
         if not args.skip_model and not checkpoint:
@@ -275,6 +447,61 @@ def main() -> None:
             result["model"] = model_benchmark(checkpoint, args.steps, result["bandwidth_bytes_per_s"], torch_worker,
                                               args.rounds)
             print_model(result["model"])
+    return result
+
+
+def batch_list(text: str) -> list[int]:
+    """--batches "1,16": distinct positive integers, increasing."""
+    try:
+        batches = sorted({int(b) for b in text.split(",")})
+    except ValueError:
+        batches = []
+    if not batches or batches[0] < 1:
+        raise argparse.ArgumentTypeError(f"--batches must be comma-separated integers >= 1, got {text!r}")
+    return batches
+
+
+def lm_shape(text: str) -> dict:
+    """--shape "hidden=6,threshold=0.5": LMConfig overrides (integers, numbers or names)."""
+    fields = tuple(f.name for f in dataclasses.fields(LMConfig))
+    shape = {}
+    for item in filter(None, text.split(",")):
+        key, _, value = item.partition("=")
+        if key not in fields or not value:
+            raise argparse.ArgumentTypeError(f"--shape entries must be FIELD=VALUE with FIELD in {fields}, got {item!r}")
+        for kind in (int, float, str):
+            with contextlib.suppress(ValueError):
+                shape[key] = kind(value)
+                break
+    return shape
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--plot", default="results/sparse_vs_dense.png", help="speedup plot (needs matplotlib; CPU)")
+    parser.add_argument("--checkpoint", help="trained language model (training checkpoint or run directory)")
+    parser.add_argument("--train-minutes", type=float, default=10.0,
+                        help="training time when no checkpoint is given (CPU; the GPU run takes random weights)")
+    parser.add_argument("--steps", type=int, help="generation steps timed per engine and batch (default 3000; 256 "
+                                                  "with --device cuda)")
+    parser.add_argument("--skip-model", action="store_true", help="only the single-layer sweep")
+    parser.add_argument("--rounds", type=int, default=3, help="PyTorch measurements, interleaved with ours")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cuda: both parts on a GPU")
+    parser.add_argument("--batches", type=batch_list, default=[1, 16, 256, 1024], help="--device cuda: streams")
+    parser.add_argument("--layer-n", type=int, default=SWEEP["n"], help="--device cuda: the sweep's layer size")
+    parser.add_argument("--repeats", type=int, default=SWEEP["repeats"],
+                        help="--device cuda: calls per sweep measurement (the first a warm-up)")
+    parser.add_argument("--preset", default="small", help="--device cuda without --checkpoint: the random model's")
+    parser.add_argument("--shape", type=lm_shape, default={}, help="--device cuda: LMConfig overrides, k=v,...")
+    parser.add_argument("--threads", type=int, default=128, help="--device cuda: GPU threads per stream")
+    args = parser.parse_args()
+    if args.steps is None:
+        args.steps = 256 if args.device == "cuda" else 3000
+    if not HAS_TORCH:
+        print("torch not installed (the bench extra): no PyTorch dense rows")
+    load = MachineLoad()
+    result = (run_cuda if args.device == "cuda" else run_cpu)(args)
     result["machine_load"] = load.result()
     print(f"other processes kept {result['machine_load']['other_busy_cores']:.2f} of {os.cpu_count()} cores busy")
     if args.json:

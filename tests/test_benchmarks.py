@@ -1,6 +1,7 @@
 """The benchmark scripts run and write the JSON keys their issues ask for (tiny repeats; no timing is checked)."""
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +65,12 @@ def test_event_product_times_every_placement(tmp_path):
     placements = {r["rows_read"] for r in result["results"]}
     assert {"L1 (8 rows)", "g (weight grad)"} <= placements and len(placements) == 5
     assert all(r["ms"] > 0 and r["rows_added"] > 400_000 for r in result["results"])
+
+
+def test_sparse_vs_dense_names_a_wrong_gpu_argument(tmp_path):
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    for args, name in ((["--batches", "0,4"], "--batches"), (["--shape", "hiden=6"], "--shape"),
+                       (["--repeats", "1"], "--repeats"), (["--threads", "2000"], "--threads")):
+        run = subprocess.run([sys.executable, str(BENCHMARKS / "sparse_vs_dense.py"), "--device", "cuda", *args],
+                             capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+        assert run.returncode != 0 and name in run.stderr and args[1] in run.stderr, run.stderr

@@ -15,8 +15,8 @@ def test_gpu_check_dry_run_writes_every_result(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert set(summary) == {"tests", "train_step_8", "lm_engine"}
-    assert all(step["exit"] == 0 for step in summary.values())
+    assert set(summary) == {"tests", "train_step_8", "lm_engine", "sparse_vs_dense"}
+    assert all(step["exit"] == 0 and 0 <= step["seconds"] <= step["limit"] + 10 for step in summary.values())
     assert json.loads((tmp_path / "environment.json").read_text())["simulator"] is True
     assert "1 passed" in (tmp_path / "tests.log").read_text()
     layer = json.loads((tmp_path / "train_step_cuda_8.json").read_text())
@@ -26,6 +26,29 @@ def test_gpu_check_dry_run_writes_every_result(tmp_path):
     assert set(lm["gpu"]) == {"1", "2"} and all(r["tokens_per_s"] > 0 for r in lm["gpu"].values())
     assert lm["parity"]["max_abs_diff"] <= 1e-5 * max(1.0, lm["parity"]["scale"])
     assert lm["parity"]["streams_within_1e-5"] == 1.0 and lm["parity"]["spikes_gpu"] == lm["parity"]["spikes_cpu"]
+    sparse = json.loads((tmp_path / "sparse_vs_dense_cuda.json").read_text())
+    assert sparse["device"] == "cuda" and sparse["simulator"] and sparse["gemm"] == "numpy"
+    activities = [r["activity"] for r in sparse["sweep"] if r["batch"] == 1]
+    assert [(r["batch"], r["activity"]) for r in sparse["sweep"]] == [(b, a) for b in (1, 2) for a in activities]
+    assert activities[0] == 0.01 and activities[-1] == 0.5 and len(activities) == 8
+    assert all(r["event_s"] > 0 and r["dense_s"] > 0 and 0 < r["event_bound_s"] for r in sparse["sweep"])
+    assert all(("torch_speedup" in r) == ("torch" not in sparse["missing_peers"] + list(sparse["peer_errors"]))
+               for r in sparse["sweep"])
+    model = sparse["model"]
+    assert model["config"]["hidden"] == 6 and model["batches"] == [1, 2]
+    assert all(model[f"batch{b}"][k] > 0 for b in (1, 2) for k in ("event_tokens_per_s", "event_feed_tokens_per_s"))
+    assert 0 < model["firing_rate"] < 1 and model["bytes_per_token"]["event"] > 0
+
+
+def test_gpu_check_stops_within_its_budget(tmp_path):
+    """With no time left every step is skipped (exit 124) and the check fails, instead of running past its budget."""
+    env = {**os.environ, "PYTHON": sys.executable, "BUDGET": "0"}
+    run = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_check.sh"), "--dry", str(tmp_path)], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary) == {"tests", "train_step_8", "lm_engine", "sparse_vs_dense"}
+    assert all(step["exit"] == 124 and step["limit"] <= 0 for step in summary.values())
 
 
 def test_gpu_check_needs_an_output_folder():

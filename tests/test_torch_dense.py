@@ -28,6 +28,7 @@ def test_torch_dense_engine_gives_the_dense_engines_logits(batch, neuron, n_laye
     expected = np.stack([dense.step(t) for t in tokens])
     got = np.stack([ported.step(t) for t in tokens])
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(TorchDenseEngine(lm, batch).feed(tokens), expected, rtol=1e-5, atol=1e-5)
     assert dense.firing_rate() > 0.0  # the comparison crossed spikes, not only silence
 
 
