@@ -323,10 +323,10 @@ def cuda_sweep(torch_worker: Worker | None, rounds: int, n: int, batches: list[i
             "repeats": repeats, "weight_bytes": weight_bytes, "bandwidth_bytes_per_s": bandwidth, "sweep": rows}
 
 
-def cuda_model(checkpoint: str | None, preset: str, shape: dict) -> tuple:
+def cuda_model(checkpoint: str | None, preset: str, config: dict) -> tuple:
     """(float32 InferenceLM, its token text, its description) for the model part on the GPU: ``checkpoint``'s model
-    and validation text or, without one, a random-weight SpikingLM (seed 0) of ``preset`` with ``shape``'s
-    LMConfig overrides (vocab_size 256 unless given) and a random text. Both processes build it alike."""
+    and validation text or, without one, a random-weight SpikingLM (seed 0) of ``config`` (an LMConfig's dict,
+    from ``preset``) and a random text. Both processes build it alike."""
     if checkpoint:
         run, lm = load_lm(checkpoint)
         return lm, run.validation, {"checkpoint": checkpoint, "preset": run.config.preset, "train_step": run.step,
@@ -334,7 +334,7 @@ def cuda_model(checkpoint: str | None, preset: str, shape: dict) -> tuple:
     from eventsnn.lm.engine import InferenceLM
     from eventsnn.lm.model import SpikingLM
 
-    model = SpikingLM(LMConfig.preset(preset, **{"vocab_size": 256, **shape}), seed=0)
+    model = SpikingLM(LMConfig(**config), seed=0)
     tokens = np.random.default_rng(0).integers(0, model.config.vocab_size, 1 << 20)
     return InferenceLM.from_model(model, "float32"), tokens, {
         "weights": "random (seed 0)", "preset": preset, "config": model.config.to_dict(),
@@ -405,10 +405,12 @@ def run_cuda(args: argparse.Namespace) -> dict:
     for name in ("layer_n", "steps", "threads"):
         check_int(f"--{name.replace('_', '-')}", getattr(args, name), 1)
     check_int("--repeats", args.repeats, 2)  # a warm-up call and at least one timed
-    check_int("--rounds", args.rounds, 0)
+    check_int("--rounds", args.rounds, 1)
     if args.threads > MAX_THREADS:
         raise ValueError(f"--threads must be <= {MAX_THREADS}, got {args.threads}")
-    model = None if args.skip_model else {"checkpoint": args.checkpoint, "preset": args.preset, "shape": args.shape}
+    config = LMConfig.preset(args.preset, **{"vocab_size": 256, **args.shape})  # checked before any GPU time is spent
+    model = None if args.skip_model else {"checkpoint": args.checkpoint, "preset": args.preset,
+                                          "config": config.to_dict()}
     sweep_args = {"n": args.layer_n, "repeats": args.repeats, "seed": SWEEP["seed"]}
     missing, errors = [] if HAS_TORCH else ["torch"], {}
     with contextlib.ExitStack() as stack:
