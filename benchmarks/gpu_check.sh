@@ -14,7 +14,8 @@
 #   environment        ~5 s   imports, nvidia-smi
 #   tests              ~60 s  numba-cuda compiles each kernel per signature (~1-3 s each); examples run in ms
 #   train_step_4096    ~45 s  4 processes (eventsnn, snnTorch, SpikingJelly, Norse) start and import torch/CuPy;
-#                             then 4 x 3 interleaved forward+backward of T = 500 (~20 ms each)
+#                             then 19 interleaved measurements (ours 10, each peer 3) of a forward and a backward
+#                             of T = 500 (~20 ms each for ours; snnTorch's Python loop over T slower)
 #   train_step_16384   ~70 s  the same at 16x the products (~0.2 s per forward+backward), 1 GiB weights per process
 #   lm_engine          ~25 s  token_steps compiles (~10 s); 6 batches x 4 feeds of 64 tokens; CPU engine at 1, 16, and
 #                             the parity check at batch 1024 (16 tokens on one core)
