@@ -1,7 +1,7 @@
 """Backends: interchangeable implementations of one operation inventory.
 
 ``numpy`` is the readable reference; ``numba`` (the default) compiles the
-same operations. A backend owns a built network's arrays
+same operations; ``cuda`` runs them on a GPU (numba-cuda, docs/cuda.md). A backend owns a built network's arrays
 (:class:`~eventsnn.backends.base.CPUBackend`); see
 ``eventsnn.backends.state`` for the inventory.
 """
@@ -11,10 +11,11 @@ import numpy as np
 
 from .._validation import check_choice, check_int
 from .base import CPUBackend
+from .cuda_backend import CudaBackend
 from .numba_backend import NumbaBackend
 from .numpy_backend import NumpyBackend
 
-BACKENDS: dict[str, type[CPUBackend]] = {"numpy": NumpyBackend, "numba": NumbaBackend}
+BACKENDS: dict[str, type[CPUBackend]] = {"numpy": NumpyBackend, "numba": NumbaBackend, "cuda": CudaBackend}
 
 
 def get_backend(name: str) -> type[CPUBackend]:

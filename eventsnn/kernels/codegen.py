@@ -94,53 +94,73 @@ class Plan:
         return scalars, arrays
 
 
-def _source(plan: Plan, functions: dict[str, Callable | None]) -> str:
-    """The kernel's Python source (see the module docstring)."""
-    def call(fn_name: str) -> str:
-        parts = []
-        for arg in function_arguments(functions[fn_name]):
-            if arg in plan.variables:
-                parts.append(f"{arg}[k]")
-            elif arg in plan.array_constants:
-                parts.append(f"c_{arg}[k]")
-            elif arg in plan.scalar_constants:
-                parts.append(f"c_{arg}")
-            elif arg == "index":
-                parts.append("np.uint64(first + k)")
-            else:
-                parts.append(f"u_{arg}")
-        return f"_{fn_name}({', '.join(parts)})"
+def _call(plan: Plan, functions: dict[str, Callable | None], fn_name: str) -> str:
+    """The call of the model's function ``fn_name`` on neuron k (arguments named as ``_views`` binds them)."""
+    parts = []
+    for arg in function_arguments(functions[fn_name]):
+        if arg in plan.variables:
+            parts.append(f"{arg}[k]")
+        elif arg in plan.array_constants:
+            parts.append(f"c_{arg}[k]")
+        elif arg in plan.scalar_constants:
+            parts.append(f"c_{arg}")
+        elif arg == "index":
+            parts.append("np.uint64(first + k)")
+        else:
+            parts.append(f"u_{arg}")
+    return f"_{fn_name}({', '.join(parts)})"
 
+
+def _views(plan: Plan, part: str) -> list[str]:
+    """Statements binding the step's uint64 counters, ``rf``, each variable and each constant to its
+    neurons ``part`` (a slice, or "" for all), so that ``_neuron`` indexes them by k."""
+    lines = ["u_step, u_seed = np.uint64(step), np.uint64(seed)", f"rf = ref{part}"]
+    lines += [f"{v} = S[{row}]{part}" for row, v in enumerate(plan.variables)]
+    lines += [f"c_{c} = cs[{row}]" for row, c in enumerate(plan.scalar_constants)]
+    lines += [f"c_{c} = ca[{row}]{part}" for row, c in enumerate(plan.array_constants)]
+    return lines
+
+
+def _neuron(plan: Plan, functions: dict[str, Callable | None]) -> tuple[list[str], str | None, list[str]]:
+    """Neuron k's step, as (update statements, the firing condition or None, statements when it fires):
+    the refractory countdown, the update (clamped variables held while refractory), then the threshold,
+    the reset and the refractory count. The CPU kernel and the device function share them."""
     new = ", ".join(f"new_{v}" for v in plan.variables) + ","
-    # The neurons start..stop-1 as views indexed from 0: Numba then knows k >= 0 and skips negative-index
-    # wraparound (a loop over range(start, stop) ran 1.6x slower).
-    lines = ["def run_range(S, ref, cs, ca, spikes, n, lo, start, stop, step, seed):",
-             "    u_step, u_seed = np.uint64(step), np.uint64(seed)",
-             "    first = lo + start",
-             "    rf = ref[start:stop]"]
-    lines += [f"    {v} = S[{row}][start:stop]" for row, v in enumerate(plan.variables)]
-    lines += [f"    c_{c} = cs[{row}]" for row, c in enumerate(plan.scalar_constants)]
-    lines += [f"    c_{c} = ca[{row}][start:stop]" for row, c in enumerate(plan.array_constants)]
-    if plan.refractory or functions["update"] is not None:
-        lines.append("    for k in range(stop - start):")
-    if plan.refractory:
-        lines.append("        rf[k] -= rf[k] > 0")
+    update = ["rf[k] -= rf[k] > 0"] if plan.refractory else []
     if functions["update"] is not None:
-        lines.append(f"        {new} = {call('update')}")
+        update.append(f"{new} = {_call(plan, functions, 'update')}")
         for v in plan.variables:
             held = plan.refractory and v in plan.clamped
-            lines.append(f"        {v}[k] = {v}[k] if rf[k] > 0 else new_{v}" if held else f"        {v}[k] = new_{v}")
-    if functions["threshold"] is not None:
-        lines.append("    for k in range(stop - start):")
-        gate = "rf[k] == 0 and " if plan.refractory else ""
-        lines.append(f"        if {gate}{call('threshold')}:")
-        if functions["after_spike"] is not None:
-            lines.append(f"            {new} = {call('after_spike')}")
-            lines += [f"            {v}[k] = new_{v}" for v in plan.variables]
-        if plan.refractory:
-            n_ref = "c_n_ref[k]" if "n_ref" in plan.array_constants else "c_n_ref"
-            lines.append(f"            rf[k] = int({n_ref})")
-        lines += ["            spikes[n] = first + k", "            n += 1"]
+            update.append(f"{v}[k] = {v}[k] if rf[k] > 0 else new_{v}" if held else f"{v}[k] = new_{v}")
+    if functions["threshold"] is None:
+        return update, None, []
+    gate = "rf[k] == 0 and " if plan.refractory else ""
+    fire = []
+    if functions["after_spike"] is not None:
+        fire.append(f"{new} = {_call(plan, functions, 'after_spike')}")
+        fire += [f"{v}[k] = new_{v}" for v in plan.variables]
+    if plan.refractory:
+        fire.append(f"rf[k] = int({'c_n_ref[k]' if 'n_ref' in plan.array_constants else 'c_n_ref'})")
+    return update, gate + _call(plan, functions, "threshold"), fire
+
+
+def _indented(lines: list[str], depth: int) -> list[str]:
+    return ["    " * depth + line for line in lines]
+
+
+def _source(plan: Plan, functions: dict[str, Callable | None]) -> str:
+    """The CPU kernel's Python source (see the module docstring)."""
+    update, condition, fire = _neuron(plan, functions)
+    # The neurons start..stop-1 as views indexed from 0: Numba then knows k >= 0 and skips negative-index
+    # wraparound (a loop over range(start, stop) ran 1.6x slower).
+    lines = ["def run_range(S, ref, cs, ca, spikes, n, lo, start, stop, step, seed):"]
+    views = _views(plan, "[start:stop]")
+    lines += _indented(views[:1] + ["first = lo + start"] + views[1:], 1)
+    if update:
+        lines += _indented(["for k in range(stop - start):"], 1) + _indented(update, 2)
+    if condition is not None:
+        lines += _indented(["for k in range(stop - start):", f"    if {condition}:"], 1)
+        lines += _indented(fire + ["spikes[n] = first + k", "n += 1"], 3)
     lines.append("    return n")
     lines += ["", "",
               "def kernel(S, ref, cs, ca, spikes, counts, lo, step, seed):",
@@ -151,6 +171,17 @@ def _source(plan: Plan, functions: dict[str, Callable | None]) -> str:
               "    for c in prange(threads):",
               "        a, b = piece(S.shape[1], c, threads)",
               "        counts[c] = run_range(S, ref, cs, ca, spikes, lo + a, lo, a, b, step, seed) - (lo + a)"]
+    return "\n".join(lines) + "\n"
+
+
+def _device_source(plan: Plan, functions: dict[str, Callable | None]) -> str:
+    """The source of the device function ``neuron``: neuron k's step (``_neuron``, the arithmetic of the
+    CPU kernel) on a population whose first neuron has global index ``first``; returns whether it fired."""
+    update, condition, fire = _neuron(plan, functions)
+    lines = ["def neuron(S, ref, cs, ca, first, k, step, seed):"] + _indented(_views(plan, "") + update, 1)
+    if condition is not None:
+        lines += _indented([f"if {condition}:"], 1) + _indented(fire + ["return True"], 2)
+    lines.append("    return False")
     return "\n".join(lines) + "\n"
 
 
@@ -169,22 +200,19 @@ def _kernel_dir() -> Path:
                   "set EVENTSNN_KERNEL_DIR")
 
 
-_compiled: dict[str, Callable] = {}
+_compiled: dict[str, object] = {}
 
 
-def population_kernel(plan: Plan, model: NeuronModel) -> Callable:
-    """The compiled kernel of ``plan`` (generated, written and imported on first use)."""
-    functions = {name: getattr(model, name) for name in ("update", "threshold", "after_spike")}
-    body = _source(plan, functions)
-    key_parts = [TEMPLATE_VERSION, body] + [inspect.getsource(f) for f in functions.values() if f is not None]
+def _generated(plan: Plan, model: NeuronModel, body: str, header: str, jit: Callable) -> object:
+    """The module of generated ``body`` (written, imported and kept on first use): ``header``'s imports,
+    the model's functions compiled by ``jit`` as ``_update``, ``_threshold`` and ``_after_spike``."""
+    functions = _functions(model)
+    key_parts = [TEMPLATE_VERSION, header, body] + [inspect.getsource(f) for f in functions.values() if f is not None]
     digest = hashlib.sha256("\n".join(key_parts).encode()).hexdigest()[:20]
     if digest in _compiled:
         return _compiled[digest]
-    header = ("# Generated by eventsnn.kernels.codegen for "
-              f"{plan.model.__module__}.{plan.model.__qualname__}; safe to delete.\n"
-              "import numpy as np\nfrom numba import njit, prange\n\nfrom eventsnn.kernels.codegen import piece\n\n\n")
-    source = header + (body.replace("def run_range", "@njit(cache=True)\ndef run_range", 1)
-                       .replace("def kernel", "@njit(SIGNATURE, parallel=True, cache=True)\ndef kernel", 1))
+    source = (f"# Generated by eventsnn.kernels.codegen for {plan.model.__module__}.{plan.model.__qualname__}; "
+              f"safe to delete.\n{header}\n\n{body}")
     path = _kernel_dir() / f"{plan.model.__name__}_{digest}.py"
     if not path.exists() or path.read_text() != source:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -196,7 +224,28 @@ def population_kernel(plan: Plan, model: NeuronModel) -> Callable:
     module.SIGNATURE = SIGNATURE
     for name, fn in functions.items():
         if fn is not None:
-            setattr(module, f"_{name}", njit(fn))
+            setattr(module, f"_{name}", jit(fn))
     spec.loader.exec_module(module)
-    _compiled[digest] = module.kernel
-    return module.kernel
+    _compiled[digest] = module
+    return module
+
+
+def _functions(model: NeuronModel) -> dict[str, Callable | None]:
+    return {name: getattr(model, name) for name in ("update", "threshold", "after_spike")}
+
+
+def population_kernel(plan: Plan, model: NeuronModel) -> Callable:
+    """The compiled CPU kernel of ``plan`` (generated, written and imported on first use)."""
+    body = (_source(plan, _functions(model)).replace("def run_range", "@njit(cache=True)\ndef run_range", 1)
+            .replace("def kernel", "@njit(SIGNATURE, parallel=True, cache=True)\ndef kernel", 1))
+    header = "import numpy as np\nfrom numba import njit, prange\n\nfrom eventsnn.kernels.codegen import piece\n"
+    return _generated(plan, model, body, header, njit).kernel
+
+
+def device_neuron(plan: Plan, model: NeuronModel) -> Callable:
+    """The CUDA device function ``neuron(S, ref, cs, ca, first, k, step, seed) -> fired`` of ``plan``: one
+    neuron's step with the CPU kernel's arithmetic (``_device_source``). Imports ``numba.cuda``."""
+    from numba import cuda
+
+    body = "@cuda.jit(device=True)\n" + _device_source(plan, _functions(model))
+    return _generated(plan, model, body, "import numpy as np\nfrom numba import cuda\n", cuda.jit(device=True)).neuron

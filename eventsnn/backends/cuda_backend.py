@@ -1,0 +1,164 @@
+"""The CUDA backend: the CPU backend's arrays, stepped on a GPU (numba-cuda; ``kernels.cuda.simulator``).
+
+The host arrays stay the owner between runs (as in :class:`CPUBackend`), so
+reading and writing a population's variables or a projection's weights,
+monitors and checkpoints work unchanged. A run copies the dynamic arrays
+(state, refractory counts, delay rings, generator cursors) to the device,
+runs every step there, and copies them and the records back. The synapse
+tables stay on the device across runs and are copied again only after
+the host wrote weights. Spikes of a step are recorded in ascending neuron
+order, as on the CPU (sorted after the copy back).
+
+Not supported (refused when the network is built): plastic projections
+(plasticity on the GPU is future work) and MPI (one process, one GPU).
+``Network.threads`` (CPU threads) is ignored. Results follow the determinism
+contract of docs/cuda.md: float atomics reorder each target's sum.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import MissingDependencyError
+from ..kernels import codegen
+from .base import CPUBackend
+from .distributed import Layout
+from .state import Recorder
+
+INSTALL = 'pip install "eventsnn[cuda]" (from a checkout: pip install ".[cuda]")'
+
+
+def device_kernels():
+    """``kernels.cuda.simulator`` (importing ``numba.cuda``), once a GPU or Numba's CUDA simulator is there."""
+    try:
+        from numba import cuda
+    except ImportError as err:
+        raise MissingDependencyError(f'backend="cuda" needs numba-cuda ({err}): {INSTALL}') from err
+    if not cuda.is_available():
+        raise RuntimeError(f'backend="cuda" found no CUDA GPU (numba.cuda.is_available() is False): run it on a '
+                           f'machine with an NVIDIA GPU and its driver, with numba-cuda and the CUDA toolkit '
+                           f'installed by {INSTALL}; NUMBA_ENABLE_CUDASIM=1 runs Numba\'s CUDA simulator instead')
+    from ..kernels.cuda import simulator
+
+    return simulator
+
+
+class CudaBackend(CPUBackend):
+    """Steps on a CUDA GPU; everything else as the CPU backends."""
+
+    name = "cuda"
+
+    def __init__(self, net) -> None:
+        layout = Layout.current()
+        if layout.distributed:
+            raise ValueError(f'backend="cuda" runs in one process; mpiexec started {layout.size} ranks '
+                             f'(use backend="numba" under MPI)')
+        for k, pr in enumerate(net.projections):
+            if pr.plasticity is not None:
+                raise ValueError(f'backend="cuda" has no plasticity yet (future work): projection {k} '
+                                 f'({pr.pre.population.name} -> {pr.post.population.name}) learns by '
+                                 f'{type(pr.plasticity).__name__}; use backend="numba"')
+        self.device = device_kernels()
+        super().__init__(net)
+        self.tables = None  # the synapse tables on the device, built by the first run (None: copy them again)
+
+    def kernel(self, plan: codegen.Plan | None, model):
+        return None if model is None else self.device.population_step(codegen.device_neuron(plan, model))
+
+    def write_weight(self, proj, values: np.ndarray) -> None:
+        super().write_weight(proj, values)
+        self.tables = None
+
+    def run(self, rec: Recorder, t0: int, n_steps: int, defer_propagation: bool = False) -> int:
+        """Steps t0 .. t0 + n_steps - 1 on the device, fewer only when the spike record fills (as on the CPU):
+        steps run in batches that cannot overflow it, the spike count read after each."""
+        if defer_propagation:
+            raise ValueError('backend="cuda" does not defer propagation (it runs in one process, without MPI)')
+        sim, cuda = self.device, self.device.cuda
+        if self.tables is None:
+            self.tables = sim.Tables(**{k: cuda.to_device(v) for k, v in self._tables().items()})
+        dyn = sim.Dynamic(state=cuda.to_device(np.concatenate([s.ravel() for s in self.pops.state])),
+                          refractory=cuda.to_device(np.concatenate(self.pops.refractory)),
+                          ring=cuda.to_device(self.syn.ring), gen_cursor=cuda.to_device(self.inputs.gen_cursor))
+        drive = sim.Drive(*(cuda.to_device(a) for a in self._drive()))
+        record = self._record(rec, n_steps)
+        spikes = cuda.device_array(max(1, int(self.pops.bounds[-1])), np.int64)
+        populations = self._device_populations(dyn)
+        worst, capacity, count, done = rec.max_spikes_per_step, rec.spike_step.size, 0, 0
+        sizes = sim.Sizes(neurons=int(self.pops.bounds[-1]), synapses=int(self.syn.post.size),
+                          delayed_neurons=int(self._target_off()[-1]) if (self.syn.depth > 1).any() else 0,
+                          recorded=worst)
+        while done < n_steps:
+            batch = n_steps - done if worst == 0 else min(n_steps - done, (capacity - count) // worst)
+            if batch == 0:
+                break
+            sim.run(populations, self.tables, dyn, drive, record, spikes, sizes, self.seed, t0, done, batch)
+            done += batch
+            if worst:
+                count = int(record.spike_count.copy_to_host()[0])
+        self._copy_back(dyn, record, rec, done)
+        return done
+
+    # --- copies ------------------------------------------------------------------
+    def _state_off(self) -> np.ndarray:
+        """Where each population's state block starts in the flat device state."""
+        return np.concatenate([[0], np.cumsum([s.size for s in self.pops.state])]).astype(np.int64)
+
+    def _target_off(self) -> np.ndarray:
+        sizes = [self.pops.state[p].shape[1] for p in self.syn.target_pop]
+        return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+    def _at(self, pop: np.ndarray, row: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """Flat device state addresses of variable ``row`` of local neuron ``index`` of population ``pop``."""
+        n = np.array([s.shape[1] for s in self.pops.state], np.int64)
+        return (self._state_off()[:-1][pop] + row * n[pop] + index).astype(np.int64)
+
+    def _tables(self) -> dict:
+        syn = self.syn
+        columns = ("pre_pop", "pre_lo", "pre_hi", "post_lo", "target", "ptr", "syn", "indptr", "post", "weight",
+                   "delay", "depth", "ring_off")
+        return {"bounds": self.pops.bounds, **{name: getattr(syn, name) for name in columns},
+                "target_at": self._at(syn.target_pop, syn.target_row, np.zeros_like(syn.target_pop)),
+                "target_off": self._target_off()}
+
+    def _drive(self) -> tuple:
+        inputs = self.inputs
+        at = self._at(inputs.drive_pop, inputs.drive_row, inputs.drive_index)
+        # Columns writing one place: the last one wins, as in the CPU's column order (one thread each here).
+        last = at.size - 1 - np.unique(at[::-1], return_index=True)[1]
+        keep = np.sort(last)
+        return (np.flatnonzero(self.pops.generator).astype(np.int64), inputs.gen_step, inputs.gen_index,
+                inputs.gen_end, np.ascontiguousarray(inputs.drive[:, keep]), at[keep])
+
+    def _record(self, rec: Recorder, n_steps: int):
+        cuda = self.device.cuda
+        names = ("spike_mask", "spike_step", "spike_index", "spike_count", "state_every", "state_values",
+                 "state_count", "pop_counts", "syn_events")
+        return self.device.Record(**{name: cuda.to_device(getattr(rec, name)) for name in names},
+                               state_at=cuda.to_device(self._at(rec.state_pop, rec.state_row, rec.state_index)),
+                               step_spikes=cuda.to_device(np.zeros(n_steps, np.int64)))
+
+    def _device_populations(self, dyn) -> list:
+        pops, off, cuda = self.pops, self._state_off(), self.device.cuda
+        return [self.device.Population(kernel=pops.kernels[p], p=p, first=int(pops.lo[p]),
+                                    state=dyn.state[off[p]:off[p + 1]].reshape(pops.state[p].shape),
+                                    refractory=dyn.refractory[pops.bounds[p]:pops.bounds[p + 1]],
+                                    scalars=cuda.to_device(pops.scalars[p]), arrays=cuda.to_device(pops.arrays[p]))
+                for p in range(pops.generator.size) if not pops.generator[p]]
+
+    def _copy_back(self, dyn, record, rec: Recorder, done: int) -> None:
+        """The dynamic arrays and the records of ``done`` steps into their host owners; each step's recorded
+        spikes sorted by neuron."""
+        state, refractory = dyn.state.copy_to_host(), dyn.refractory.copy_to_host()
+        off = self._state_off()
+        for p, (s, r) in enumerate(zip(self.pops.state, self.pops.refractory)):
+            s[...] = state[off[p]:off[p + 1]].reshape(s.shape)
+            r[...] = refractory[self.pops.bounds[p]:self.pops.bounds[p + 1]]
+        dyn.ring.copy_to_host(self.syn.ring)
+        dyn.gen_cursor.copy_to_host(self.inputs.gen_cursor)
+        for name in ("spike_count", "state_values", "state_count", "pop_counts", "syn_events"):
+            getattr(record, name).copy_to_host(getattr(rec, name))
+        c = int(rec.spike_count[0])
+        if c:
+            steps, index = record.spike_step[:c].copy_to_host(), record.spike_index[:c].copy_to_host()
+            order = np.lexsort((index, steps))
+            rec.spike_step[:c], rec.spike_index[:c] = steps[order], index[order]

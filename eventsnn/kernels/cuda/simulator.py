@@ -1,0 +1,234 @@
+"""The simulator's step on a CUDA device (``backend="cuda"``): the operations of ``backends.state``, one kernel each.
+
+A step is a sequence of launches on one stream, with no copy to the host:
+record state, drive, each population's neurons (one thread per neuron
+running the model's generated device function, ``kernels.codegen``),
+the spike generators' events, propagation, delivery and the spike
+record. Spikes of a step go to a list whose length is an integer atomic
+counter (so in no particular order); propagation adds each spike's row
+with float64 atomics into the target variable (delay 0) or its ring slot
+(t + delay), so each target's sum is reordered (docs/cuda.md: the
+determinism contract). Every kernel loops over its items with the whole
+grid's stride, so any launch size is correct.
+
+The network's dynamic arrays live in flat device arrays: population p's
+state block (variables, n) from ``state_off[p]``, its refractory counts
+from its first global index. :func:`run` advances n steps;
+``backends.cuda_backend`` owns the copies to and from the host.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Callable, NamedTuple
+
+import numpy as np
+from numba import config, cuda
+
+# The simulator runs each thread in Python (~0.1 ms each): a few there, a device's worth on a GPU. A group of
+# LANES threads shares one spike's row in propagation (a warp on a device).
+THREADS, MAX_BLOCKS, LANES = (4, 2, 2) if config.ENABLE_CUDASIM else (128, 1024, 32)
+
+
+class Tables(NamedTuple):
+    """Read-only during runs (kept on the device across them): where neurons and targets live, the synapses."""
+
+    bounds: np.ndarray  # (P+1,) int64: global index of each population's first neuron
+    pre_pop: np.ndarray  # (K,) int64 and the rest as in backends.state.Synapses
+    pre_lo: np.ndarray
+    pre_hi: np.ndarray
+    post_lo: np.ndarray
+    target: np.ndarray
+    ptr: np.ndarray
+    syn: np.ndarray
+    indptr: np.ndarray
+    post: np.ndarray
+    weight: np.ndarray  # float32 or float64; added as float64
+    delay: np.ndarray
+    target_at: np.ndarray  # (G,) int64: where target g's variable of neuron 0 lies in the flat state
+    target_off: np.ndarray  # (G+1,) int64: target g's neurons are target_off[g]:target_off[g+1] of all targets'
+    depth: np.ndarray  # (G,) int64
+    ring_off: np.ndarray  # (G+1,) int64
+
+
+class Dynamic(NamedTuple):
+    """What a run changes, copied in before it and out after it."""
+
+    state: np.ndarray  # float64: every population's (variables, n) block, one after another
+    refractory: np.ndarray  # (N,) int32
+    ring: np.ndarray  # float64, as backends.state.Synapses.ring
+    gen_cursor: np.ndarray  # (P,) int64
+
+
+class Drive(NamedTuple):
+    """Spike generators' events and timed drives (``backends.state.Inputs``), flat addresses resolved."""
+
+    gen_pop: np.ndarray  # (P',) int64: the populations that are spike generators
+    gen_step: np.ndarray  # (E,) int64
+    gen_index: np.ndarray  # (E,) int64
+    gen_end: np.ndarray  # (P,) int64
+    drive: np.ndarray  # (T, C) float64
+    drive_at: np.ndarray  # (C,) int64: where column c writes in the flat state (each place once)
+
+
+class Record(NamedTuple):
+    """``backends.state.Recorder`` on the device, flat addresses resolved, with a spike counter per step."""
+
+    spike_mask: np.ndarray  # (N,) bool
+    spike_step: np.ndarray  # (capacity,) int64
+    spike_index: np.ndarray  # (capacity,) int64: within a step in no particular order
+    spike_count: np.ndarray  # (1,) int64
+    state_at: np.ndarray  # (S,) int64: where sample m reads in the flat state
+    state_every: np.ndarray  # (S,) int64
+    state_values: np.ndarray  # (S, cap) float64
+    state_count: np.ndarray  # (S,) int64
+    pop_counts: np.ndarray  # (n_steps, P) int64
+    syn_events: np.ndarray  # (1,) int64
+    step_spikes: np.ndarray  # (n_steps,) int64: the length of step s's spike list
+
+
+class Population(NamedTuple):
+    """One population with dynamics: its kernel (:func:`population_step`) and device views of its arrays."""
+
+    kernel: Callable
+    p: int  # its index
+    first: int  # global index of its first neuron
+    state: object  # (variables, n) view into Dynamic.state
+    refractory: object  # (n,) view into Dynamic.refractory
+    scalars: object  # (k,) float64
+    arrays: object  # (k', n) float64
+
+
+def _launch(kernel: Callable, items: int, threads_per_item: int = 1):
+    """``kernel`` configured with enough threads for ``items`` (at most MAX_BLOCKS blocks; grid-stride loops)."""
+    return kernel[max(1, min(MAX_BLOCKS, -(-items * threads_per_item // THREADS))), THREADS]
+
+
+def population_step(neuron: Callable) -> Callable:
+    """The kernel stepping each neuron k of a population by device function ``neuron`` (``codegen.device_neuron``)
+    and appending those that fired to ``spikes`` (counted per step and per population)."""
+    @cuda.jit
+    def step(S, ref, cs, ca, first, t, seed, p, s, spikes, step_spikes, pop_counts):
+        for k in range(cuda.grid(1), S.shape[1], cuda.gridsize(1)):
+            if neuron(S, ref, cs, ca, first, k, t, seed):
+                spikes[cuda.atomic.add(step_spikes, s, 1)] = first + k
+                cuda.atomic.add(pop_counts, (s, p), 1)
+    return step
+
+
+@cuda.jit
+def record_state(state, rec, t):
+    for m in range(cuda.grid(1), rec.state_at.size, cuda.gridsize(1)):
+        if t % rec.state_every[m] == 0:
+            rec.state_values[m, rec.state_count[m]] = state[rec.state_at[m]]
+            rec.state_count[m] += 1
+
+
+@cuda.jit
+def apply_drive(state, drive, t):
+    """Timed values overwrite their variables (the last row holds after the end)."""
+    row = min(t, drive.drive.shape[0] - 1)
+    for c in range(cuda.grid(1), drive.drive_at.size, cuda.gridsize(1)):
+        state[drive.drive_at[c]] = drive.drive[row, c]
+
+
+@cuda.jit
+def emit_generated(drive, cursor, t, s, spikes, step_spikes, pop_counts):
+    """Each spike generator's events up to step t join the spike list; its cursor advances (one thread each)."""
+    for x in range(cuda.grid(1), drive.gen_pop.size, cuda.gridsize(1)):
+        p = drive.gen_pop[x]
+        e = cursor[p]
+        while e < drive.gen_end[p] and drive.gen_step[e] <= t:
+            spikes[cuda.atomic.add(step_spikes, s, 1)] = drive.gen_index[e]
+            e += 1
+        pop_counts[s, p] += e - cursor[p]
+        cursor[p] = e
+
+
+@cuda.jit
+def propagate(tables, state, ring, spikes, t, s, step_spikes, syn_events):
+    """Each of step s's spikes, by a group of LANES threads: every projection from its neuron adds the row's
+    weights (float64 atomics) to the target variable (delay 0) or to the ring slot of step t + delay."""
+    lane, group, groups = cuda.grid(1) % LANES, cuda.grid(1) // LANES, cuda.gridsize(1) // LANES
+    for x in range(group, step_spikes[s], groups):
+        i = spikes[x]
+        for k in range(tables.pre_pop.size):
+            lo = tables.bounds[tables.pre_pop[k]] + tables.pre_lo[k]
+            if i < lo or i >= tables.bounds[tables.pre_pop[k]] + tables.pre_hi[k]:
+                continue
+            g = tables.target[k]
+            depth, size = tables.depth[g], tables.target_off[g + 1] - tables.target_off[g]
+            row = tables.ptr[k] + i - lo
+            a, b = tables.syn[k] + tables.indptr[row], tables.syn[k] + tables.indptr[row + 1]
+            if lane == 0:
+                cuda.atomic.add(syn_events, 0, b - a)
+            for q in range(a + lane, b, LANES):
+                j = tables.post_lo[k] + tables.post[q]
+                d = tables.delay[q] if depth > 1 else 0  # depth 1: nothing into this variable is delayed
+                if d == 0:
+                    cuda.atomic.add(state, tables.target_at[g] + j, np.float64(tables.weight[q]))
+                else:
+                    slot = tables.ring_off[g] + ((t + d) % depth) * size + j
+                    cuda.atomic.add(ring, slot, np.float64(tables.weight[q]))
+
+
+@cuda.jit
+def deliver(tables, state, ring, t):
+    """Each delayed target's neuron adds this step's ring slot and clears it (one thread per neuron)."""
+    for x in range(cuda.grid(1), tables.target_off[tables.target_off.size - 1], cuda.gridsize(1)):
+        g = 0
+        while x >= tables.target_off[g + 1]:
+            g += 1
+        depth = tables.depth[g]
+        if depth > 1:
+            j = x - tables.target_off[g]
+            slot = tables.ring_off[g] + (t % depth) * (tables.target_off[g + 1] - tables.target_off[g]) + j
+            state[tables.target_at[g] + j] += ring[slot]
+            ring[slot] = 0.0
+
+
+@cuda.jit
+def record_spikes(spikes, rec, t, s):
+    """Step s's recorded spikes (those ``spike_mask`` marks) join the record, in the order of the list."""
+    for x in range(cuda.grid(1), rec.step_spikes[s], cuda.gridsize(1)):
+        i = spikes[x]
+        if rec.spike_mask[i]:
+            c = cuda.atomic.add(rec.spike_count, 0, 1)
+            rec.spike_index[c] = i
+            rec.spike_step[c] = t
+
+
+class Sizes(NamedTuple):
+    """Host-side counts that size the launches."""
+
+    neurons: int
+    synapses: int
+    delayed_neurons: int  # neurons of all targets when some target has a delay ring, else 0 (no delivery)
+    recorded: int  # neurons whose spikes are recorded
+
+
+def run(populations: list[Population], tables: Tables, dyn: Dynamic, drive: Drive, rec: Record, spikes,
+        sizes: Sizes, seed: int, t0: int, s0: int, n_steps: int) -> None:
+    """Steps t0 + s0 .. t0 + s0 + n_steps - 1 of a run from step t0 (rows s0.. of ``rec``); ``spikes`` is a
+    device buffer of one int64 per neuron, the step's spike list."""
+    with warnings.catch_warnings():  # the simulator hashes the random numbers with NumPy scalars, which warn
+        warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)  # when they wrap (on purpose)
+        for s in range(s0, s0 + n_steps):
+            t = t0 + s
+            if rec.state_at.size:
+                _launch(record_state, rec.state_at.size)(dyn.state, rec, t)
+            if drive.drive_at.size:
+                _launch(apply_drive, drive.drive_at.size)(dyn.state, drive, t)
+            for pop in populations:
+                _launch(pop.kernel, pop.state.shape[1])(pop.state, pop.refractory, pop.scalars, pop.arrays,
+                                                         pop.first, t, seed, pop.p, s, spikes, rec.step_spikes,
+                                                         rec.pop_counts)
+            if drive.gen_pop.size:
+                _launch(emit_generated, drive.gen_pop.size)(drive, dyn.gen_cursor, t, s, spikes, rec.step_spikes,
+                                                            rec.pop_counts)
+            if sizes.synapses:
+                _launch(propagate, sizes.neurons, LANES)(tables, dyn.state, dyn.ring, spikes, t, s,
+                                                         rec.step_spikes, rec.syn_events)
+            if sizes.delayed_neurons:
+                _launch(deliver, sizes.delayed_neurons)(tables, dyn.state, dyn.ring, t)
+            if sizes.recorded:
+                _launch(record_spikes, sizes.neurons)(spikes, rec, t, s)

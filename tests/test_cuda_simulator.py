@@ -1,0 +1,191 @@
+"""backend="cuda" against the CPU backends, under Numba's CUDA simulator (tests/_cuda.py), at tiny sizes.
+
+The determinism contract (docs/cuda.md) is bounded: float atomics reorder each target's sum, so the CUDA
+backend equals the CPU's bit for bit when every partial sum is exact (a dyadic network: weights k/4 into the
+delay rings, at most one delay-0 synapse onto each target), and otherwise to rounding.
+"""
+import _cuda  # noqa: F401  (first: asks for the simulator before numba.cuda is imported)
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import eventsnn
+from eventsnn import Network, Population
+from eventsnn.backends import cuda_backend
+from eventsnn.backends.distributed import Layout
+from eventsnn.checkpoint.hdf5 import load_snapshot
+from eventsnn.inputs import Poisson, TimedCurrent
+from eventsnn.monitors import RateMonitor, SpikeMonitor, StateMonitor
+from eventsnn.neurons import LIF, CondLIF, Izhikevich
+from eventsnn.plasticity import STDP
+from eventsnn.projections import Sparse
+from eventsnn.reference_networks import cuba
+from eventsnn.testing import DT, lif_models, neuron_models, spike_trains
+
+MAX_DELAY = 4  # steps
+
+
+@st.composite
+def dyadic_networks(draw):
+    """(build(backend) -> (net, monitors), steps): a spike generator, a Poisson population, a LIF and another
+    model; delayed projections of weights k/4 (exact sums in the rings), one delay-0 one-to-one projection
+    onto each neuron population (one addition per target and step: exact), a timed drive, monitors."""
+    steps = draw(st.integers(10, 30))
+    sizes = [draw(st.integers(1, 6)) for _ in range(4)]
+    models = [draw(spike_trains(sizes[0], steps, max_spikes=20)), Poisson(rate=draw(st.floats(100.0, 900.0))),
+              draw(lif_models()), draw(neuron_models())]
+    delayed = []
+    for _ in range(draw(st.integers(1, 4))):
+        pre, post = draw(st.integers(0, 3)), draw(st.integers(2, 3))
+        target = draw(st.sampled_from(["exc", "inh"]))
+        sign = -1.0 if target == "inh" and not isinstance(models[post], CondLIF) else 1.0
+        delayed.append((pre, post, draw(st.floats(0.3, 1.0)), sign * draw(st.integers(1, 40)) / 4, target,
+                        draw(st.integers(1, MAX_DELAY)), draw(st.integers(0, 2**16))))
+    direct = [(draw(st.integers(0, 3)), post, draw(st.integers(1, 40)) / 4) for post in (2, 3)]
+    drive = draw(st.lists(st.floats(0.0, 40.0), min_size=1, max_size=steps))
+    every, seed = draw(st.integers(1, 3)), draw(st.integers(0, 2**31))
+
+    def build(backend: str):
+        pops = [Population(n, m, name=f"p{k}") for k, (n, m) in enumerate(zip(sizes, models))]
+        net = Network(*pops, dt=DT, seed=seed, backend=backend)
+        for pre, post, p, w, target, most, s in delayed:
+            net.add(Sparse.fixed_probability(pops[pre], pops[post], p, w, lambda rng, m, most=most:
+                                             DT * rng.integers(1, most + 1, m), target=target, seed=s))
+        for pre, post, w in direct:
+            k = min(sizes[pre], sizes[post])
+            net.add(Sparse.from_arrays(pops[pre], pops[post], np.arange(k), np.arange(k)[::-1], w))
+        net.add(TimedCurrent(pops[2], drive, DT))
+        monitors = [net.add(SpikeMonitor(p)) for p in pops]
+        monitors += [net.add(StateMonitor(pops[2], "v", every=every)), net.add(RateMonitor(pops[3])),
+                     net.add(RateMonitor(pops[2][:1]))]
+        return net, monitors
+
+    return build, steps
+
+
+def outcome(net: Network, monitors: list) -> list:
+    """Everything a run leaves: records, state, refractory counts, pending input, counters."""
+    records = [(m.steps, m.i) if isinstance(m, SpikeMonitor) else m.values if isinstance(m, StateMonitor)
+               else m.counts for m in monitors]
+    return [records, [p.state.copy() for p in net.populations], [p.refractory.copy() for p in net.populations],
+            net.sim.ring(), net.spike_count, net.syn_events]
+
+
+def assert_identical(a, b) -> None:
+    if isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert_identical(x, y)
+    else:
+        np.testing.assert_array_equal(a, b)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(dyadic_networks())
+def test_dyadic_networks_equal_the_numpy_backend_bit_for_bit(drawn):
+    build, steps = drawn
+    results = []
+    for backend in ("numpy", "cuda"):
+        net, monitors = build(backend)
+        net.run(steps * DT / 2)  # two runs: the device copies go back and forth in between
+        net.run(steps * DT - net.t)
+        results.append(outcome(net, monitors))
+    assert_identical(results[0], results[1])
+
+
+def test_reference_cuba_gives_the_numba_backends_spikes_and_state_to_rounding():
+    nets = [cuba(60, 12.0, seed=3, backend=backend) for backend in ("numba", "cuda")]
+    for bench in nets:
+        bench.network.run(25.0)
+    (a, b) = nets
+    assert a.spikes.num_spikes > 10
+    np.testing.assert_array_equal(a.spikes.steps, b.spikes.steps)
+    np.testing.assert_array_equal(a.spikes.i, b.spikes.i)
+    np.testing.assert_allclose(b.neurons.state, a.neurons.state, rtol=0, atol=1e-12)
+    assert a.network.syn_events == b.network.syn_events
+
+
+def _dyadic_network(backend: str):
+    """A fixed dyadic network: Poisson drive, LIF and Izhikevich cells, delays of 1..3 steps, weights k/4."""
+    rng = np.random.default_rng(5)
+    drive, lif, izh = (Population(12, Poisson(rate=400.0), name="drive"),
+                       Population(10, LIF(v_rest=-60.0, v_th=-52.0, v_reset=-65.0, t_ref=0.5), name="lif"),
+                       Population(6, Izhikevich(), name="izh"))
+    net = Network(drive, lif, izh, dt=DT, seed=11, backend=backend)
+    for pre, post, target, sign in ((drive, lif, "exc", 1), (drive, izh, "exc", 1), (lif, izh, "exc", 1),
+                                    (izh, lif, "inh", -1)):
+        net.add(Sparse.fixed_probability(pre, post, 0.5, lambda r, m, s=sign: s * r.integers(1, 24, m) / 4,
+                                         lambda r, m: DT * r.integers(1, 4, m), target=target, seed=rng))
+    monitors = [net.add(SpikeMonitor(p)) for p in (drive, lif, izh)] + [net.add(StateMonitor(lif, "v"))]
+    return net, monitors
+
+
+@pytest.mark.parametrize("first, then", [("cuda", "numba"), ("numba", "cuda")])
+def test_a_checkpoint_continues_identically_on_the_other_backend(tmp_path, first, then):
+    straight, monitors = _dyadic_network("numba")
+    straight.run(6.0)
+    net, _ = _dyadic_network(first)
+    net.run(3.0)
+    eventsnn.save(net, tmp_path / "net.h5")
+    snap = load_snapshot(tmp_path / "net.h5")
+    snap.config["backend"] = then
+    resumed = Network.from_checkpoint(snap)
+    assert type(resumed.sim).name == then
+    resumed.run(3.0)
+    resumed_monitors = [m for m in resumed.monitors if isinstance(m, (SpikeMonitor, StateMonitor))]
+    assert straight.spike_count > 20
+    assert_identical(outcome(resumed, resumed_monitors), outcome(straight, monitors))
+
+
+def test_weights_written_between_runs_reach_the_device():
+    results = []
+    for backend in ("numba", "cuda"):
+        net, monitors = _dyadic_network(backend)
+        net.run(2.0)
+        net.projections[0].weight = net.projections[0].weight * 2
+        net.run(2.0)
+        results.append(outcome(net, monitors))
+    assert_identical(results[0], results[1])
+
+
+def test_a_full_spike_record_stops_the_run_where_the_cpu_stops():
+    done = {}
+    for backend in ("numba", "cuda"):
+        net, _ = _dyadic_network(backend)
+        net.build()
+        rec = net._recorder(100)
+        rec = rec._replace(spike_step=np.zeros(40, np.int64), spike_index=np.zeros(40, np.int64))
+        done[backend] = (net.sim.run(rec, 0, 100), rec.spike_step.copy(), rec.spike_index.copy(),
+                         rec.pop_counts.copy(), rec.spike_count.copy())
+    assert 0 < done["cuda"][0] < 100
+    assert_identical(done["numba"], done["cuda"])
+
+
+def test_plasticity_is_refused_naming_the_projection():
+    a, b = Population(3, LIF(), name="a"), Population(3, LIF(), name="b")
+    net = Network(a, b, Sparse.fixed_probability(a, b, 1.0, 1.0), Sparse.fixed_probability(a, b, 1.0, 1.0,
+                  plasticity=STDP(w_max=2.0)), backend="cuda")
+    with pytest.raises(ValueError, match=r"projection 1 \(a -> b\) learns by STDP"):
+        net.run(1.0)
+
+
+def test_mpi_is_refused_naming_the_ranks(monkeypatch):
+    class Comm:
+        def Get_rank(self):
+            return 0
+
+        def Get_size(self):
+            return 3
+
+    monkeypatch.setattr(Layout, "current", classmethod(lambda cls: cls(Comm())))
+    with pytest.raises(ValueError, match="mpiexec started 3 ranks"):
+        Network(Population(2, LIF()), backend="cuda").run(1.0)
+
+
+def test_without_a_gpu_the_error_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(_cuda.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match=r'no CUDA GPU.*pip install "\.\[cuda\]"'):
+        Network(Population(2, LIF()), backend="cuda").run(1.0)
+    with pytest.raises(RuntimeError, match="no CUDA GPU"):
+        cuda_backend.device_kernels()
