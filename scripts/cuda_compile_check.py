@@ -22,9 +22,12 @@ if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
 import numba.cuda.dispatcher as dispatcher  # noqa: E402
 from numba import cuda, typeof  # noqa: E402
 
-from eventsnn.kernels.cuda import bptt, event_linear, inference, optim  # noqa: E402
+from eventsnn.inputs import Poisson  # noqa: E402
+from eventsnn.kernels.codegen import Plan, device_neuron  # noqa: E402
+from eventsnn.kernels.cuda import bptt, event_linear, inference, optim, simulator  # noqa: E402
 from eventsnn.lm.engine import Engine, InferenceLM  # noqa: E402
 from eventsnn.lm.model import LMConfig, SpikingLM  # noqa: E402
+from eventsnn.neurons import ALIF, IF, LIF, AdEx, CondLIF, Izhikevich  # noqa: E402
 
 
 def compile_all(cc: tuple[int, int]) -> None:
@@ -55,6 +58,30 @@ def compile_all(cc: tuple[int, int]) -> None:
         ptx(f"inference.token_steps ({precision})", inference.token_steps, np.zeros((3, 2), np.int64), 1,
             *engine.weights, engine.block_state, engine.memory_state, np.zeros(3, np.int64), *scratch,
             np.zeros((3, 2, 5), np.float32))
+    simulator_kernels(ptx)
+
+
+def simulator_kernels(ptx) -> None:
+    """The kernels of backend="cuda" (``kernels.cuda.simulator``), one neuron kernel per built-in model."""
+    i64, i32, f8, f8x2, c64 = (np.zeros(2, np.int64), np.zeros(2, np.int32), np.zeros(2), np.zeros((2, 2)),
+                               np.zeros((2, 2), np.int64))
+    for weight in (np.float32, np.float64):
+        tables = simulator.Tables(*(i64,) * 9, i32, np.zeros(2, weight), np.zeros(2, np.uint8), *(i64,) * 4)
+        ptx(f"simulator.propagate ({np.dtype(weight).name} weights)", simulator.propagate, tables, f8, f8, i64, 0, 0,
+            i64, i64)
+    ptx("simulator.deliver", simulator.deliver, tables, f8, f8, 0)
+    drive = simulator.Drive(i64, i64, i64, i64, f8x2, i64)
+    rec = simulator.Record(np.zeros(2, bool), *(i64,) * 5, f8x2, i64, c64, i64, i64)
+    ptx("simulator.record_state", simulator.record_state, f8, rec, 0)
+    ptx("simulator.apply_drive", simulator.apply_drive, f8, drive, 0)
+    ptx("simulator.emit_generated", simulator.emit_generated, drive, i64, 0, 0, i64, i64, c64)
+    ptx("simulator.record_spikes", simulator.record_spikes, i64, rec, 0, 0)
+    for model in (LIF(t_ref=1.0), ALIF(), IF(), CondLIF(), Izhikevich(), AdEx(t_ref=1.0), Poisson(rate=5.0)):
+        plan = Plan.of(model, model.constants(0.1))
+        kernel = simulator.population_step(device_neuron(plan, model))
+        ptx(f"simulator.population_step ({type(model).__name__})", kernel,
+            np.zeros((len(plan.variables), 2)), i32, f8, np.zeros((len(plan.array_constants), 2)), 0, 0, 0, 0, 0,
+            i64, i64, c64)
 
 
 def main() -> None:
