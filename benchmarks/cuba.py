@@ -27,6 +27,13 @@ threads (``openmp_threads``, its own process each time), interleaved
 round by round (ours on 1, Brian2 on 1, ours on 2, Brian2 on 2, ...);
 ``speedup`` is each side's loop time on one thread over that on k threads
 in the same round, the median over the rounds.
+
+    python benchmarks/cuba.py --backend cuda --n 4000 64000 1000000 --duration 0.1 --json results/cuba_cuda.json
+
+``--backend cuda`` runs eventsnn on the GPU (``backend="cuda"``, docs/cuda.md)
+and, in the same run, the one-core Numba backend as its peer (``numba_1_thread``,
+interleaved as above, in this process): its ``x ours`` is the GPU's speed-up.
+Without a GPU it stops at once, saying what is missing.
 """
 from __future__ import annotations
 
@@ -42,6 +49,7 @@ import time
 from pathlib import Path
 
 import eventsnn
+from eventsnn.backends.cuda_backend import device_kernels
 from eventsnn.reference_networks import cuba
 
 sys.path.insert(0, str(Path(__file__).parent))  # the peer modules, also when imported from elsewhere
@@ -107,7 +115,12 @@ def nest_peers(n: int, duration_s: float, seed: int) -> dict:
     return {"nest": functools.partial(run_nest_cuba, n, duration_s, OUT_DEGREE, seed)}
 
 
-PEERS = {"brian2": brian2_peers, "nest": nest_peers}
+def numba_peer(n: int, duration_s: float, seed: int) -> dict:
+    """The Numba backend on one thread, in this process (the peer of ``--backend cuda``)."""
+    return {"numba_1_thread": functools.partial(measure_ours, n, duration_s, "numba", seed, threads=1)}
+
+
+PEERS = {"brian2": brian2_peers, "nest": nest_peers, "numba": numba_peer}
 
 
 def median_run(runs: list[dict]) -> dict:
@@ -190,7 +203,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, nargs="+", default=[4000, 16000, 64000])
     parser.add_argument("--duration", type=float, default=1.0, help="simulated seconds")
-    parser.add_argument("--backend", default="numba", choices=["numba", "numpy"])
+    parser.add_argument("--backend", default="numba", choices=["numba", "numpy", "cuda"])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--compare", nargs="+", choices=list(PEERS), default=[], help="also run these peers in the same run")
     parser.add_argument("--rounds", type=int, default=2, help="measurements of each peer, interleaved with ours")
@@ -200,6 +213,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads and set(args.compare) - {"brian2"}:
         parser.error("--threads compares with brian2 only")
+    if args.backend == "cuda":
+        try:
+            device_kernels()
+        except (ImportError, RuntimeError) as err:
+            parser.exit(1, f"--backend cuda: {err}\n")
+        args.compare = ["numba", *args.compare]
 
     load = MachineLoad()
     compile_s = cold_compile_seconds() if args.backend == "numba" else 0.0

@@ -18,6 +18,7 @@ from its first global index. :func:`run` advances n steps;
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Callable, NamedTuple
 
@@ -103,6 +104,7 @@ def _launch(kernel: Callable, items: int, threads_per_item: int = 1):
     return kernel[max(1, min(MAX_BLOCKS, -(-items * threads_per_item // THREADS))), THREADS]
 
 
+@functools.cache  # one kernel per model's function: a network built again reuses its compiled code
 def population_step(neuron: Callable) -> Callable:
     """The kernel stepping each neuron k of a population by device function ``neuron`` (``codegen.device_neuron``)
     and appending those that fired to ``spikes`` (counted per step and per population)."""
