@@ -86,7 +86,7 @@ def assert_identical(a, b) -> None:
         np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-9)
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(dyadic_networks())
 def test_dyadic_networks_equal_the_numpy_backend_bit_for_bit(drawn):
     build, steps = drawn
@@ -100,11 +100,11 @@ def test_dyadic_networks_equal_the_numpy_backend_bit_for_bit(drawn):
 
 
 def test_reference_cuba_gives_the_numba_backends_spikes_and_state_to_rounding():
-    nets = [cuba(60, 12.0, seed=3, backend=backend) for backend in ("numba", "cuda")]
+    nets = [cuba(80, 16.0, seed=3, backend=backend) for backend in ("numba", "cuda")]
     for bench in nets:
-        bench.network.run(25.0)
+        bench.network.run(40.0)
     (a, b) = nets
-    assert a.spikes.num_spikes > 10
+    assert a.spikes.num_spikes > 20
     np.testing.assert_array_equal(a.spikes.steps, b.spikes.steps)
     np.testing.assert_array_equal(a.spikes.i, b.spikes.i)
     np.testing.assert_allclose(b.neurons.state, a.neurons.state, rtol=0, atol=1e-12)
@@ -150,6 +150,18 @@ def test_weights_written_between_runs_reach_the_device():
         net.run(2.0)
         net.projections[0].weight = net.projections[0].weight * 2
         net.run(2.0)
+        results.append(outcome(net, monitors))
+    assert_identical(results[0], results[1])
+
+
+def test_drives_writing_one_variable_leave_the_last_ones_values_as_on_the_cpu():
+    results = []
+    for backend in ("numpy", "cuda"):
+        net, monitors = _dyadic_network(backend)
+        lif = net.populations[1]
+        net.add(TimedCurrent(lif, np.full(5, 30.0), DT), TimedCurrent(lif[2:6], np.arange(8.0)[:, None] * [1, 2, 3, 4],
+                                                                      DT))
+        net.run(1.0)
         results.append(outcome(net, monitors))
     assert_identical(results[0], results[1])
 
