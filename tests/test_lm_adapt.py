@@ -6,8 +6,8 @@ import pytest
 
 import eventsnn as esnn
 from eventsnn.cli import main
-from eventsnn.kernels.lm_adapt import ANCHOR_STEP
-from eventsnn.kernels.nn_plasticity import REBASE
+from eventsnn.kernels.lm_adapt import ANCHOR_STEP, settle_all
+from eventsnn.kernels.nn_plasticity import REBASE, REBASE_TRACE
 from eventsnn.lm.adapt import AdaptConfig, Adapter, load_adapter
 from eventsnn.lm.data import encode_corpus, load_corpus
 from eventsnn.lm.engine import Engine, InferenceLM, load_inference, mean_cross_entropy
@@ -141,7 +141,8 @@ def test_bad_input_is_named(run, tmp_path, capsys):
 def test_rstdp_stream_is_engine_steps_and_rstdp_step(run, tokens, tau_anchor):
     """The kernel against its specification: per token, score with the logits so far, reward = baseline - loss,
     Engine.step, then ``eventsnn.nn.rstdp_step`` on each adapted projection. The engine reads each synapse's
-    weight as of its last event (pre or post spike) or the last rebase, which the reference copies in. Anchored,
+    weight as of its row's last write (its presynaptic spike) or the last rebase, which the reference copies in.
+    Anchored,
     each rebase (every 4 tokens at tau_anchor = 30) relaxes w to w0 + (w - w0) exp(-D / tau_anchor)."""
 
     # tau_c = 5: the clock rebases every 20 tokens
@@ -171,13 +172,14 @@ def test_rstdp_stream_is_engine_steps_and_rstdp_step(run, tokens, tau_anchor):
         spikes = {MEMORY: engine.memory_state[1, 0]} | {block(l): engine.block_state[l, 1, 0]
                                                         for l in range(lm.config.n_layers)}
         since_rebase += 1
-        rebase = since_rebase / config.tau_c > REBASE or since_rebase * rate >= ANCHOR_STEP
+        rebase = since_rebase / config.tau_c > REBASE or since_rebase / config.tau_trace > REBASE_TRACE \
+            or since_rebase * rate >= ANCHOR_STEP
         for p in projections:
             pre, post = spikes[p.source].astype(np.float64), spikes[p.target].astype(np.float64)
             exact[p.key], state[p.key] = rstdp_step(pre, post, exact[p.key], state[p.key], reward, params)
             if rebase:
                 exact[p.key] = trained[p.key] + (exact[p.key] - trained[p.key]) * np.exp(-since_rebase * rate)
-            event = (pre[:, None] > 0) | (post[None, :] > 0) | rebase
+            event = (pre[:, None] > 0) | np.zeros_like(post[None, :], bool) | rebase
             stored[p.key][event] = exact[p.key][event]
         since_rebase = 0 if rebase else since_rebase
     np.testing.assert_allclose(losses, expected, rtol=1e-6)
@@ -199,9 +201,10 @@ def test_anchored_changes_decay_to_the_trained_weights(run, tokens):
     adapter = Adapter(lm_of(run), AdaptConfig(lr=1e-2, tau_c=5.0, tau_anchor=tau))
     adapter.read(tokens[:300])
     learning = adapter._learning
-    learning.k[[A_PLUS, A_MINUS]] = 0.0  # no new eligibility ...
-    for elig in learning.elig:
-        elig[...] = 0.0  # ... and none left: the weights move only by the anchor
+    settle_all(adapter.engine.weights, learning)  # nothing pending ...
+    learning.k[[A_PLUS, A_MINUS]] = 0.0  # ... no new eligibility ...
+    for syn in learning.synapses:
+        syn.elig[...] = 0.0  # ... and none left: the weights move only by the anchor
     trained = lm_of(run).spiking
     before = adapter.adapted().spiking
     adapter.read(tokens[300:700])
@@ -211,3 +214,15 @@ def test_anchored_changes_decay_to_the_trained_weights(run, tokens):
         assert np.abs(change).max() > 1e-3  # it did learn
         np.testing.assert_allclose(after[key].weight - trained[key].weight, change * np.exp(-400 / tau),
                                    atol=2 * np.finfo(np.float32).eps * np.abs(trained[key].weight).max())
+
+
+def test_an_older_rstdp_state_layout_is_refused_by_name(run, tokens, tmp_path, monkeypatch):
+    import eventsnn.lm.adapt as adapt
+
+    adapter = Adapter(lm_of(run), AdaptConfig())
+    adapter.read(tokens[:50])
+    monkeypatch.setattr(adapt, "RSTDP_LAYOUT", 1)  # as the per-synapse-integral version wrote it
+    adapter.save(tmp_path / "old.h5")
+    monkeypatch.undo()
+    with pytest.raises(esnn.CheckpointError, match="layout 1"):
+        load_adapter(tmp_path / "old.h5")

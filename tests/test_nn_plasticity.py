@@ -101,11 +101,13 @@ def test_bad_input_names_the_value():
 
 @settings(max_examples=20, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.floats(2.0, 300.0), st.floats(2.0, 300.0), st.floats(-2e-3, 2e-3),
-       st.integers(1, 6), st.integers(1, 6))
-def test_the_event_driven_kernel_is_the_numpy_step(seed, tau_c, tau_n, b, n_pre, n_post):
-    """EventRSTDP (Numba, lazy synapses, rebased clock) against rstdp_step on the same spikes and rewards."""
+       st.integers(1, 6), st.integers(1, 6), st.floats(0.5, 40.0))
+def test_the_event_driven_kernel_is_the_numpy_step(seed, tau_c, tau_n, b, n_pre, n_post, tau_plus):
+    """EventRSTDP (Numba, lazy rows and column sums, rebased clock) against rstdp_step on the same spikes and
+    rewards; short tau_plus rebases the column history every few steps."""
     rng = np.random.default_rng(seed)
-    rule = esnn.RSTDP(A_plus=0.5, A_minus=0.6, tau_c=tau_c, tau_n=tau_n, b=b, w_min=-1e3, w_max=1e3)
+    rule = esnn.RSTDP(A_plus=0.5, A_minus=0.6, tau_c=tau_c, tau_n=tau_n, b=b, w_min=-1e3, w_max=1e3,
+                      tau_plus=tau_plus)
     params = RSTDPParams(rule, 1.0)
     weight = rng.uniform(-1.0, 1.0, (n_pre, n_post))
     w, state, events = weight, RSTDPState.initial(n_pre, n_post), EventRSTDP(weight.copy(), params)

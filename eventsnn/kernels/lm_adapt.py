@@ -27,7 +27,10 @@ every change decays to w0.
 
 Plastic projections (``plastic`` [2L - 1]): block.0 -> memory, then
 block.(l-1) -> block.l and memory -> block.l for l = 1..L-1; traces are
-per population (as source: tau_plus; as target: tau_minus).
+per population (as source: tau_plus; as target: tau_minus). A row of a
+projection is written at its source neuron's spikes, after the engine has
+propagated them, so a spike transmits the weight its synapse had at its
+previous spike or at the last rebase (:mod:`.nn_plasticity`).
 """
 import math
 from typing import NamedTuple
@@ -37,7 +40,7 @@ from numba import njit
 
 from ..plasticity import RATE_MINUS, RATE_PLUS
 from .inference import active_indices, token_steps
-from .nn_plasticity import T, T0, advance, decay_traces, depress_rows, due, move_origin, potentiate_columns, settle
+from .nn_plasticity import T, T0, advance, decay_traces, due, flush_rows, move_origin, record_columns, settle
 
 NO_SPIKES = np.empty(0)
 ANCHOR_STEP = 0.125  # anchored: rebase once (t - t_0) a reaches this (8 decay steps per tau_a)
@@ -46,8 +49,7 @@ ANCHOR_STEP = 0.125  # anchored: rebase once (t - t_0) a reaches this (8 decay s
 class Learning(NamedTuple):
     """The online R-STDP's state and constants (per projection: in the order of ``plastic``)."""
 
-    elig: tuple  # [n_pre, n_post] float64 each: scaled eligibility
-    integral: tuple  # [n_pre, n_post] float64 each: F(s) as of each synapse's last event
+    synapses: tuple  # nn_plasticity.Synapses each: eligibility, lazy rows, column history
     pre_trace: np.ndarray  # [L + 1, n]: each population's trace as a source (blocks, then the memory; padded)
     post_trace: np.ndarray  # [L + 1, n]: as a target
     clock: np.ndarray  # [4]: the shared dopamine clock (nn_plasticity)
@@ -71,17 +73,26 @@ def token_loss(z, token):
 
 
 @njit(cache=True)
+def projection(p, weights, n_layers):
+    """Projection p's weights [n_pre, n_post] and its source and target populations (rows of the traces:
+    blocks 0..L-1, then the memory L)."""
+    if p == 0:
+        return weights[2], 0, n_layers
+    l = (p + 1) // 2
+    return (weights[4][l - 1], l - 1, l) if p % 2 else (weights[6][l - 1], n_layers, l)
+
+
+@njit(cache=True)
 def settle_all(weights, learning):
     """Bring every synapse of every plastic projection to now, relax it towards w0 if anchored (module
     docstring), and move the clock's origin there."""
-    memory_w, block_w, gate_w = weights[2], weights[4], weights[6]
-    elig, integral, clock, k, plastic = learning.elig, learning.integral, learning.clock, learning.k, learning.plastic
-    relax = math.exp(-(clock[T] - clock[T0]) * learning.anchor[0])
-    for p in range(plastic.size):
-        if plastic[p]:
-            w = memory_w if p == 0 else (block_w[(p - 1) // 2] if p % 2 else gate_w[p // 2 - 1])
-            settle(w, elig[p], integral[p], clock, k)
-            if learning.anchor[0] > 0:
+    clock, k, rate = learning.clock, learning.k, learning.anchor[0]
+    relax = math.exp(-(clock[T] - clock[T0]) * rate)
+    for p in range(learning.plastic.size):
+        if learning.plastic[p]:
+            w, source, _ = projection(p, weights, learning.pre_trace.shape[0] - 1)
+            settle(w, learning.synapses[p], learning.pre_trace[source, :w.shape[0]], clock, k)
+            if rate > 0:
                 anchor(w, learning.w0[p], relax)
     move_origin(clock)
 
@@ -103,11 +114,12 @@ def rstdp_stream(tokens, logits, weights, block_state, memory_state, spike_count
     stream's neurons; logits [V] the logits the last token left;
     ``learning`` (:class:`Learning`) the rule's state, updated in place.
     """
-    memory_w, block_w, gate_w = weights[2], weights[4], weights[6]
-    elig, integral, clock, k, plastic = learning.elig, learning.integral, learning.clock, learning.k, learning.plastic
-    pre_trace, post_trace, reward = learning.pre_trace, learning.post_trace, learning.reward
-    n_layers, n_mem = block_state.shape[0], memory_state.shape[2]
-    n_hidden = block_state.shape[3]
+    clock, k, plastic, reward = learning.clock, learning.k, learning.plastic, learning.reward
+    pre_trace, post_trace = learning.pre_trace, learning.post_trace
+    n_layers = block_state.shape[0]
+    sizes = np.full(n_layers + 1, block_state.shape[3])
+    sizes[n_layers] = memory_state.shape[2]
+    spikes = np.zeros((n_layers + 1, pre_trace.shape[1]))
     for t in range(tokens.size):
         loss = token_loss(logits, tokens[t])
         losses[t] = loss
@@ -118,36 +130,23 @@ def rstdp_stream(tokens, logits, weights, block_state, memory_state, spike_count
         logits[:] = token_steps(None, tokens[t:t + 1].reshape((1, 1)), 1, *weights, block_state, memory_state,
                                 spike_count)[0, 0]
         advance(clock, dopamine, k)
-        fired = []
         for l in range(n_layers):
-            decay_traces(pre_trace[l, :n_hidden], block_state[l, 1, 0], k[RATE_PLUS])
-            decay_traces(post_trace[l, :n_hidden], NO_SPIKES, k[RATE_MINUS])
-            fired.append(active_indices(block_state[l, 1, 0]))
-        decay_traces(pre_trace[n_layers, :n_mem], memory_state[1, 0], k[RATE_PLUS])
-        decay_traces(post_trace[n_layers, :n_mem], NO_SPIKES, k[RATE_MINUS])
-        fired_mem = active_indices(memory_state[1, 0])
+            spikes[l, :sizes[l]] = block_state[l, 1, 0]
+        spikes[n_layers, :sizes[n_layers]] = memory_state[1, 0]
+        for pop in range(n_layers + 1):
+            decay_traces(pre_trace[pop, :sizes[pop]], spikes[pop, :sizes[pop]], k[RATE_PLUS])
+            decay_traces(post_trace[pop, :sizes[pop]], NO_SPIKES, k[RATE_MINUS])
         # presynaptic spikes (depression with the targets' traces before their own spikes) ...
-        if plastic[0]:
-            depress_rows(fired[0], memory_w, elig[0], integral[0], post_trace[n_layers, :n_mem], clock, k)
-        for l in range(1, n_layers):
-            if plastic[2 * l - 1]:
-                depress_rows(fired[l - 1], block_w[l - 1], elig[2 * l - 1], integral[2 * l - 1],
-                             post_trace[l, :n_hidden], clock, k)
-            if plastic[2 * l]:
-                depress_rows(fired_mem, gate_w[l - 1], elig[2 * l], integral[2 * l], post_trace[l, :n_hidden],
-                             clock, k)
-        for l in range(n_layers):
-            post_trace[l, :n_hidden] += block_state[l, 1, 0]
-        post_trace[n_layers, :n_mem] += memory_state[1, 0]
+        for p in range(plastic.size):
+            if plastic[p]:
+                w, source, target = projection(p, weights, n_layers)
+                flush_rows(active_indices(spikes[source, :sizes[source]]), w, learning.synapses[p],
+                           pre_trace[source, :sizes[source]], post_trace[target, :sizes[target]], clock, k, 1)
+        post_trace += spikes
         # ... then postsynaptic spikes (potentiation with the sources' traces after theirs)
-        if plastic[0]:
-            potentiate_columns(fired_mem, memory_w, elig[0], integral[0], pre_trace[0, :n_hidden], clock, k)
-        for l in range(1, n_layers):
-            if plastic[2 * l - 1]:
-                potentiate_columns(fired[l], block_w[l - 1], elig[2 * l - 1], integral[2 * l - 1],
-                                   pre_trace[l - 1, :n_hidden], clock, k)
-            if plastic[2 * l]:
-                potentiate_columns(fired[l], gate_w[l - 1], elig[2 * l], integral[2 * l], pre_trace[n_layers, :n_mem],
-                                   clock, k)
+        for p in range(plastic.size):
+            if plastic[p]:
+                _, _, target = projection(p, weights, n_layers)
+                record_columns(active_indices(spikes[target, :sizes[target]]), learning.synapses[p], clock, k)
         if due(clock, k) or (clock[T] - clock[T0]) * learning.anchor[0] >= ANCHOR_STEP:
             settle_all(weights, learning)

@@ -19,9 +19,10 @@ learned from x_<t only. Three rules:
   traces (``tau_c``) carry credit from the spike pairings of earlier tokens
   to later rewards; dopamine lasts ``tau_n``. A_plus = A_minus = ``lr``
   (weight change per spike pair and nat of reward, up to the trace factors),
-  weights bounded to +-``w_bound``. A synapse's weight is brought up to date at
-  its events (its source's or target's spikes), so a spike transmits the
-  weight its synapse had at its previous event. ``seed`` (None: rest) starts
+  weights bounded to +-``w_bound``. A synapse's weight is brought up to date
+  when its row is written (its source's spikes; every row at the clock's
+  rebases, at least every 16 ``tau_trace``), so a spike transmits the weight
+  its synapse had at its source's previous spike or the last rebase. ``seed`` (None: rest) starts
   every membrane uniformly in [0, threshold). ``tau_anchor`` (tokens; None:
   no anchor) makes the changes fast weights on the trained ones w0: they
   decay, d(w - w0)/dt = -(w - w0)/tau_anchor, in steps of tau_anchor/8
@@ -56,6 +57,7 @@ from .._validation import check_choice, check_int, check_positive
 from ..checkpoint import Snapshot, expect_arrays, load_snapshot, resolve_checkpoint, save_snapshot
 from ..errors import CheckpointError
 from ..kernels.lm_adapt import Learning, rstdp_stream, settle_all
+from ..kernels.nn_plasticity import Synapses
 from ..mpi import on_rank0
 from ..plasticity import RSTDP
 from .engine import ADAPT_KIND, Engine, InferenceLM, SpikeProjection, load_inference, mean_cross_entropy, token_losses
@@ -64,6 +66,7 @@ from .tokenizer import CharTokenizer, Tokenizer
 from .topology import EMBEDDING, READOUT
 
 RULES = ("rstdp", "sgd", "none")
+RSTDP_LAYOUT = 2  # the R-STDP state's layout in a checkpoint (1: per-synapse integrals, not read)
 
 
 @dataclass(frozen=True)
@@ -182,15 +185,16 @@ class Adapter:
     def _init_rstdp(self) -> None:
         cfg, c = self.config, self.lm.config
         shapes = [w.shape for w in self._plastic_weights()]
+        k = cfg.rule_params().constants(1.0)
         width = max(c.hidden, c.memory)
         self._learning = Learning(
-            elig=tuple(np.zeros(s) for s in shapes), integral=tuple(np.zeros(s) for s in shapes),
+            synapses=tuple(Synapses.initial(*shape, k) for shape in shapes),
             pre_trace=np.zeros((c.n_layers + 1, width)), post_trace=np.zeros((c.n_layers + 1, width)),
             clock=np.zeros(4), reward=np.array([cfg.tau_baseline, np.nan]),  # tau_b, the baseline (first loss)
             w0=tuple(w.copy() for w in self._plastic_weights()) if cfg.tau_anchor else
             tuple(np.zeros((0, 0), np.float32) for _ in shapes),
             anchor=np.array([1.0 / cfg.tau_anchor if cfg.tau_anchor else 0.0]),
-            k=cfg.rule_params().constants(1.0), plastic=plastic_projections(self.lm, cfg.projections))
+            k=k, plastic=plastic_projections(self.lm, cfg.projections))
         if cfg.seed is not None:
             rng = np.random.default_rng(cfg.seed)
             for state in (*self.engine.block_state, self.engine.memory_state):
@@ -322,8 +326,8 @@ class Adapter:
         if self.config.rule == "rstdp":
             learning = self._learning
             weights = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in weights)
-            settle_all(weights, learning._replace(elig=tuple(a.copy() for a in learning.elig),
-                                                  integral=tuple(a.copy() for a in learning.integral),
+            settle_all(weights, learning._replace(synapses=tuple(Synapses(*(a.copy() for a in syn))
+                                                                 for syn in learning.synapses),
                                                   clock=learning.clock.copy()))
         for key, view in self.engine.spike_weights(weights).items():
             lm.spiking[key].weight[...] = view
@@ -343,15 +347,15 @@ class Adapter:
         if self.config.rule == "rstdp":
             learning = self._learning
             groups["rstdp"] = {"stored": self.engine.spike_weights(),  # as the stream reads them: see adapted()
-                               "elig": {str(i): a for i, a in enumerate(learning.elig)},
-                               "integral": {str(i): a for i, a in enumerate(learning.integral)},
+                               **{field: {str(i): getattr(syn, field) for i, syn in enumerate(learning.synapses)}
+                                  for field in Synapses._fields},
                                "pre": learning.pre_trace, "post": learning.post_trace, "clock": learning.clock,
                                "reward": learning.reward}
             if self.config.tau_anchor:
                 groups["rstdp"]["anchor"] = {str(i): a for i, a in enumerate(learning.w0)}
         if self.config.rule == "sgd":
             groups["sgd"] = {"parameters": self.model.state_dict(), "momentum": self.optimizer.state_dict()}
-        config = {**snap.config, "adapt": dataclasses.asdict(self.config)}
+        config = {**snap.config, "adapt": dataclasses.asdict(self.config), "rstdp_layout": RSTDP_LAYOUT}
         return Snapshot(ADAPT_KIND, config, snap.parameters, groups)
 
     def save(self, path: str | os.PathLike) -> os.PathLike:
@@ -415,9 +419,15 @@ def load_adapter(path: str | os.PathLike) -> Adapter:
         if config.rule == "rstdp":
             r = g["rstdp"]
             learning = adapter._learning
-            shapes = {str(i): (a.shape, np.float64) for i, a in enumerate(learning.elig)}
-            expect_arrays(r["elig"], shapes, "/rstdp/elig")
-            expect_arrays(r["integral"], shapes, "/rstdp/integral")
+            layout = snap.config.get("rstdp_layout", 1)
+            if layout != RSTDP_LAYOUT:
+                raise CheckpointError(f"{path}: R-STDP adaptation state of layout {layout} (per-synapse integrals, "
+                                      f"before lazy postsynaptic events); this version reads layout {RSTDP_LAYOUT} "
+                                      "only: start the adaptation again")
+            for field in Synapses._fields:
+                expect_arrays(r[field], {str(i): (a.shape, a.dtype) for i, a in
+                                         enumerate(getattr(syn, field) for syn in learning.synapses)},
+                              f"/rstdp/{field}")
             expect_arrays({k: r[k] for k in ("pre", "post", "clock", "reward")},
                           {"pre": (learning.pre_trace.shape, np.float64),
                            "post": (learning.post_trace.shape, np.float64),
@@ -427,8 +437,8 @@ def load_adapter(path: str | os.PathLike) -> Adapter:
                               "/rstdp/anchor")
                 learning = learning._replace(w0=tuple(r["anchor"][str(i)] for i in range(len(learning.w0))))
             adapter._learning = learning._replace(
-                elig=tuple(r["elig"][str(i)] for i in range(len(learning.elig))),
-                integral=tuple(r["integral"][str(i)] for i in range(len(learning.integral))),
+                synapses=tuple(Synapses(*(r[field][str(i)] for field in Synapses._fields))
+                               for i in range(len(learning.synapses))),
                 pre_trace=r["pre"], post_trace=r["post"], clock=r["clock"], reward=r["reward"])
             views = eng.spike_weights()
             expect_arrays(r["stored"], {k: (v.shape, np.float32) for k, v in views.items()}, "/rstdp/stored")

@@ -31,7 +31,7 @@ import numpy as np
 
 from .._validation import check_array, check_finite
 from ..kernels.nn_plasticity import N as DOPAMINE
-from ..kernels.nn_plasticity import move_origin, rstdp_events, settle
+from ..kernels.nn_plasticity import Synapses, move_origin, rstdp_events, settle
 from ..plasticity import RSTDP
 
 
@@ -109,13 +109,14 @@ class EventRSTDP:
     """:func:`rstdp_step` event-driven and in place: the Numba twin (:mod:`eventsnn.kernels.nn_plasticity`).
 
     ``weight`` [n_pre, n_post] (float32 or float64, C-contiguous) is the
-    projection's own array: :meth:`step` changes it in place, synapse by
-    synapse at their events, so a step costs (spiking inputs) x n_post +
-    n_pre x (spiking targets) synapse updates instead of n_pre x n_post.
-    Between its events a synapse's stored weight lags its exact value;
+    projection's own array: :meth:`step` changes it in place, row by row at
+    their presynaptic spikes, so a step costs (spiking inputs) x n_post
+    synapse updates plus n_post instead of n_pre x n_post (postsynaptic
+    spikes are kept as column sums that reach a row when it is next written).
+    Between its row's writes a synapse's stored weight lags its exact value;
     :meth:`state` brings every synapse to the present. With the same
     spikes and rewards it equals ``rstdp_step`` while no weight bound is
-    reached (weights are clipped at events, as in the simulator).
+    reached (weights are clipped when their row is written).
     """
 
     def __init__(self, weight: np.ndarray, params: RSTDPParams):
@@ -128,8 +129,7 @@ class EventRSTDP:
         self.weight, self.params = weight, params
         n_pre, n_post = weight.shape
         self.constants = params.rule.constants(params.dt)
-        self.elig_scaled = np.zeros((n_pre, n_post))  # c~ (kernels.nn_plasticity)
-        self.integral_at = np.zeros((n_pre, n_post))  # F(s) of each synapse
+        self.synapses = Synapses.initial(n_pre, n_post, self.constants)  # c~ and the lazy rows (kernels.nn_plasticity)
         self.x_pre, self.x_post = np.zeros(n_pre), np.zeros(n_post)
         self.clock = np.zeros(4)  # t, t_0, F, n
 
@@ -137,12 +137,12 @@ class EventRSTDP:
         """One step: this step's spikes ``pre`` [n_pre], ``post`` [n_post] (0/1) and the ``reward`` (dopamine
         spikes) released at it."""
         pre, post, _, reward = _check_step(pre, post, self.weight, reward, self.params)
-        rstdp_events(pre.astype(np.float64), post.astype(np.float64), self.weight, self.elig_scaled,
-                     self.integral_at, self.x_pre, self.x_post, self.clock, reward, self.constants)
+        rstdp_events(pre.astype(np.float64), post.astype(np.float64), self.weight, self.synapses, self.x_pre,
+                     self.x_post, self.clock, reward, self.constants)
 
     def state(self) -> RSTDPState:
         """Every synapse brought to the present (``weight`` is then exact); the traces as :class:`RSTDPState`."""
-        settle(self.weight, self.elig_scaled, self.integral_at, self.clock, self.constants)
+        settle(self.weight, self.synapses, self.x_pre, self.clock, self.constants)
         move_origin(self.clock)
-        return RSTDPState(self.x_pre.copy(), self.x_post.copy(), self.elig_scaled.copy(),
+        return RSTDPState(self.x_pre.copy(), self.x_post.copy(), self.synapses.elig.copy(),
                           np.asarray(self.clock[DOPAMINE]))
