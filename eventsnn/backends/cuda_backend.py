@@ -73,32 +73,31 @@ class CudaBackend(CPUBackend):
         steps run in batches that cannot overflow it, the spike count read after each."""
         if defer_propagation:
             raise ValueError('backend="cuda" does not defer propagation (it runs in one process, without MPI)')
-        sim, cuda = self.device, self.device.cuda
         if self.tables is None:
-            self.tables = sim.Tables(**{k: cuda.to_device(v) for k, v in self._tables().items()})
-        dyn = sim.Dynamic(state=cuda.to_device(np.concatenate([s.ravel() for s in self.pops.state])),
-                          refractory=cuda.to_device(np.concatenate(self.pops.refractory)),
-                          ring=cuda.to_device(self.syn.ring), gen_cursor=cuda.to_device(self.inputs.gen_cursor))
-        drive = sim.Drive(*(cuda.to_device(a) for a in self._drive()))
-        record = self._record(rec, n_steps)
-        spikes = cuda.device_array(max(1, int(self.pops.bounds[-1])), np.int64)
+            self.tables = self._tables()
+        dyn, drive, record = self._dynamic(), self._drive(), self._record(rec, n_steps)
         populations = self._device_populations(dyn)
+        n = int(self.pops.bounds[-1])
+        spikes = self.device.cuda.device_array(max(1, n), np.int64)
         worst, capacity, count, done = rec.max_spikes_per_step, rec.spike_step.size, 0, 0
-        sizes = sim.Sizes(neurons=int(self.pops.bounds[-1]), synapses=int(self.syn.post.size),
-                          delayed_neurons=int(self._target_off()[-1]) if (self.syn.depth > 1).any() else 0,
-                          recorded=worst)
+        sizes = self.device.Sizes(neurons=n, synapses=int(self.syn.post.size), recorded=worst,
+                                  delayed_neurons=int(self._target_off()[-1]) if (self.syn.depth > 1).any() else 0)
         while done < n_steps:
             batch = n_steps - done if worst == 0 else min(n_steps - done, (capacity - count) // worst)
             if batch == 0:
                 break
-            sim.run(populations, self.tables, dyn, drive, record, spikes, sizes, self.seed, t0, done, batch)
+            self.device.run(populations, self.tables, dyn, drive, record, spikes, sizes, self.seed, t0, done, batch)
             done += batch
             if worst:
                 count = int(record.spike_count.copy_to_host()[0])
-        self._copy_back(dyn, record, rec, done)
+        self._copy_back(dyn, record, rec)
         return done
 
     # --- copies ------------------------------------------------------------------
+    def _to_device(self, structure, **arrays):
+        """``structure`` (a NamedTuple of ``kernels.cuda.simulator``) of ``arrays`` copied to the device."""
+        return structure(**{name: self.device.cuda.to_device(a) for name, a in arrays.items()})
+
     def _state_off(self) -> np.ndarray:
         """Where each population's state block starts in the flat device state."""
         return np.concatenate([[0], np.cumsum([s.size for s in self.pops.state])]).astype(np.int64)
@@ -112,42 +111,47 @@ class CudaBackend(CPUBackend):
         n = np.array([s.shape[1] for s in self.pops.state], np.int64)
         return (self._state_off()[:-1][pop] + row * n[pop] + index).astype(np.int64)
 
-    def _tables(self) -> dict:
+    def _tables(self):
         syn = self.syn
         columns = ("pre_pop", "pre_lo", "pre_hi", "post_lo", "target", "ptr", "syn", "indptr", "post", "weight",
                    "delay", "depth", "ring_off")
-        return {"bounds": self.pops.bounds, **{name: getattr(syn, name) for name in columns},
-                "target_at": self._at(syn.target_pop, syn.target_row, np.zeros_like(syn.target_pop)),
-                "target_off": self._target_off()}
+        return self._to_device(self.device.Tables, bounds=self.pops.bounds,
+                               **{name: getattr(syn, name) for name in columns},
+                               target_at=self._at(syn.target_pop, syn.target_row, np.zeros_like(syn.target_pop)),
+                               target_off=self._target_off())
 
-    def _drive(self) -> tuple:
+    def _dynamic(self):
+        return self._to_device(self.device.Dynamic, state=np.concatenate([s.ravel() for s in self.pops.state]),
+                               refractory=np.concatenate(self.pops.refractory), ring=self.syn.ring,
+                               gen_cursor=self.inputs.gen_cursor)
+
+    def _drive(self):
         inputs = self.inputs
         at = self._at(inputs.drive_pop, inputs.drive_row, inputs.drive_index)
         # Columns writing one place: the last one wins, as in the CPU's column order (one thread each here).
-        last = at.size - 1 - np.unique(at[::-1], return_index=True)[1]
-        keep = np.sort(last)
-        return (np.flatnonzero(self.pops.generator).astype(np.int64), inputs.gen_step, inputs.gen_index,
-                inputs.gen_end, np.ascontiguousarray(inputs.drive[:, keep]), at[keep])
+        keep = np.sort(at.size - 1 - np.unique(at[::-1], return_index=True)[1])
+        return self._to_device(self.device.Drive, gen_pop=np.flatnonzero(self.pops.generator).astype(np.int64),
+                               gen_step=inputs.gen_step, gen_index=inputs.gen_index, gen_end=inputs.gen_end,
+                               drive=np.ascontiguousarray(inputs.drive[:, keep]), drive_at=at[keep])
 
     def _record(self, rec: Recorder, n_steps: int):
-        cuda = self.device.cuda
         names = ("spike_mask", "spike_step", "spike_index", "spike_count", "state_every", "state_values",
                  "state_count", "pop_counts", "syn_events")
-        return self.device.Record(**{name: cuda.to_device(getattr(rec, name)) for name in names},
-                               state_at=cuda.to_device(self._at(rec.state_pop, rec.state_row, rec.state_index)),
-                               step_spikes=cuda.to_device(np.zeros(n_steps, np.int64)))
+        return self._to_device(self.device.Record, **{name: getattr(rec, name) for name in names},
+                               state_at=self._at(rec.state_pop, rec.state_row, rec.state_index),
+                               step_spikes=np.zeros(n_steps, np.int64))
 
     def _device_populations(self, dyn) -> list:
         pops, off, cuda = self.pops, self._state_off(), self.device.cuda
         return [self.device.Population(kernel=pops.kernels[p], p=p, first=int(pops.lo[p]),
-                                    state=dyn.state[off[p]:off[p + 1]].reshape(pops.state[p].shape),
-                                    refractory=dyn.refractory[pops.bounds[p]:pops.bounds[p + 1]],
-                                    scalars=cuda.to_device(pops.scalars[p]), arrays=cuda.to_device(pops.arrays[p]))
+                                       state=dyn.state[off[p]:off[p + 1]].reshape(pops.state[p].shape),
+                                       refractory=dyn.refractory[pops.bounds[p]:pops.bounds[p + 1]],
+                                       scalars=cuda.to_device(pops.scalars[p]), arrays=cuda.to_device(pops.arrays[p]))
                 for p in range(pops.generator.size) if not pops.generator[p]]
 
-    def _copy_back(self, dyn, record, rec: Recorder, done: int) -> None:
-        """The dynamic arrays and the records of ``done`` steps into their host owners; each step's recorded
-        spikes sorted by neuron."""
+    def _copy_back(self, dyn, record, rec: Recorder) -> None:
+        """The dynamic arrays and the records into their host owners; each step's recorded spikes sorted by
+        neuron."""
         state, refractory = dyn.state.copy_to_host(), dyn.refractory.copy_to_host()
         off = self._state_off()
         for p, (s, r) in enumerate(zip(self.pops.state, self.pops.refractory)):

@@ -11,10 +11,11 @@ with float64 atomics into the target variable (delay 0) or its ring slot
 determinism contract). Every kernel loops over its items with the whole
 grid's stride, so any launch size is correct.
 
-The network's dynamic arrays live in flat device arrays: population p's
-state block (variables, n) from ``state_off[p]``, its refractory counts
-from its first global index. :func:`run` advances n steps;
-``backends.cuda_backend`` owns the copies to and from the host.
+The network's dynamic arrays live in flat device arrays: the populations'
+state blocks (variables, n) one after another (each kernel that writes a
+variable gets its flat address), their refractory counts by global
+index. :func:`run` advances n steps; ``backends.cuda_backend`` owns the
+copies to and from the host.
 """
 from __future__ import annotations
 
