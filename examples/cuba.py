@@ -25,7 +25,7 @@ def main(build=cuba, name="CUBA") -> None:
     parser.add_argument("--n", type=int, default=4000, help="number of neurons")
     parser.add_argument("--duration", type=float, default=1000.0, help="simulated time in ms")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--backend", default="numba", choices=["numba", "numpy"])
+    parser.add_argument("--backend", default="numba", choices=["numba", "numpy", "cuda"])
     parser.add_argument("--threads", type=int, default=None, help="Numba threads (default: Numba's count)")
     parser.add_argument("--delay", type=float, default=0.0, help="synaptic delay in ms (under MPI: at least dt)")
     parser.add_argument("--json", help="write the summary and the spike digest here")
