@@ -76,10 +76,12 @@ def simulator_kernels(ptx) -> None:
     ptx("simulator.apply_drive", simulator.apply_drive, f8, drive, 0)
     ptx("simulator.emit_generated", simulator.emit_generated, drive, i64, 0, 0, i64, i64, c64)
     ptx("simulator.record_spikes", simulator.record_spikes, i64, rec, 0, 0)
-    for model in (LIF(t_ref=1.0), ALIF(), IF(), CondLIF(), Izhikevich(), AdEx(t_ref=1.0), Poisson(rate=5.0)):
+    per_neuron = LIF(v_th=np.array([-50.0, -51.0]), t_ref=np.array([0.0, 1.0]))  # per-neuron constants
+    for model in (LIF(t_ref=1.0), per_neuron, ALIF(), IF(), CondLIF(), Izhikevich(), AdEx(t_ref=1.0),
+                  Poisson(rate=5.0)):
         plan = Plan.of(model, model.constants(0.1))
         kernel = simulator.population_step(device_neuron(plan, model))
-        ptx(f"simulator.population_step ({type(model).__name__})", kernel,
+        ptx(f"simulator.population_step ({type(model).__name__}, {len(plan.array_constants)} per neuron)", kernel,
             np.zeros((len(plan.variables), 2)), i32, f8, np.zeros((len(plan.array_constants), 2)), 0, 0, 0, 0, 0,
             i64, i64, c64)
 

@@ -112,10 +112,11 @@ def test_reference_cuba_gives_the_numba_backends_spikes_and_state_to_rounding():
 
 
 def _dyadic_network(backend: str):
-    """A fixed dyadic network: Poisson drive, LIF and Izhikevich cells, delays of 1..3 steps, weights k/4."""
+    """A fixed dyadic network: Poisson drive, LIF cells (per-neuron thresholds and refractory periods) and
+    Izhikevich cells, delays of 1..3 steps, weights k/4."""
     rng = np.random.default_rng(5)
-    drive, lif, izh = (Population(12, Poisson(rate=400.0), name="drive"),
-                       Population(10, LIF(v_rest=-60.0, v_th=-52.0, v_reset=-65.0, t_ref=0.5), name="lif"),
+    lif_model = LIF(v_rest=-60.0, v_th=np.linspace(-53.0, -51.0, 10), v_reset=-65.0, t_ref=np.arange(10) % 4 * 0.3)
+    drive, lif, izh = (Population(12, Poisson(rate=400.0), name="drive"), Population(10, lif_model, name="lif"),
                        Population(6, Izhikevich(), name="izh"))
     net = Network(drive, lif, izh, dt=DT, seed=11, backend=backend)
     for pre, post, target, sign in ((drive, lif, "exc", 1), (drive, izh, "exc", 1), (lif, izh, "exc", 1),
