@@ -51,7 +51,9 @@ at the end of each piece, as NEST does.
 **Cost.** Work happens at spikes only: a synapse at its arrivals, the
 synapses onto a neuron at its spikes. R-STDP synapses are brought up to date
 lazily (at their own events), all of them at a step with dopamine (NEST's
-volume transmitter does the same) and when their weights are written.
+volume transmitter does the same) and when their weights are written; the
+decay factors of gaps shorter than :data:`DECAY_STEPS` steps come from a table
+(:func:`decay_table`) holding the bits the synapse would compute.
 Reading ``proj.weight`` of an R-STDP projection gives a read-only copy
 integrated to the current step: observing changes nothing.
 
@@ -77,6 +79,9 @@ CONSTANTS = ("rstdp", "A_plus", "A_minus", "rate_plus", "rate_minus", "w_min", "
              "rate_c", "rate_n", "rate_cn", "inv_r", "tau_c", "tau_n", "b")
 (RSTDP_, A_PLUS, A_MINUS, RATE_PLUS, RATE_MINUS, W_MIN, W_MAX, SOFT, NEAREST,
  RATE_C, RATE_N, RATE_CN, INV_R, TAU_C, TAU_N, B) = range(len(CONSTANTS))
+
+# R-STDP: the decay factors of gaps of up to this many steps between a synapse's events are tabulated.
+DECAY_STEPS = 4096
 
 # What a SynapseMonitor can sample, by code.
 SYNAPSE_VARIABLES = ("weight", "eligibility", "pre_trace", "post_trace", "dopamine")
@@ -204,21 +209,39 @@ def dopamine_at(n, since, t, spikes, k):
 
 
 @register_jitable
-def catch_up(w, c, since, n, n_since, t, k):
+def eligibility_decay(e, k):
+    """The factors of :func:`catch_up` after e steps (T = e·dt): expm1(−r·T), expm1(−T/tau_c), exp(−T/tau_c)."""
+    return math.expm1(-(e * k[RATE_CN])), math.expm1(-(e * k[RATE_C])), math.exp(-(e * k[RATE_C]))
+
+
+def decay_table(k: np.ndarray, steps: int = DECAY_STEPS) -> np.ndarray:
+    """(steps, 3): :func:`eligibility_decay` of 0 .. steps - 1 steps, computed here by Python's math: the C
+    library functions the kernels call, so a synapse looking its factors up gets the bits it would compute
+    (expm1 is the costliest part of a visit)."""
+    return np.array([eligibility_decay(e, k) for e in range(steps)], dtype=np.float64).reshape(steps, 3)
+
+
+@register_jitable
+def catch_up(w, c, since, n, n_since, t, k, decay):
     """An R-STDP synapse (weight w, eligibility c, both at step ``since``) at step t, given dopamine n at step
     ``n_since`` <= since and no dopamine spike in between:
 
     w(t) = w − c·(n₀/r·expm1(−r·T) − b·tau_c·expm1(−T/tau_c)),  c(t) = c·exp(−T/tau_c),
 
     with T = (t − since)·dt, n₀ the dopamine at ``since`` and r = 1/tau_c + 1/tau_n;
-    w clipped to [w_min, w_max]. An STDP synapse is returned unchanged.
+    w clipped to [w_min, w_max]. An STDP synapse is returned unchanged. ``decay``: the rule's
+    :func:`decay_table` (the factors of shorter gaps are looked up there).
     """
     e = t - since
     if k[RSTDP_] == 0.0 or e == 0:
         return w, c
     n0 = n * math.exp(-((since - n_since) * k[RATE_N]))
-    w = w - c * (n0 * k[INV_R] * math.expm1(-(e * k[RATE_CN])) - k[B] * k[TAU_C] * math.expm1(-(e * k[RATE_C])))
-    return min(max(w, k[W_MIN]), k[W_MAX]), c * math.exp(-(e * k[RATE_C]))
+    if e < decay.shape[0]:
+        expm1_r, expm1_c, exp_c = decay[e, 0], decay[e, 1], decay[e, 2]
+    else:
+        expm1_r, expm1_c, exp_c = eligibility_decay(e, k)
+    w = w - c * (n0 * k[INV_R] * expm1_r - k[B] * k[TAU_C] * expm1_c)
+    return min(max(w, k[W_MIN]), k[W_MAX]), c * exp_c
 
 
 @register_jitable

@@ -169,9 +169,9 @@ def _each(fn, n_out: int, *args):
     return tuple(o.astype(np.float64) for o in out) if n_out > 1 else np.asarray(out, dtype=np.float64)
 
 
-def _rule(fn, k: np.ndarray):
-    """An equation of ``eventsnn.plasticity`` with its rule's constants bound."""
-    return lambda *args: fn(*args, k)
+def _rule(fn, *constants: np.ndarray):
+    """An equation of ``eventsnn.plasticity`` with its rule's constants (and tables) bound."""
+    return lambda *args: fn(*args, *constants)
 
 
 def learn(state: tuple, syn: Synapses, pl: Plasticity, spikes: np.ndarray, t: int) -> int:
@@ -205,8 +205,8 @@ def catch_up_all(syn: Synapses, pl: Plasticity, l: int, t: int) -> None:
     e = slice(pl.elig_off[l], pl.elig_off[l + 1])
     w0 = syn.syn[pl.proj[l]]
     w = syn.weight[w0:w0 + e.stop - e.start]
-    w[:], pl.elig[e] = _each(_rule(catch_up, pl.rule[l]), 2, w, pl.elig[e], pl.t_elig[e], pl.dopamine[l],
-                             pl.t_dopamine[l], t)
+    w[:], pl.elig[e] = _each(_rule(catch_up, pl.rule[l], pl.decay[l]), 2, w, pl.elig[e], pl.t_elig[e],
+                             pl.dopamine[l], pl.t_dopamine[l], t)
     pl.t_elig[e] = t
 
 
@@ -227,7 +227,8 @@ def _caught_up(syn: Synapses, pl: Plasticity, l: int, q: np.ndarray, t: int) -> 
     if not k[RSTDP_]:
         return syn.weight[wq], np.zeros(q.size)
     e = pl.elig_off[l] + q
-    return _each(_rule(catch_up, k), 2, syn.weight[wq], pl.elig[e], pl.t_elig[e], pl.dopamine[l], pl.t_dopamine[l], t)
+    return _each(_rule(catch_up, k, pl.decay[l]), 2, syn.weight[wq], pl.elig[e], pl.t_elig[e], pl.dopamine[l],
+                 pl.t_dopamine[l], t)
 
 
 def _pair(syn: Synapses, pl: Plasticity, l: int, q: np.ndarray, t: int, w, c, x, pairing) -> None:

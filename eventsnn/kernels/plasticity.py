@@ -11,8 +11,14 @@ from numba.extending import register_jitable
 from ..plasticity import (NEAREST, RATE_MINUS, RATE_N, RATE_PLUS, RSTDP_, bump, catch_up, dopamine_at, on_arrival,
                           on_post_spike, trace_at)
 
+# The kernels below run at every step and take the network's named tuples of arrays. Numba increfs every array
+# of a call's arguments on entry and decrefs it on return (atomic operations, ~0.5 µs for these tuples), which
+# cost more than the learning itself in sparse networks. These kernels allocate nothing and their caller holds
+# every array, so they run without reference counting (``_nrt=False``, as Numba's own string kernels do).
+borrowing = njit(cache=True, _nrt=False)
 
-@njit(cache=True)
+
+@borrowing
 def remember_presynaptic(pl, l, spikes, lo_s, hi_s, t):
     """Store which presynaptic neurons fired at step t in slot t % depth of the projection's history."""
     lo, hi = pl.pre_range[l, 0], pl.pre_range[l, 1]
@@ -27,31 +33,31 @@ def remember_presynaptic(pl, l, spikes, lo_s, hi_s, t):
     pl.hist_n[pl.slot_off[l] + slot] = count
 
 
-@njit(cache=True)
+@borrowing
 def catch_up_all(syn, pl, l, t):
     """Bring every synapse of R-STDP projection l to step t (its weights are integrated lazily)."""
-    k = pl.rule[l]
+    k, decay = pl.rule[l], pl.decay[l]
     w0, e0 = syn.syn[pl.proj[l]], pl.elig_off[l]
     for q in range(pl.elig_off[l + 1] - e0):
         e = e0 + q
         syn.weight[w0 + q], pl.elig[e] = catch_up(syn.weight[w0 + q], pl.elig[e], pl.t_elig[e], pl.dopamine[l],
-                                                  pl.t_dopamine[l], t, k)
+                                                  pl.t_dopamine[l], t, k, decay)
         pl.t_elig[e] = t
 
 
 @njit(cache=True)
 def weights_at(syn, pl, l, t):
     """The weights of R-STDP projection l integrated to step t, in a new array (nothing is stored)."""
-    k = pl.rule[l]
+    k, decay = pl.rule[l], pl.decay[l]
     w0, e0 = syn.syn[pl.proj[l]], pl.elig_off[l]
     out = np.empty(pl.elig_off[l + 1] - e0)
     for q in range(out.size):
         out[q] = catch_up(syn.weight[w0 + q], pl.elig[e0 + q], pl.t_elig[e0 + q], pl.dopamine[l],
-                          pl.t_dopamine[l], t, k)[0]
+                          pl.t_dopamine[l], t, k, decay)[0]
     return out
 
 
-@njit(cache=True)
+@borrowing
 def release_dopamine(syn, pl, l, spikes, lo_s, hi_s, t):
     """Dopamine spikes of step t (the source's and those delivered from Python) raise n."""
     lo, hi = pl.dopamine_range[l, 0], pl.dopamine_range[l, 1]
@@ -68,10 +74,10 @@ def release_dopamine(syn, pl, l, spikes, lo_s, hi_s, t):
     pl.pending[l] = 0.0
 
 
-@njit(cache=True)
+@borrowing
 def arrive(state, syn, pl, l, t):
     """Synapses whose presynaptic spike arrives at step t transmit, then learn; returns how many."""
-    k, proj = pl.rule[l], pl.proj[l]
+    k, proj, decay = pl.rule[l], pl.proj[l], pl.decay[l]
     rstdp = k[RSTDP_] != 0.0
     g = syn.target[proj]
     target = state[syn.target_pop[g]][syn.target_row[g]]
@@ -92,7 +98,8 @@ def arrive(state, syn, pl, l, t):
                 j = syn.post[w0 + q]
                 w, c = syn.weight[w0 + q], 0.0
                 if rstdp:
-                    w, c = catch_up(w, pl.elig[e0 + q], pl.t_elig[e0 + q], pl.dopamine[l], pl.t_dopamine[l], t, k)
+                    w, c = catch_up(w, pl.elig[e0 + q], pl.t_elig[e0 + q], pl.dopamine[l], pl.t_dopamine[l], t, k,
+                                    decay)
                 target[post_lo + j] += w
                 x_post = trace_at(pl.x_post[p0 + j], pl.t_post[p0 + j], t, k[RATE_MINUS])
                 syn.weight[w0 + q], c = on_arrival(w, c, x_post, k)
@@ -101,10 +108,10 @@ def arrive(state, syn, pl, l, t):
     return reached
 
 
-@njit(cache=True)
+@borrowing
 def postsynaptic(syn, pl, l, spikes, lo_s, hi_s, t):
     """Each postsynaptic neuron that fired at step t bumps its trace and potentiates its incoming synapses."""
-    k, proj = pl.rule[l], pl.proj[l]
+    k, proj, decay = pl.rule[l], pl.proj[l], pl.decay[l]
     rstdp = k[RSTDP_] != 0.0
     lo, hi = pl.post_range[l, 0], pl.post_range[l, 1]
     w0, s0, e0, p0, g0 = syn.syn[proj], pl.syn_off[l], pl.elig_off[l], pl.post_off[l], pl.group_off[l]
@@ -118,14 +125,14 @@ def postsynaptic(syn, pl, l, spikes, lo_s, hi_s, t):
             q, group = pl.incoming[s0 + pos], g0 + pl.incoming_group[s0 + pos]
             w, c = syn.weight[w0 + q], 0.0
             if rstdp:
-                w, c = catch_up(w, pl.elig[e0 + q], pl.t_elig[e0 + q], pl.dopamine[l], pl.t_dopamine[l], t, k)
+                w, c = catch_up(w, pl.elig[e0 + q], pl.t_elig[e0 + q], pl.dopamine[l], pl.t_dopamine[l], t, k, decay)
             x_pre = trace_at(pl.x_pre[group], pl.t_pre[group], t, k[RATE_PLUS])
             syn.weight[w0 + q], c = on_post_spike(w, c, x_pre, k)
             if rstdp:
                 pl.elig[e0 + q], pl.t_elig[e0 + q] = c, t
 
 
-@njit(cache=True)
+@borrowing
 def learn(state, syn, pl, spikes, first, t):
     """Step 5 for every plastic projection; returns the synapses reached by arriving spikes.
 
@@ -162,11 +169,12 @@ def synapse_value(syn, pl, l, q, what, t):
     if k[RSTDP_] == 0.0:
         return syn.weight[w0 + q]
     e = pl.elig_off[l] + q
-    w, c = catch_up(syn.weight[w0 + q], pl.elig[e], pl.t_elig[e], pl.dopamine[l], pl.t_dopamine[l], t, k)
+    w, c = catch_up(syn.weight[w0 + q], pl.elig[e], pl.t_elig[e], pl.dopamine[l], pl.t_dopamine[l], t, k,
+                    pl.decay[l])
     return w if what == 0 else c
 
 
-@njit(cache=True)
+@borrowing
 def record_synapses(syn, pl, rec, t):
     for m in range(rec.syn_l.size):
         if t % rec.syn_every[m] == 0:
