@@ -39,7 +39,7 @@ import numpy as np
 from numba import njit
 
 from ..plasticity import RATE_MINUS, RATE_PLUS
-from .inference import active_indices, token_steps
+from .inference import token_steps
 from .nn_plasticity import T, T0, advance, decay_traces, due, flush_rows, move_origin, record_columns, settle
 
 NO_SPIKES = np.empty(0)
@@ -120,6 +120,8 @@ def rstdp_stream(tokens, logits, weights, block_state, memory_state, spike_count
     sizes = np.full(n_layers + 1, block_state.shape[3])
     sizes[n_layers] = memory_state.shape[2]
     spikes = np.zeros((n_layers + 1, pre_trace.shape[1]))
+    fired = np.empty((n_layers + 1, pre_trace.shape[1]), np.int64)  # each population's event list ...
+    n_fired = np.zeros(n_layers + 1, np.int64)  # ... and its length
     for t in range(tokens.size):
         loss = token_loss(logits, tokens[t])
         losses[t] = loss
@@ -136,17 +138,21 @@ def rstdp_stream(tokens, logits, weights, block_state, memory_state, spike_count
         for pop in range(n_layers + 1):
             decay_traces(pre_trace[pop, :sizes[pop]], spikes[pop, :sizes[pop]], k[RATE_PLUS])
             decay_traces(post_trace[pop, :sizes[pop]], NO_SPIKES, k[RATE_MINUS])
+            n_fired[pop] = 0
+            for i in range(sizes[pop]):  # branch-free compaction, as inference.active_indices, into one buffer
+                fired[pop, n_fired[pop]] = i
+                n_fired[pop] += spikes[pop, i] != 0
         # presynaptic spikes (depression with the targets' traces before their own spikes) ...
         for p in range(plastic.size):
             if plastic[p]:
                 w, source, target = projection(p, weights, n_layers)
-                flush_rows(active_indices(spikes[source, :sizes[source]]), w, learning.synapses[p],
+                flush_rows(fired[source, :n_fired[source]], w, learning.synapses[p],
                            pre_trace[source, :sizes[source]], post_trace[target, :sizes[target]], clock, k, 1)
         post_trace += spikes
         # ... then postsynaptic spikes (potentiation with the sources' traces after theirs)
         for p in range(plastic.size):
             if plastic[p]:
                 _, _, target = projection(p, weights, n_layers)
-                record_columns(active_indices(spikes[target, :sizes[target]]), learning.synapses[p], clock, k)
+                record_columns(fired[target, :n_fired[target]], learning.synapses[p], clock, k)
         if due(clock, k) or (clock[T] - clock[T0]) * learning.anchor[0] >= ANCHOR_STEP:
             settle_all(weights, learning)
