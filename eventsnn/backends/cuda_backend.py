@@ -69,8 +69,8 @@ class CudaBackend(CPUBackend):
         self.tables = None
 
     def run(self, rec: Recorder, t0: int, n_steps: int, defer_propagation: bool = False) -> int:
-        """Steps t0 .. t0 + n_steps - 1 on the device, fewer only when the spike record fills (as on the CPU):
-        steps run in batches that cannot overflow it, the spike count read after each."""
+        """Steps t0 .. t0 + n_steps - 1 on the device, fewer only when the spike record fills (as on the CPU;
+        the device skips the rest, ``kernels.cuda.simulator.begin_step``)."""
         if defer_propagation:
             raise ValueError('backend="cuda" does not defer propagation (it runs in one process, without MPI)')
         if self.tables is None:
@@ -79,19 +79,11 @@ class CudaBackend(CPUBackend):
         populations = self._device_populations(dyn)
         n = int(self.pops.bounds[-1])
         spikes = self.device.cuda.device_array(max(1, n), np.int64)
-        worst, capacity, count, done = rec.max_spikes_per_step, rec.spike_step.size, 0, 0
-        sizes = self.device.Sizes(neurons=n, synapses=int(self.syn.post.size), recorded=worst,
+        sizes = self.device.Sizes(neurons=n, synapses=int(self.syn.post.size), recorded=rec.max_spikes_per_step,
                                   delayed_neurons=int(self._target_off()[-1]) if (self.syn.depth > 1).any() else 0)
-        while done < n_steps:
-            batch = n_steps - done if worst == 0 else min(n_steps - done, (capacity - count) // worst)
-            if batch == 0:
-                break
-            self.device.run(populations, self.tables, dyn, drive, record, spikes, sizes, self.seed, t0, done, batch)
-            done += batch
-            if worst:
-                count = int(record.spike_count.copy_to_host()[0])
+        self.device.run(populations, self.tables, dyn, drive, record, spikes, sizes, self.seed, t0, n_steps)
         self._copy_back(dyn, record, rec)
-        return done
+        return int(record.done.copy_to_host()[0])
 
     # --- copies ------------------------------------------------------------------
     def _to_device(self, structure, **arrays):
@@ -139,7 +131,7 @@ class CudaBackend(CPUBackend):
                  "state_count", "pop_counts", "syn_events")
         return self._to_device(self.device.Record, **{name: getattr(rec, name) for name in names},
                                state_at=self._at(rec.state_pop, rec.state_row, rec.state_index),
-                               step_spikes=np.zeros(n_steps, np.int64))
+                               step_spikes=np.zeros(n_steps, np.int64), done=np.zeros(1, np.int64))
 
     def _device_populations(self, dyn) -> list:
         pops, off, cuda = self.pops, self._state_off(), self.device.cuda

@@ -9,7 +9,9 @@ counter (so in no particular order); propagation adds each spike's row
 with float64 atomics into the target variable (delay 0) or its ring slot
 (t + delay), so each target's sum is reordered (docs/cuda.md: the
 determinism contract). Every kernel loops over its items with the whole
-grid's stride, so any launch size is correct.
+grid's stride, so any launch size is correct. A step runs only if the
+spike record has room for its worst case (:func:`begin_step`, the CPU
+backends' rule), so a run needs no copy to the host until its end.
 
 The network's dynamic arrays live in flat device arrays: the populations'
 state blocks (variables, n) one after another (each kernel that writes a
@@ -86,6 +88,7 @@ class Record(NamedTuple):
     pop_counts: np.ndarray  # (n_steps, P) int64
     syn_events: np.ndarray  # (1,) int64
     step_spikes: np.ndarray  # (n_steps,) int64: the length of step s's spike list
+    done: np.ndarray  # (1,) int64: steps of the run done (step s runs when done[0] == s + 1, begin_step)
 
 
 class Population(NamedTuple):
@@ -110,7 +113,9 @@ def population_step(neuron: Callable) -> Callable:
     """The kernel stepping each neuron k of a population by device function ``neuron`` (``codegen.device_neuron``)
     and appending those that fired to ``spikes`` (counted per step and per population)."""
     @cuda.jit
-    def step(S, ref, cs, ca, first, t, seed, p, s, spikes, step_spikes, pop_counts):
+    def step(S, ref, cs, ca, first, t, seed, p, s, spikes, step_spikes, pop_counts, done):
+        if done[0] <= s:
+            return
         for k in range(cuda.grid(1), S.shape[1], cuda.gridsize(1)):
             if neuron(S, ref, cs, ca, first, k, t, seed):
                 spikes[cuda.atomic.add(step_spikes, s, 1)] = first + k
@@ -119,7 +124,17 @@ def population_step(neuron: Callable) -> Callable:
 
 
 @cuda.jit
-def record_state(state, rec, t):
+def begin_step(rec, s, worst):
+    """Step s runs (done[0] = s + 1) if the steps before it ran and the spike record has room for ``worst`` more
+    spikes (every recorded neuron firing); else it and the rest of the run are skipped. One thread."""
+    if rec.done[0] == s and rec.spike_count[0] + worst <= rec.spike_step.size:
+        rec.done[0] = s + 1
+
+
+@cuda.jit
+def record_state(state, rec, t, s):
+    if rec.done[0] <= s:
+        return
     for m in range(cuda.grid(1), rec.state_at.size, cuda.gridsize(1)):
         if t % rec.state_every[m] == 0:
             rec.state_values[m, rec.state_count[m]] = state[rec.state_at[m]]
@@ -127,16 +142,20 @@ def record_state(state, rec, t):
 
 
 @cuda.jit
-def apply_drive(state, drive, t):
+def apply_drive(state, drive, t, s, done):
     """Timed values overwrite their variables (the last row holds after the end)."""
+    if done[0] <= s:
+        return
     row = min(t, drive.drive.shape[0] - 1)
     for c in range(cuda.grid(1), drive.drive_at.size, cuda.gridsize(1)):
         state[drive.drive_at[c]] = drive.drive[row, c]
 
 
 @cuda.jit
-def emit_generated(drive, cursor, t, s, spikes, step_spikes, pop_counts):
+def emit_generated(drive, cursor, t, s, spikes, step_spikes, pop_counts, done):
     """Each spike generator's events up to step t join the spike list; its cursor advances (one thread each)."""
+    if done[0] <= s:
+        return
     for x in range(cuda.grid(1), drive.gen_pop.size, cuda.gridsize(1)):
         p = drive.gen_pop[x]
         e = cursor[p]
@@ -148,9 +167,11 @@ def emit_generated(drive, cursor, t, s, spikes, step_spikes, pop_counts):
 
 
 @cuda.jit
-def propagate(tables, state, ring, spikes, t, s, step_spikes, syn_events):
+def propagate(tables, state, ring, spikes, t, s, step_spikes, syn_events, done):
     """Each of step s's spikes, by a group of LANES threads: every projection from its neuron adds the row's
     weights (float64 atomics) to the target variable (delay 0) or to the ring slot of step t + delay."""
+    if done[0] <= s:
+        return
     lane, group, groups = cuda.grid(1) % LANES, cuda.grid(1) // LANES, cuda.gridsize(1) // LANES
     for x in range(group, step_spikes[s], groups):
         i = spikes[x]
@@ -175,8 +196,10 @@ def propagate(tables, state, ring, spikes, t, s, step_spikes, syn_events):
 
 
 @cuda.jit
-def deliver(tables, state, ring, t):
+def deliver(tables, state, ring, t, s, done):
     """Each delayed target's neuron adds this step's ring slot and clears it (one thread per neuron)."""
+    if done[0] <= s:
+        return
     for x in range(cuda.grid(1), tables.target_off[tables.target_off.size - 1], cuda.gridsize(1)):
         g = 0
         while x >= tables.target_off[g + 1]:
@@ -192,6 +215,8 @@ def deliver(tables, state, ring, t):
 @cuda.jit
 def record_spikes(spikes, rec, t, s):
     """Step s's recorded spikes (those ``spike_mask`` marks) join the record, in the order of the list."""
+    if rec.done[0] <= s:
+        return
     for x in range(cuda.grid(1), rec.step_spikes[s], cuda.gridsize(1)):
         i = spikes[x]
         if rec.spike_mask[i]:
@@ -210,28 +235,30 @@ class Sizes(NamedTuple):
 
 
 def run(populations: list[Population], tables: Tables, dyn: Dynamic, drive: Drive, rec: Record, spikes,
-        sizes: Sizes, seed: int, t0: int, s0: int, n_steps: int) -> None:
-    """Steps t0 + s0 .. t0 + s0 + n_steps - 1 of a run from step t0 (rows s0.. of ``rec``); ``spikes`` is a
-    device buffer of one int64 per neuron, the step's spike list."""
+        sizes: Sizes, seed: int, t0: int, n_steps: int) -> None:
+    """Launches steps t0 .. t0 + n_steps - 1 (rows 0.. of ``rec``; those that run are counted in ``rec.done``);
+    ``spikes`` is a device buffer of one int64 per neuron, the step's spike list."""
+    done = rec.done
     with warnings.catch_warnings():  # the simulator hashes the random numbers with NumPy scalars, which warn
         warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)  # when they wrap (on purpose)
-        for s in range(s0, s0 + n_steps):
+        for s in range(n_steps):
             t = t0 + s
+            begin_step[1, 1](rec, s, sizes.recorded)
             if rec.state_at.size:
-                _launch(record_state, rec.state_at.size)(dyn.state, rec, t)
+                _launch(record_state, rec.state_at.size)(dyn.state, rec, t, s)
             if drive.drive_at.size:
-                _launch(apply_drive, drive.drive_at.size)(dyn.state, drive, t)
+                _launch(apply_drive, drive.drive_at.size)(dyn.state, drive, t, s, done)
             for pop in populations:
                 _launch(pop.kernel, pop.state.shape[1])(pop.state, pop.refractory, pop.scalars, pop.arrays,
                                                          pop.first, t, seed, pop.p, s, spikes, rec.step_spikes,
-                                                         rec.pop_counts)
+                                                         rec.pop_counts, done)
             if drive.gen_pop.size:
                 _launch(emit_generated, drive.gen_pop.size)(drive, dyn.gen_cursor, t, s, spikes, rec.step_spikes,
-                                                            rec.pop_counts)
+                                                            rec.pop_counts, done)
             if sizes.synapses:
                 _launch(propagate, sizes.neurons, LANES)(tables, dyn.state, dyn.ring, spikes, t, s,
-                                                         rec.step_spikes, rec.syn_events)
+                                                         rec.step_spikes, rec.syn_events, done)
             if sizes.delayed_neurons:
-                _launch(deliver, sizes.delayed_neurons)(tables, dyn.state, dyn.ring, t)
+                _launch(deliver, sizes.delayed_neurons)(tables, dyn.state, dyn.ring, t, s, done)
             if sizes.recorded:
                 _launch(record_spikes, sizes.neurons)(spikes, rec, t, s)
