@@ -12,7 +12,9 @@
 #
 # Time on one H200, estimated (no GPU has run this script yet; the logs' "exit ... after N s" will say):
 #   environment        ~5 s   imports, nvidia-smi
-#   tests              ~60 s  numba-cuda compiles each kernel per signature (~1-3 s each); examples run in ms
+#   tests             ~100 s  numba-cuda compiles each kernel per signature (~1-3 s each): ~20 for the training and
+#                             LM kernels, ~15 for the simulator backend (7 neuron-model kernels under the simulator's
+#                             run of test_cuda_simulator.py, plus its step kernels); the examples run in ms
 #   train_step_4096    ~45 s  4 processes (eventsnn, snnTorch, SpikingJelly, Norse) start and import torch/CuPy;
 #                             then 19 interleaved measurements (ours 10, each peer 3) of a forward and a backward
 #                             of T = 500 (~20 ms each for ours; snnTorch's Python loop over T slower)
@@ -25,6 +27,7 @@
 #                             engine: ~10 s)
 #   cuba               ~80 s  CUBA (backend="cuda") at 4000, 64000 and 1M neurons for 1 s against the one-core Numba
 #                             backend (~18 s at 1M); builds ~1.5 s per 1M network; kernels compile on the warm-up
+#                      ~375 s in all
 # Each step runs under its own limit and under what is left of BUDGET seconds from the start, so the script ends
 # within 8 minutes even if the estimates are wrong (a step with under 10 s left is skipped: exit 124).
 set -uo pipefail
@@ -50,7 +53,7 @@ else
     layer_sizes=(4096 16384) ; layer_args=()
     lm_args=() ; sparse_args=() ; cuba_args=(--n 4000 64000 1000000 --duration 1)
 fi
-declare -A limit=([tests]=120 [train_step_4096]=100 [train_step_16384]=150 [lm_engine]=90 [sparse_vs_dense]=100
+declare -A limit=([tests]=180 [train_step_4096]=100 [train_step_16384]=150 [lm_engine]=90 [sparse_vs_dense]=100
                   [train_step_8]=60 [cuba]=120)
 end=$((SECONDS + ${BUDGET:-450}))  # + timeout's 10 s grace for a last step that ignores its TERM: under 8 minutes
 summary=()

@@ -35,12 +35,12 @@ def test_gpu_check_dry_run_writes_every_result(tmp_path):
     assert all(("torch_speedup" in r) == ("torch" not in sparse["missing_peers"] + list(sparse["peer_errors"]))
                for r in sparse["sweep"])
     model = sparse["model"]
-    cuba = json.loads((tmp_path / "cuba_cuda.json").read_text())
-    assert cuba["backend"] == "cuda" and cuba["n"] == 100 and set(cuba["peers"]) == {"numba_1_thread"}
-    assert cuba["peers"]["numba_1_thread"]["synapses"] == cuba["synapses"] > 0
     assert model["config"]["hidden"] == 6 and model["batches"] == [1, 2]
     assert all(model[f"batch{b}"][k] > 0 for b in (1, 2) for k in ("event_tokens_per_s", "event_feed_tokens_per_s"))
     assert 0 < model["firing_rate"] < 1 and model["bytes_per_token"]["event"] > 0
+    cuba = json.loads((tmp_path / "cuba_cuda.json").read_text())
+    assert cuba["backend"] == "cuda" and cuba["n"] == 100 and set(cuba["peers"]) == {"numba_1_thread"}
+    assert cuba["peers"]["numba_1_thread"]["synapses"] == cuba["synapses"] > 0
 
 
 def test_gpu_check_stops_within_its_budget(tmp_path):
