@@ -16,6 +16,7 @@ cannot take the tuple of kernels, so the loop itself stays serial.)
 import numpy as np
 from numba import njit, prange
 
+from . import borrowing
 from .codegen import SIGNATURE, piece
 from .plasticity import learn, record_synapses
 
@@ -25,7 +26,7 @@ def no_dynamics(S, ref, cs, ca, spikes, counts, lo, step, seed):
     """The kernel of a population without dynamics (a spike generator's events are emitted elsewhere)."""
 
 
-@njit(cache=True)
+@borrowing
 def apply_drive(state, inputs, t):
     if inputs.drive_index.size:
         row = inputs.drive[min(t, inputs.drive.shape[0] - 1)]
@@ -33,7 +34,7 @@ def apply_drive(state, inputs, t):
             state[inputs.drive_pop[c]][inputs.drive_row[c], inputs.drive_index[c]] = row[c]
 
 
-@njit(cache=True)
+@borrowing
 def emit_generated(inputs, p, t, spikes, n):
     e = inputs.gen_cursor[p]
     while e < inputs.gen_end[p] and inputs.gen_step[e] <= t:
@@ -77,7 +78,7 @@ def first_at_least(post, a, b, value):
     return a
 
 
-@njit(cache=True)
+@borrowing
 def propagate(state, bounds, syn, spikes, first, t, c, threads):
     """Each projection adds the weights of the synapses of the neurons that fired to its target
     variable (delay 0) or to the ring slot of step t + delay, for the targets in thread c's piece
@@ -118,7 +119,7 @@ def propagate(state, bounds, syn, spikes, first, t, c, threads):
     return reached
 
 
-@njit(cache=True)
+@borrowing
 def deliver(state, syn, t, c, threads):
     """Each delayed target adds this step's ring slot to thread c's piece of the variable, and clears it."""
     for g in range(syn.target_pop.size):
@@ -134,7 +135,7 @@ def deliver(state, syn, t, c, threads):
             pending[j] = 0.0
 
 
-@njit(cache=True)
+@borrowing
 def transmit_piece(state, bounds, syn, spikes, first, t, c, threads, propagate_now, deliver_now):
     """Thread c's part of ``transmit``."""
     reached = propagate(state, bounds, syn, spikes, first, t, c, threads) if propagate_now else 0
@@ -143,14 +144,20 @@ def transmit_piece(state, bounds, syn, spikes, first, t, c, threads, propagate_n
     return reached
 
 
-@njit(parallel=True, cache=True)
+@borrowing
 def transmit(state, bounds, syn, spikes, first, t, reached, propagate_now, deliver_now):
     """Propagation and/or delivery, thread c of T = reached.size on its piece of every target
     (one parallel region; none on one thread); reached[c]: the synapses its piece reached."""
-    threads = reached.size
-    if threads == 1:
+    if reached.size == 1:
         reached[0] = transmit_piece(state, bounds, syn, spikes, first, t, 0, 1, propagate_now, deliver_now)
-        return
+    else:
+        transmit_threads(state, bounds, syn, spikes, first, t, reached, propagate_now, deliver_now)
+
+
+@njit(parallel=True, cache=True)
+def transmit_threads(state, bounds, syn, spikes, first, t, reached, propagate_now, deliver_now):
+    """``transmit`` on T > 1 threads: its parallel region."""
+    threads = reached.size
     for c in prange(threads):
         reached[c] = transmit_piece(state, bounds, syn, spikes, first, t, c, threads, propagate_now, deliver_now)
 
@@ -184,7 +191,7 @@ def rows_ascend(indptr, post):
     return True
 
 
-@njit(cache=True)
+@borrowing
 def record_state(state, rec, t):
     for m in range(rec.state_row.size):
         if t % rec.state_every[m] == 0:
@@ -192,7 +199,7 @@ def record_state(state, rec, t):
             rec.state_count[m] += 1
 
 
-@njit(cache=True)
+@borrowing
 def record_spikes(rec, spikes, n, t):
     c = rec.spike_count[0]
     for s in range(n):

@@ -8,14 +8,9 @@ import numpy as np
 from numba import njit
 from numba.extending import register_jitable
 
+from . import borrowing
 from ..plasticity import (NEAREST, RATE_MINUS, RATE_N, RATE_PLUS, RSTDP_, bump, catch_up, dopamine_at, on_arrival,
                           on_post_spike, trace_at)
-
-# The kernels below run at every step and take the network's named tuples of arrays. Numba increfs every array
-# of a call's arguments on entry and decrefs it on return (atomic operations, ~0.5 µs for these tuples), which
-# cost more than the learning itself in sparse networks. These kernels allocate nothing and their caller holds
-# every array, so they run without reference counting (``_nrt=False``, as Numba's own string kernels do).
-borrowing = njit(cache=True, _nrt=False)
 
 
 @borrowing
