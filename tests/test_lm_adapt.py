@@ -56,7 +56,8 @@ def test_each_token_is_scored_before_it_is_learned(run, tokens, rule):
     frozen = Adapter(lm_of(run), AdaptConfig(rule="none")).read(tokens)
     adapter = Adapter(lm_of(run), AdaptConfig(rule=rule, lr=1e-2, segment=4, sgd_lr=0.5), run[0].model)
     losses = adapter.read(tokens)
-    assert losses[0] == pytest.approx(frozen[0], rel=1e-12)  # nothing learned before the first token
+    # nothing learned before the first token (rstdp's kernel takes its exponentials in float32: 1e-7)
+    assert losses[0] == pytest.approx(frozen[0], rel=1e-12 if rule == "sgd" else 1e-6)
     if rule == "sgd":  # the first segment is scored by the frozen weights, the next one is not
         np.testing.assert_allclose(losses[:4], frozen[:4], rtol=1e-12)
     assert np.abs(losses - frozen).max() > 1e-3  # and then it learns
@@ -66,7 +67,7 @@ def test_each_token_is_scored_before_it_is_learned(run, tokens, rule):
 def test_rstdp_with_a_vanishing_rate_is_the_frozen_model(run, tokens):
     frozen = Adapter(lm_of(run), AdaptConfig(rule="none")).read(tokens)
     np.testing.assert_allclose(Adapter(lm_of(run), AdaptConfig(rule="rstdp", lr=1e-30)).read(tokens), frozen,
-                               rtol=1e-12)
+                               rtol=1e-6)  # the same spikes; the kernel's losses take float32 exponentials
 
 
 def test_sgd_learns_a_repeated_text(run, tokens):
