@@ -45,7 +45,7 @@ def emit_generated(inputs, p, t, spikes, n):
     return n
 
 
-@njit(cache=True)
+@borrowing
 def gather_spikes(inputs, pops, rec, s, t, scratch, counts, spikes, first):
     """Population by population, its pieces' spikes (counts[p, c] of them in ``scratch`` from the
     global index of piece c's first neuron) in piece order or its generator's events, into ``spikes``
@@ -59,7 +59,8 @@ def gather_spikes(inputs, pops, rec, s, t, scratch, counts, spikes, first):
         else:
             for c in range(threads):
                 at = pops.lo[p] + piece(pops.state[p].shape[1], c, threads)[0]
-                spikes[n:n + counts[p, c]] = scratch[at:at + counts[p, c]]
+                for k in range(counts[p, c]):  # (a loop: a slice copy would need reference counting)
+                    spikes[n + k] = scratch[at + k]
                 n += counts[p, c]
         rec.pop_counts[s, p] = n - first[p]
     first[pops.generator.size] = n
