@@ -151,6 +151,8 @@ def test_weights_written_between_runs_reach_the_device():
         net.run(2.0)
         net.projections[0].weight = net.projections[0].weight * 2
         net.run(2.0)
+        net.projections[1].weight[::2] = 0.25  # in place, into the live block
+        net.run(2.0)
         results.append(outcome(net, monitors))
     assert_identical(results[0], results[1])
 

@@ -5,8 +5,9 @@ reading and writing a population's variables or a projection's weights,
 monitors and checkpoints work unchanged. A run copies the dynamic arrays
 (state, refractory counts, delay rings, generator cursors) to the device,
 runs every step there, and copies them and the records back. The synapse
-tables stay on the device across runs and are copied again only after
-the host wrote weights. Spikes of a step are recorded in ascending neuron
+tables stay on the device across runs; the weights are copied again after
+the host handed out a writable weight block (``proj.weight = ...`` or an
+in-place ``proj.weight[...] = ...``). Spikes of a step are recorded in ascending neuron
 order, as on the CPU (sorted after the copy back).
 
 Not supported (refused when the network is built): plastic projections
@@ -58,15 +59,18 @@ class CudaBackend(CPUBackend):
                                  f'({pr.pre.population.name} -> {pr.post.population.name}) learns by '
                                  f'{type(pr.plasticity).__name__}; use backend="numba"')
         self.device = device_kernels()
+        self.tables = None  # the synapse tables on the device, built by the first run
+        self.weights_stale = False  # the host's weights may differ from the device's: copy them before a run
         super().__init__(net)
-        self.tables = None  # the synapse tables on the device, built by the first run (None: copy them again)
 
     def kernel(self, plan: codegen.Plan | None, model):
         return None if model is None else self.device.population_step(codegen.device_neuron(plan, model))
 
-    def write_weight(self, proj, values: np.ndarray) -> None:
-        super().write_weight(proj, values)
-        self.tables = None
+    def synapse_block(self, proj, name: str) -> np.ndarray:
+        """As on the CPU; a weight block is live and writable (``proj.weight[...] = ...`` writes the host's
+        copy in place), so handing one out makes the next run copy the weights to the device again."""
+        self.weights_stale |= name == "weight"
+        return super().synapse_block(proj, name)
 
     def run(self, rec: Recorder, t0: int, n_steps: int, defer_propagation: bool = False) -> int:
         """Steps t0 .. t0 + n_steps - 1 on the device, fewer only when the spike record fills (as on the CPU;
@@ -75,6 +79,9 @@ class CudaBackend(CPUBackend):
             raise ValueError('backend="cuda" does not defer propagation (it runs in one process, without MPI)')
         if self.tables is None:
             self.tables = self._tables()
+        elif self.weights_stale:
+            self.tables = self.tables._replace(weight=self.device.cuda.to_device(self.syn.weight))
+        self.weights_stale = False
         dyn, drive, record = self._dynamic(), self._drive(), self._record(rec, n_steps)
         populations = self._device_populations(dyn)
         n = int(self.pops.bounds[-1])
