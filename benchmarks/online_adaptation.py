@@ -129,7 +129,7 @@ def main() -> None:
     parser.add_argument("--search-probes", type=int, default=4, help="a search setting's forgetting is the largest "
                         "measured after each of this many equal parts of its stream")
     parser.add_argument("--speed-tokens", type=int, default=20000, help="test tokens per interleaved speed round")
-    parser.add_argument("--speed-rounds", type=int, default=5)
+    parser.add_argument("--speed-rounds", type=int, default=9)
     args = parser.parse_args()
 
     load_before = load_average()
