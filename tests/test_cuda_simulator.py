@@ -18,6 +18,7 @@ from eventsnn.backends import cuda_backend
 from eventsnn.backends.distributed import Layout
 from eventsnn.checkpoint.hdf5 import load_snapshot
 from eventsnn.inputs import Poisson, TimedCurrent
+from eventsnn.kernels.cuda import simulator
 from eventsnn.monitors import RateMonitor, SpikeMonitor, StateMonitor
 from eventsnn.neurons import LIF, CondLIF, Izhikevich
 from eventsnn.plasticity import STDP
@@ -107,7 +108,8 @@ def test_reference_cuba_gives_the_numba_backends_spikes_and_state_to_rounding():
     assert a.spikes.num_spikes > 20
     np.testing.assert_array_equal(a.spikes.steps, b.spikes.steps)
     np.testing.assert_array_equal(a.spikes.i, b.spikes.i)
-    np.testing.assert_allclose(b.neurons.state, a.neurons.state, rtol=0, atol=1e-12)
+    # 1e-9 on a GPU: its fused multiply-adds add an ulp per step that the leak sums over ~200 steps
+    np.testing.assert_allclose(b.neurons.state, a.neurons.state, rtol=0, atol=1e-12 if _cuda.SIMULATOR else 1e-9)
     assert a.network.syn_events == b.network.syn_events
 
 
@@ -169,7 +171,8 @@ def test_drives_writing_one_variable_leave_the_last_ones_values_as_on_the_cpu():
     assert_identical(results[0], results[1])
 
 
-def test_a_full_spike_record_stops_the_run_where_the_cpu_stops():
+def test_a_full_spike_record_stops_the_run_where_the_cpu_stops(monkeypatch):
+    monkeypatch.setattr(simulator, "CHECK_EVERY", 8)  # the host also stops queuing steps after the record filled
     done = {}
     for backend in ("numba", "cuda"):
         net, _ = _dyadic_network(backend)

@@ -11,7 +11,8 @@ with float64 atomics into the target variable (delay 0) or its ring slot
 determinism contract). Every kernel loops over its items with the whole
 grid's stride, so any launch size is correct. A step runs only if the
 spike record has room for its worst case (:func:`begin_step`, the CPU
-backends' rule), so a run needs no copy to the host until its end.
+backends' rule), so the host queues a run's launches without waiting for
+them (it reads how many steps ran only every CHECK_EVERY steps).
 
 The network's dynamic arrays live in flat device arrays: the populations'
 state blocks (variables, n) one after another (each kernel that writes a
@@ -31,6 +32,9 @@ from numba import config, cuda
 # The simulator runs each thread in Python (~0.1 ms each): a few there, a device's worth on a GPU. A group of
 # LANES threads shares one spike's row in propagation (a warp on a device).
 THREADS, MAX_BLOCKS, LANES = (4, 2, 2) if config.ENABLE_CUDASIM else (128, 1024, 32)
+# Steps queued between the host's reads of how many have run (each read waits for the device): a run that a
+# full spike record ends early queues at most this many steps of launches that do nothing.
+CHECK_EVERY = 256
 
 
 class Tables(NamedTuple):
@@ -237,28 +241,35 @@ class Sizes(NamedTuple):
 def run(populations: list[Population], tables: Tables, dyn: Dynamic, drive: Drive, rec: Record, spikes,
         sizes: Sizes, seed: int, t0: int, n_steps: int) -> None:
     """Launches steps t0 .. t0 + n_steps - 1 (rows 0.. of ``rec``; those that run are counted in ``rec.done``);
-    ``spikes`` is a device buffer of one int64 per neuron, the step's spike list."""
+    ``spikes`` is a device buffer of one int64 per neuron, the step's spike list. Every CHECK_EVERY steps the
+    host reads ``rec.done`` and stops queuing once a full spike record ended the run."""
     done = rec.done
     with warnings.catch_warnings():  # the simulator hashes the random numbers with NumPy scalars, which warn
         warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)  # when they wrap (on purpose)
+        warnings.filterwarnings("ignore", "Grid size")  # numba-cuda's low-occupancy hint: small launches by design
+        # each kernel configured once per run (numba-cuda builds a launch configuration per [blocks, threads])
+        begin, sample = begin_step[1, 1], _launch(record_state, rec.state_at.size)
+        write, emit = _launch(apply_drive, drive.drive_at.size), _launch(emit_generated, drive.gen_pop.size)
+        steppers = [(pop, _launch(pop.kernel, pop.state.shape[1])) for pop in populations]
+        send, receive = _launch(propagate, sizes.neurons, LANES), _launch(deliver, sizes.delayed_neurons)
+        record = _launch(record_spikes, sizes.neurons)
         for s in range(n_steps):
             t = t0 + s
-            begin_step[1, 1](rec, s, sizes.recorded)
+            begin(rec, s, sizes.recorded)
             if rec.state_at.size:
-                _launch(record_state, rec.state_at.size)(dyn.state, rec, t, s)
+                sample(dyn.state, rec, t, s)
             if drive.drive_at.size:
-                _launch(apply_drive, drive.drive_at.size)(dyn.state, drive, t, s, done)
-            for pop in populations:
-                _launch(pop.kernel, pop.state.shape[1])(pop.state, pop.refractory, pop.scalars, pop.arrays,
-                                                         pop.first, t, seed, pop.p, s, spikes, rec.step_spikes,
-                                                         rec.pop_counts, done)
+                write(dyn.state, drive, t, s, done)
+            for pop, stepper in steppers:
+                stepper(pop.state, pop.refractory, pop.scalars, pop.arrays, pop.first, t, seed, pop.p, s, spikes,
+                        rec.step_spikes, rec.pop_counts, done)
             if drive.gen_pop.size:
-                _launch(emit_generated, drive.gen_pop.size)(drive, dyn.gen_cursor, t, s, spikes, rec.step_spikes,
-                                                            rec.pop_counts, done)
+                emit(drive, dyn.gen_cursor, t, s, spikes, rec.step_spikes, rec.pop_counts, done)
             if sizes.synapses:
-                _launch(propagate, sizes.neurons, LANES)(tables, dyn.state, dyn.ring, spikes, t, s,
-                                                         rec.step_spikes, rec.syn_events, done)
+                send(tables, dyn.state, dyn.ring, spikes, t, s, rec.step_spikes, rec.syn_events, done)
             if sizes.delayed_neurons:
-                _launch(deliver, sizes.delayed_neurons)(tables, dyn.state, dyn.ring, t, s, done)
+                receive(tables, dyn.state, dyn.ring, t, s, done)
             if sizes.recorded:
-                _launch(record_spikes, sizes.neurons)(spikes, rec, t, s)
+                record(spikes, rec, t, s)
+            if s % CHECK_EVERY == CHECK_EVERY - 1 and done.copy_to_host()[0] <= s:
+                break
