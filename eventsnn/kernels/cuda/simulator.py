@@ -137,6 +137,7 @@ def begin_step(rec, s, worst):
 
 @cuda.jit
 def record_state(state, rec, t, s):
+    """Each state sample due at step t (t % every == 0) appends its variable's value (one thread each)."""
     if rec.done[0] <= s:
         return
     for m in range(cuda.grid(1), rec.state_at.size, cuda.gridsize(1)):
