@@ -128,37 +128,55 @@ def token_steps(dense, tokens, steps_per_token, tables, memory_bias, memory_w, m
     outside [0, vocab) leaves everything untouched and returns an empty array.
     """
     n_tokens, batch = tokens.shape
-    n_layers = tables.shape[0]
     for t in range(n_tokens):
         for b in range(batch):
             if tokens[t, b] < 0 or tokens[t, b] >= tables.shape[1]:
                 return np.empty((0, 0, 0), np.float32)
     logits = np.empty((n_tokens, batch, head_b.size), np.float32)
-    current = np.empty((batch, tables.shape[2]), np.float32)
-    m_current = np.empty((batch, memory_bias.size), np.float32)
-    z = np.empty((batch, readout_w.shape[1]), np.float32)
+    scratch = token_scratch(batch, tables, memory_bias, readout_w)
     for t in range(n_tokens):
-        z[:] = 0.0
-        for _ in range(steps_per_token):
-            for b in range(batch):
-                current[b] = tables[0, tokens[t, b]]
-                m_current[b] = memory_bias
-            ptr, act = neuron_step(current, block_state[0], block_pop[0])
-            spike_count[0] += act.size
-            project(block_state[0, 1], ptr, act, memory_w, memory_s, m_current, dense)
-            m_ptr, m_act = neuron_step(m_current, memory_state, memory_pop)
-            spike_count[n_layers] += m_act.size
-            for l in range(1, n_layers):
-                for b in range(batch):
-                    current[b] = tables[l, tokens[t, b]]
-                project(block_state[l - 1, 1], ptr, act, block_w[l - 1], block_s[l - 1], current, dense)
-                project(memory_state[1], m_ptr, m_act, gate_w[l - 1], gate_s[l - 1], current, dense)
-                ptr, act = neuron_step(current, block_state[l], block_pop[l])
-                spike_count[l] += act.size
-            project(block_state[n_layers - 1, 1], ptr, act, readout_w, readout_s, z, dense)
-            project(memory_state[1], m_ptr, m_act, readout_mw, readout_ms, z, dense)
-        layer_norm_head(z, norm, eps, head_w, head_b, logits[t])
+        token_step(dense, tokens[t], steps_per_token, tables, memory_bias, memory_w, memory_s, block_w, block_s,
+                   gate_w, gate_s, readout_w, readout_s, readout_mw, readout_ms, norm, eps, head_w, head_b,
+                   block_pop, memory_pop, block_state, memory_state, spike_count, scratch, logits[t])
     return logits
+
+
+@njit(cache=True)
+def token_scratch(batch, tables, memory_bias, readout_w):
+    """The buffers :func:`token_step` works in for ``batch`` streams: input currents of a block and of the
+    memory, the readout."""
+    return (np.empty((batch, tables.shape[2]), np.float32), np.empty((batch, memory_bias.size), np.float32),
+            np.empty((batch, readout_w.shape[1]), np.float32))
+
+
+@njit(cache=True)
+def token_step(dense, tokens, steps_per_token, tables, memory_bias, memory_w, memory_s, block_w, block_s,
+               gate_w, gate_s, readout_w, readout_s, readout_mw, readout_ms, norm, eps, head_w, head_b,
+               block_pop, memory_pop, block_state, memory_state, spike_count, scratch, logits):
+    """One row of :func:`token_steps`: tokens [B] (in range), its logits into ``logits`` [B, vocab]; ``scratch``
+    from :func:`token_scratch` (a caller feeding one token at a time allocates it once)."""
+    current, m_current, z = scratch
+    batch, n_layers = tokens.size, tables.shape[0]
+    z[:] = 0.0
+    for _ in range(steps_per_token):
+        for b in range(batch):
+            current[b] = tables[0, tokens[b]]
+            m_current[b] = memory_bias
+        ptr, act = neuron_step(current, block_state[0], block_pop[0])
+        spike_count[0] += act.size
+        project(block_state[0, 1], ptr, act, memory_w, memory_s, m_current, dense)
+        m_ptr, m_act = neuron_step(m_current, memory_state, memory_pop)
+        spike_count[n_layers] += m_act.size
+        for l in range(1, n_layers):
+            for b in range(batch):
+                current[b] = tables[l, tokens[b]]
+            project(block_state[l - 1, 1], ptr, act, block_w[l - 1], block_s[l - 1], current, dense)
+            project(memory_state[1], m_ptr, m_act, gate_w[l - 1], gate_s[l - 1], current, dense)
+            ptr, act = neuron_step(current, block_state[l], block_pop[l])
+            spike_count[l] += act.size
+        project(block_state[n_layers - 1, 1], ptr, act, readout_w, readout_s, z, dense)
+        project(memory_state[1], m_ptr, m_act, readout_mw, readout_ms, z, dense)
+    layer_norm_head(z, norm, eps, head_w, head_b, logits)
 
 
 @njit(cache=True)

@@ -1,7 +1,7 @@
 """Numba kernel of the language model's online R-STDP (:mod:`eventsnn.lm.adapt`): score, reward, run, learn.
 
 One call streams T tokens through one generation stream of the event
-engine (:func:`eventsnn.kernels.inference.token_steps`, one sub-step per
+engine (:func:`eventsnn.kernels.inference.token_step`, one sub-step per
 token) and, per token x_t, in this order:
 
 1. scores it before learning from it: loss_t = logsumexp(z) - z[x_t] (nats)
@@ -39,7 +39,7 @@ import numpy as np
 from numba import njit
 
 from ..plasticity import RATE_MINUS, RATE_PLUS
-from .inference import token_steps
+from .inference import token_scratch, token_step
 from .nn_plasticity import T, T0, advance, decay_traces, due, flush_rows, move_origin, record_columns, settle
 
 NO_SPIKES = np.empty(0)
@@ -123,6 +123,7 @@ def rstdp_stream(tokens, logits, weights, block_state, memory_state, spike_count
     spikes = np.zeros((n_layers + 1, pre_trace.shape[1]))
     fired = np.empty((n_layers + 1, pre_trace.shape[1]), np.int64)  # each population's event list ...
     n_fired = np.zeros(n_layers + 1, np.int64)  # ... and its length
+    scratch, z = token_scratch(1, weights[0], weights[1], weights[8]), np.empty((1, logits.size), np.float32)
     is_source, is_target = np.zeros(n_layers + 1, np.bool_), np.zeros(n_layers + 1, np.bool_)
     for p in range(plastic.size):  # only their traces and events are needed
         if plastic[p]:
@@ -135,8 +136,8 @@ def rstdp_stream(tokens, logits, weights, block_state, memory_state, spike_count
             reward[1] = loss
         dopamine = reward[1] - loss
         reward[1] += (loss - reward[1]) / reward[0]
-        logits[:] = token_steps(None, tokens[t:t + 1].reshape((1, 1)), 1, *weights, block_state, memory_state,
-                                spike_count)[0, 0]
+        token_step(None, tokens[t:t + 1], 1, *weights, block_state, memory_state, spike_count, scratch, z)
+        logits[:] = z[0]
         advance(clock, dopamine, k)
         for l in range(n_layers):
             spikes[l, :sizes[l]] = block_state[l, 1, 0]

@@ -95,7 +95,7 @@ class Synapses(NamedTuple):
                    np.zeros((2, steps, n_post)))
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath={"contract"})  # fused multiply-adds: 3% of the LM stream's time
 def flush_rows(rows, w, syn, x_pre, x_post, clock, k, depress):
     """Bring each of ``rows`` to now: apply the potentiation its column events left pending and the dopamine
     integral since its last flush; if ``depress`` (its presynaptic spikes), c~ -= A_minus x_post e^{(t - t_0)/tau_c}
