@@ -8,9 +8,11 @@ import numpy as np
 from numba import njit
 from numba.extending import register_jitable
 
-from . import borrowing
+from . import borrowing, prefetch
 from ..plasticity import (NEAREST, RATE_MINUS, RATE_N, RATE_PLUS, RSTDP_, bump, catch_up, dopamine_at, on_arrival,
                           on_post_spike, trace_at)
+
+AHEAD = 4  # synapses between a prefetch and the visit (R-STDP potentiation; 2-6 measured alike)
 
 
 @borrowing
@@ -116,7 +118,13 @@ def postsynaptic(syn, pl, l, spikes, lo_s, hi_s, t):
         j = spikes[sp] - lo
         pl.x_post[p0 + j] = bump(pl.x_post[p0 + j], pl.t_post[p0 + j], t, k[RATE_MINUS], k[NEAREST])
         pl.t_post[p0 + j] = t
-        for pos in range(pl.incoming_ptr[p0 + l + j], pl.incoming_ptr[p0 + l + j + 1]):
+        end = pl.incoming_ptr[p0 + l + j + 1]
+        for pos in range(pl.incoming_ptr[p0 + l + j], end):
+            if rstdp and pos + AHEAD < end:  # R-STDP visits three arrays at random places: start early
+                ahead = pl.incoming[s0 + pos + AHEAD]
+                prefetch(syn.weight, w0 + ahead)
+                prefetch(pl.elig, e0 + ahead)
+                prefetch(pl.t_elig, e0 + ahead)
             q, group = pl.incoming[s0 + pos], g0 + pl.incoming_group[s0 + pos]
             w, c = syn.weight[w0 + q], 0.0
             if rstdp:
