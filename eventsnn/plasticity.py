@@ -51,9 +51,9 @@ at the end of each piece, as NEST does.
 **Cost.** Work happens at spikes only: a synapse at its arrivals, the
 synapses onto a neuron at its spikes. R-STDP synapses are brought up to date
 lazily (at their own events), all of them at a step with dopamine (NEST's
-volume transmitter does the same) and when their weights are written; the
+volume transmitter does the same) and when their weights are written. The
 decay factors of gaps shorter than :data:`DECAY_STEPS` steps come from a table
-(:func:`decay_table`) holding the bits the synapse would compute.
+(:func:`decay_table`) holding the bits an equation would compute.
 Reading ``proj.weight`` of an R-STDP projection gives a read-only copy
 integrated to the current step: observing changes nothing.
 
@@ -80,8 +80,10 @@ CONSTANTS = ("rstdp", "A_plus", "A_minus", "rate_plus", "rate_minus", "w_min", "
 (RSTDP_, A_PLUS, A_MINUS, RATE_PLUS, RATE_MINUS, W_MIN, W_MAX, SOFT, NEAREST,
  RATE_C, RATE_N, RATE_CN, INV_R, TAU_C, TAU_N, B) = range(len(CONSTANTS))
 
-# R-STDP: the decay factors of gaps of up to this many steps between a synapse's events are tabulated.
+# The decay factors of gaps shorter than this many steps are tabulated, per rule (decay_table), in these columns.
 DECAY_STEPS = 4096
+DECAY_COLUMNS = ("pre", "post", "dopamine", "expm1_r", "expm1_c", "exp_c")
+PRE, POST, DOPAMINE, EXPM1_R, EXPM1_C, EXP_C = range(len(DECAY_COLUMNS))
 
 # What a SynapseMonitor can sample, by code.
 SYNAPSE_VARIABLES = ("weight", "eligibility", "pre_trace", "post_trace", "dopamine")
@@ -189,36 +191,47 @@ RULES = {cls.__name__: cls for cls in (STDP, RSTDP)}
 
 # --- the equations, as scalar functions (both backends) ---------------------------------------------
 @register_jitable
-def trace_at(x, since, t, rate):
-    """A trace last changed at step ``since``, at step t: x·exp(−(t − since)·dt/tau) (``rate`` = dt/tau)."""
-    return x * math.exp(-((t - since) * rate))
+def decay_factors(e, k):
+    """The factors of a gap of e steps (T = e·dt), in :data:`DECAY_COLUMNS` order: exp(−T/tau_plus),
+    exp(−T/tau_minus), exp(−T/tau_n), expm1(−r·T), expm1(−T/tau_c), exp(−T/tau_c)."""
+    return (math.exp(-(e * k[RATE_PLUS])), math.exp(-(e * k[RATE_MINUS])), math.exp(-(e * k[RATE_N])),
+            math.expm1(-(e * k[RATE_CN])), math.expm1(-(e * k[RATE_C])), math.exp(-(e * k[RATE_C])))
+
+
+def decay_table(k: np.ndarray, steps: int = DECAY_STEPS) -> np.ndarray:
+    """(steps, 6): :func:`decay_factors` of 0 .. steps - 1 steps, computed here by Python's math: the C
+    library functions the kernels call, so an equation looking a factor up gets the bits it would compute
+    (the exponentials are the costliest part of a synapse's visit)."""
+    table = np.array([decay_factors(e, k) for e in range(steps)], dtype=np.float64)
+    return table.reshape(steps, len(DECAY_COLUMNS))
 
 
 @register_jitable
-def bump(x, since, t, rate, nearest):
+def decayed(e, rate, decay, column):
+    """exp(−e·rate), from column ``column`` of the rule's :func:`decay_table` ``decay`` (of that rate) if e < its
+    length."""
+    return decay[e, column] if e < decay.shape[0] else math.exp(-(e * rate))
+
+
+@register_jitable
+def trace_at(x, since, t, rate, decay, column):
+    """A trace last changed at step ``since``, at step t: x·exp(−(t − since)·dt/tau) (``rate`` = dt/tau, its
+    factors in column ``column`` of ``decay``)."""
+    return x * decayed(t - since, rate, decay, column)
+
+
+@register_jitable
+def bump(x, since, t, rate, nearest, decay, column):
     """The trace at step t just after a spike: decayed + 1, or 1 with nearest-spike pairing."""
     if nearest != 0.0:
         return 1.0
-    return x * math.exp(-((t - since) * rate)) + 1.0
+    return x * decayed(t - since, rate, decay, column) + 1.0
 
 
 @register_jitable
 def dopamine_at(n, since, t, spikes, k):
     """Dopamine at step t after ``spikes`` dopamine spikes there: decayed + spikes/tau_n."""
     return n * math.exp(-((t - since) * k[RATE_N])) + spikes / k[TAU_N]
-
-
-@register_jitable
-def eligibility_decay(e, k):
-    """The factors of :func:`catch_up` after e steps (T = e·dt): expm1(−r·T), expm1(−T/tau_c), exp(−T/tau_c)."""
-    return math.expm1(-(e * k[RATE_CN])), math.expm1(-(e * k[RATE_C])), math.exp(-(e * k[RATE_C]))
-
-
-def decay_table(k: np.ndarray, steps: int = DECAY_STEPS) -> np.ndarray:
-    """(steps, 3): :func:`eligibility_decay` of 0 .. steps - 1 steps, computed here by Python's math: the C
-    library functions the kernels call, so a synapse looking its factors up gets the bits it would compute
-    (expm1 is the costliest part of a visit)."""
-    return np.array([eligibility_decay(e, k) for e in range(steps)], dtype=np.float64).reshape(steps, 3)
 
 
 @register_jitable
@@ -230,16 +243,16 @@ def catch_up(w, c, since, n, n_since, t, k, decay):
 
     with T = (t − since)·dt, n₀ the dopamine at ``since`` and r = 1/tau_c + 1/tau_n;
     w clipped to [w_min, w_max]. An STDP synapse is returned unchanged. ``decay``: the rule's
-    :func:`decay_table` (the factors of shorter gaps are looked up there).
+    :func:`decay_table`.
     """
     e = t - since
     if k[RSTDP_] == 0.0 or e == 0:
         return w, c
-    n0 = n * math.exp(-((since - n_since) * k[RATE_N]))
+    n0 = trace_at(n, n_since, since, k[RATE_N], decay, DOPAMINE)
     if e < decay.shape[0]:
-        expm1_r, expm1_c, exp_c = decay[e, 0], decay[e, 1], decay[e, 2]
+        expm1_r, expm1_c, exp_c = decay[e, EXPM1_R], decay[e, EXPM1_C], decay[e, EXP_C]
     else:
-        expm1_r, expm1_c, exp_c = eligibility_decay(e, k)
+        expm1_r, expm1_c, exp_c = decay_factors(e, k)[EXPM1_R:]
     w = w - c * (n0 * k[INV_R] * expm1_r - k[B] * k[TAU_C] * expm1_c)
     return min(max(w, k[W_MIN]), k[W_MAX]), c * exp_c
 

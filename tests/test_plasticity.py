@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 import eventsnn as esnn
 from eventsnn import NeuronModel, Variable
-from eventsnn.plasticity import DECAY_STEPS, catch_up, decay_table
+from eventsnn.plasticity import (DECAY_COLUMNS, DECAY_STEPS, DOPAMINE, POST, PRE, RATE_MINUS, RATE_N, RATE_PLUS,
+                                 catch_up, decay_table, trace_at)
 from eventsnn.testing import build_network, network_specs, spike_record
 
 DT = 0.1
@@ -139,21 +140,26 @@ def test_rstdp_matches_the_closed_form_of_nests_rule(steps, tau_c, tau_n, A_plus
     assert math.isclose(elig.values[t4, 0], c, rel_tol=1e-9)
 
 
-@numba.njit
-def catch_up_compiled(w, c, since, n, n_since, t, k, decay):
-    return catch_up(w, c, since, n, n_since, t, k, decay)
+catch_up_compiled, trace_at_compiled = numba.njit(catch_up), numba.njit(trace_at)
 
 
 @settings(max_examples=40, deadline=None)
 @given(gap=st.integers(1, DECAY_STEPS + 10), since=st.integers(0, 10**6), n_gap=st.integers(0, 10**4),
-       c=st.floats(-5.0, 5.0), n=st.floats(0.0, 1.0), tau_c=st.floats(50.0, 2000.0), tau_n=st.floats(20.0, 500.0),
-       b=st.floats(-1e-3, 1e-3), dt=st.sampled_from([0.1, 0.25, 1.0]))
-def test_rstdp_decay_table_gives_the_bits_a_synapse_computes(gap, since, n_gap, c, n, tau_c, tau_n, b, dt):
-    k = esnn.RSTDP(tau_c=tau_c, tau_n=tau_n, b=b, w_min=-100.0, w_max=100.0).constants(dt)
+       c=st.floats(-5.0, 5.0), n=st.floats(0.0, 1.0), tau_plus=taus, tau_minus=taus, tau_c=st.floats(50.0, 2000.0),
+       tau_n=st.floats(20.0, 500.0), b=st.floats(-1e-3, 1e-3), dt=st.sampled_from([0.1, 0.25, 1.0]))
+def test_the_decay_table_gives_the_bits_the_equations_compute(gap, since, n_gap, c, n, tau_plus, tau_minus, tau_c,
+                                                              tau_n, b, dt):
+    k = esnn.RSTDP(tau_plus=tau_plus, tau_minus=tau_minus, tau_c=tau_c, tau_n=tau_n, b=b, w_min=-100.0,
+                   w_max=100.0).constants(dt)
+    table, untabulated = decay_table(k), np.zeros((0, len(DECAY_COLUMNS)))
     args = (1.0, c, since, n, since - n_gap, since + gap, k)
-    computed = catch_up_compiled(*args, np.zeros((0, 3)))  # the kernels without the table
-    assert catch_up_compiled(*args, decay_table(k)) == computed
-    assert catch_up(*args, decay_table(k)) == computed  # the NumPy backend
+    computed = catch_up_compiled(*args, untabulated)  # the kernels without the table
+    assert catch_up_compiled(*args, table) == computed
+    assert catch_up(*args, table) == computed  # the NumPy backend
+    for column, rate in ((PRE, k[RATE_PLUS]), (POST, k[RATE_MINUS]), (DOPAMINE, k[RATE_N])):
+        computed = trace_at_compiled(c, since, since + gap, rate, untabulated, column)
+        assert trace_at_compiled(c, since, since + gap, rate, table, column) == computed
+        assert trace_at(c, since, since + gap, rate, table, column) == computed
 
 
 @settings(max_examples=25, deadline=None)

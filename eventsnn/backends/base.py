@@ -20,7 +20,7 @@ import numpy as np
 from ..inputs import SpikeGenerator
 from ..kernels.codegen import Plan
 from ..kernels.cpu import rows_ascend
-from ..plasticity import CONSTANTS, DECAY_STEPS, RSTDP, decay_table
+from ..plasticity import CONSTANTS, DECAY_COLUMNS, DECAY_STEPS, RSTDP, decay_table
 from ..population import as_view
 from .distributed import Layout, check_projection, check_size
 from .state import Inputs, Plasticity, Populations, Recorder, Synapses
@@ -178,7 +178,6 @@ class CPUBackend:
         size = {name: np.array(parts[name], np.int64) for name in ("depth", "n_syn", "n_elig", "n_pre", "n_post")}
         groups, posts, eligs = size["depth"] * size["n_pre"], int(size["n_post"].sum()), int(size["n_elig"].sum())
         ranges = np.array(parts["ranges"], np.int64).reshape(len(plastic), 3, 2)
-        tabulated = DECAY_STEPS if any(isinstance(pr.plasticity, RSTDP) for _, pr in plastic) else 0
         return Plasticity(
             proj=np.array([k for k, _ in plastic], np.int64),
             rule=np.array(parts["rule"], np.float64).reshape(len(plastic), len(CONSTANTS)),
@@ -189,9 +188,8 @@ class CPUBackend:
             group_off=offsets(groups), x_pre=np.zeros(int(groups.sum())), t_pre=np.zeros(int(groups.sum()), np.int64),
             post_off=offsets(size["n_post"]), x_post=np.zeros(posts), t_post=np.zeros(posts, np.int64),
             elig_off=offsets(size["n_elig"]), elig=np.zeros(eligs), t_elig=np.zeros(eligs, np.int64),
-            decay=np.array([decay_table(k_rule, tabulated) if isinstance(pr.plasticity, RSTDP) else
-                            np.zeros((tabulated, 3)) for k_rule, (_, pr) in zip(parts["rule"], plastic)]
-                           ).reshape(len(plastic), tabulated, 3),
+            decay=np.array([decay_table(k) for k in parts["rule"]]).reshape(len(plastic), DECAY_STEPS,
+                                                                             len(DECAY_COLUMNS)),
             hist=np.zeros(int(groups.sum()), np.int64), slot_off=offsets(size["depth"]),
             hist_n=np.zeros(int(size["depth"].sum()), np.int64),
             dopamine=np.zeros(len(plastic)), t_dopamine=np.zeros(len(plastic), np.int64),

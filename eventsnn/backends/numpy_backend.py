@@ -13,8 +13,8 @@ import numpy as np
 from ..kernels.codegen import Plan
 from ..kernels.plasticity import synapse_value
 from ..neuron_model import function_arguments
-from ..plasticity import (NEAREST, RATE_MINUS, RATE_PLUS, RSTDP_, bump, catch_up, dopamine_at, on_arrival,
-                          on_post_spike, trace_at)
+from ..plasticity import (NEAREST, POST, PRE, RATE_MINUS, RATE_PLUS, RSTDP_, bump, catch_up, dopamine_at,
+                          on_arrival, on_post_spike, trace_at)
 from .base import CPUBackend
 from .state import Inputs, Plasticity, Recorder, Synapses
 
@@ -251,7 +251,8 @@ def arrive(state: tuple, syn: Synapses, pl: Plasticity, l: int, t: int) -> int:
         start = g0 + slot * n_pre
         groups.append(pl.hist[start:start + pl.hist_n[pl.slot_off[l] + slot]] * depth + d)
     group = np.concatenate(groups)
-    pl.x_pre[g0 + group] = _each(bump, 1, pl.x_pre[g0 + group], pl.t_pre[g0 + group], t, k[RATE_PLUS], k[NEAREST])
+    pl.x_pre[g0 + group] = _each(_rule(bump, pl.decay[l], PRE), 1, pl.x_pre[g0 + group], pl.t_pre[g0 + group], t,
+                                 k[RATE_PLUS], k[NEAREST])
     pl.t_pre[g0 + group] = t
     ptr = pl.arrival_ptr[g0 + l:]
     rows = [pl.arrival[pl.syn_off[l] + ptr[g]:pl.syn_off[l] + ptr[g + 1]] for g in group]
@@ -261,7 +262,8 @@ def arrive(state: tuple, syn: Synapses, pl: Plasticity, l: int, t: int) -> int:
     g = syn.target[proj]
     np.add.at(state[syn.target_pop[g]][syn.target_row[g]], syn.post_lo[proj] + j, w)
     p = pl.post_off[l] + j
-    _pair(syn, pl, l, q, t, w, c, _each(trace_at, 1, pl.x_post[p], pl.t_post[p], t, k[RATE_MINUS]), on_arrival)
+    x_post = _each(_rule(trace_at, pl.decay[l], POST), 1, pl.x_post[p], pl.t_post[p], t, k[RATE_MINUS])
+    _pair(syn, pl, l, q, t, w, c, x_post, on_arrival)
     return q.size
 
 
@@ -269,15 +271,16 @@ def postsynaptic(syn: Synapses, pl: Plasticity, l: int, spikes: np.ndarray, t: i
     """Each postsynaptic neuron that fired at step t bumps its trace and potentiates its incoming synapses."""
     k, s0, p0 = pl.rule[l], pl.syn_off[l], pl.post_off[l]
     j = _inside(spikes, pl.post_range[l]) - pl.post_range[l, 0]
-    pl.x_post[p0 + j] = _each(bump, 1, pl.x_post[p0 + j], pl.t_post[p0 + j], t, k[RATE_MINUS], k[NEAREST])
+    pl.x_post[p0 + j] = _each(_rule(bump, pl.decay[l], POST), 1, pl.x_post[p0 + j], pl.t_post[p0 + j], t,
+                              k[RATE_MINUS], k[NEAREST])
     pl.t_post[p0 + j] = t
     ptr = pl.incoming_ptr[p0 + l:]
     pos = np.concatenate([np.arange(s0 + ptr[n], s0 + ptr[n + 1]) for n in j]) if j.size else np.zeros(0, np.int64)
     group = pl.group_off[l] + pl.incoming_group[pos]
     q = pl.incoming[pos]
     w, c = _caught_up(syn, pl, l, q, t)
-    _pair(syn, pl, l, q, t, w, c, _each(trace_at, 1, pl.x_pre[group], pl.t_pre[group], t, k[RATE_PLUS]),
-          on_post_spike)
+    x_pre = _each(_rule(trace_at, pl.decay[l], PRE), 1, pl.x_pre[group], pl.t_pre[group], t, k[RATE_PLUS])
+    _pair(syn, pl, l, q, t, w, c, x_pre, on_post_spike)
 
 
 def record_synapses(syn: Synapses, pl: Plasticity, rec: Recorder, t: int) -> None:

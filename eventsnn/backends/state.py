@@ -116,8 +116,7 @@ class Plasticity(NamedTuple):
     elig_off: np.ndarray  # (L+1,) int64: blocks of elig, t_elig (one per synapse of an R-STDP projection, else empty)
     elig: np.ndarray  # float64: eligibility c (and the synapse's weight) as of step t_elig
     t_elig: np.ndarray  # int64
-    decay: np.ndarray  # (L, E, 3) float64: R-STDP's factors of a gap of e steps (plasticity.decay_table; E = 0
-    # when no projection is R-STDP, else plasticity.DECAY_STEPS, zeros for STDP)
+    decay: np.ndarray  # (L, DECAY_STEPS, 6) float64: each rule's decay factors of a gap of e steps (decay_table)
     hist: np.ndarray  # int64: local presynaptic neurons that fired, in blocks group_off, slot (step % depth)-major
     slot_off: np.ndarray  # (L+1,) int64: blocks of hist_n
     hist_n: np.ndarray  # int64: how many fired in each slot

@@ -9,8 +9,8 @@ from numba import njit
 from numba.extending import register_jitable
 
 from . import borrowing, prefetch
-from ..plasticity import (NEAREST, RATE_MINUS, RATE_N, RATE_PLUS, RSTDP_, bump, catch_up, dopamine_at, on_arrival,
-                          on_post_spike, trace_at)
+from ..plasticity import (DOPAMINE, NEAREST, POST, PRE, RATE_MINUS, RATE_N, RATE_PLUS, RSTDP_, bump, catch_up,
+                          dopamine_at, on_arrival, on_post_spike, trace_at)
 
 AHEAD = 4  # synapses between a prefetch and the visit (R-STDP potentiation; 2-6 measured alike)
 
@@ -86,7 +86,8 @@ def arrive(state, syn, pl, l, t):
         start = g0 + slot * n_pre
         for i in pl.hist[start:start + pl.hist_n[pl.slot_off[l] + slot]]:
             group = i * depth + d
-            pl.x_pre[g0 + group] = bump(pl.x_pre[g0 + group], pl.t_pre[g0 + group], t, k[RATE_PLUS], k[NEAREST])
+            pl.x_pre[g0 + group] = bump(pl.x_pre[g0 + group], pl.t_pre[g0 + group], t, k[RATE_PLUS], k[NEAREST], decay,
+                                        PRE)
             pl.t_pre[g0 + group] = t
             a, b = pl.arrival_ptr[g0 + l + group], pl.arrival_ptr[g0 + l + group + 1]
             reached += b - a
@@ -98,7 +99,7 @@ def arrive(state, syn, pl, l, t):
                     w, c = catch_up(w, pl.elig[e0 + q], pl.t_elig[e0 + q], pl.dopamine[l], pl.t_dopamine[l], t, k,
                                     decay)
                 target[post_lo + j] += w
-                x_post = trace_at(pl.x_post[p0 + j], pl.t_post[p0 + j], t, k[RATE_MINUS])
+                x_post = trace_at(pl.x_post[p0 + j], pl.t_post[p0 + j], t, k[RATE_MINUS], decay, POST)
                 syn.weight[w0 + q], c = on_arrival(w, c, x_post, k)
                 if rstdp:
                     pl.elig[e0 + q], pl.t_elig[e0 + q] = c, t
@@ -116,7 +117,7 @@ def postsynaptic(syn, pl, l, spikes, lo_s, hi_s, t):
         if not lo <= spikes[sp] < hi:
             continue
         j = spikes[sp] - lo
-        pl.x_post[p0 + j] = bump(pl.x_post[p0 + j], pl.t_post[p0 + j], t, k[RATE_MINUS], k[NEAREST])
+        pl.x_post[p0 + j] = bump(pl.x_post[p0 + j], pl.t_post[p0 + j], t, k[RATE_MINUS], k[NEAREST], decay, POST)
         pl.t_post[p0 + j] = t
         end = pl.incoming_ptr[p0 + l + j + 1]
         for pos in range(pl.incoming_ptr[p0 + l + j], end):
@@ -129,7 +130,7 @@ def postsynaptic(syn, pl, l, spikes, lo_s, hi_s, t):
             w, c = syn.weight[w0 + q], 0.0
             if rstdp:
                 w, c = catch_up(w, pl.elig[e0 + q], pl.t_elig[e0 + q], pl.dopamine[l], pl.t_dopamine[l], t, k, decay)
-            x_pre = trace_at(pl.x_pre[group], pl.t_pre[group], t, k[RATE_PLUS])
+            x_pre = trace_at(pl.x_pre[group], pl.t_pre[group], t, k[RATE_PLUS], decay, PRE)
             syn.weight[w0 + q], c = on_post_spike(w, c, x_pre, k)
             if rstdp:
                 pl.elig[e0 + q], pl.t_elig[e0 + q] = c, t
@@ -163,12 +164,12 @@ def synapse_value(syn, pl, l, q, what, t):
     if what == 2:  # the trace of its group: its presynaptic neuron (row of the CSR block) and delay
         indptr = syn.indptr[syn.ptr[proj]:syn.ptr[proj + 1]]
         group = pl.group_off[l] + (np.searchsorted(indptr, q, side="right") - 1) * pl.depth[l] + syn.delay[w0 + q]
-        return trace_at(pl.x_pre[group], pl.t_pre[group], t, k[RATE_PLUS])
+        return trace_at(pl.x_pre[group], pl.t_pre[group], t, k[RATE_PLUS], pl.decay[l], PRE)
     if what == 3:
         p = pl.post_off[l] + syn.post[w0 + q]
-        return trace_at(pl.x_post[p], pl.t_post[p], t, k[RATE_MINUS])
+        return trace_at(pl.x_post[p], pl.t_post[p], t, k[RATE_MINUS], pl.decay[l], POST)
     if what == 4:
-        return trace_at(pl.dopamine[l], pl.t_dopamine[l], t, k[RATE_N])
+        return trace_at(pl.dopamine[l], pl.t_dopamine[l], t, k[RATE_N], pl.decay[l], DOPAMINE)
     if k[RSTDP_] == 0.0:
         return syn.weight[w0 + q]
     e = pl.elig_off[l] + q
