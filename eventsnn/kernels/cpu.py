@@ -12,6 +12,12 @@ region per population with dynamics (inside its kernel) and one for
 propagation and delivery (two with plasticity, whose learn step stays
 serial between them); on one thread it launches none. (A parallel region
 cannot take the tuple of kernels, so the loop itself stays serial.)
+
+Numba's cache keys a compiled function on the text of its own file only, and
+the cached ``run_network`` holds compiled copies of the learn step
+(``kernels.plasticity``) and the equations (``eventsnn.plasticity``): a change
+there must come with a change here, or a cached loop keeps running the old
+ones. The last: decay tables of 6 columns (plasticity.DECAY_COLUMNS).
 """
 import numpy as np
 from numba import njit, prange
