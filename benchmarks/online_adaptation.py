@@ -111,7 +111,7 @@ def stream(lm: InferenceLM, model, tokens: np.ndarray, config: AdaptConfig, val:
         if val is not None:
             after.append(mean_cross_entropy(adapter.adapted(), val))
     summary = adapter.summary()
-    summary["config"] = dataclasses.asdict(config)  # the settings this stream actually used
+    summary["config"] = config.to_json()  # the settings this stream actually used
     if val is not None:
         summary.update(val_loss_before=val_before, val_loss_after=after[-1], val_loss_after_max=max(after))
     return summary
@@ -248,7 +248,7 @@ def main() -> None:
                           "held_out_loss": held_out_before, "rstdp": rstdp_search,
                           "sgd": sgd_search, "chosen": {"rstdp": rstdp_chosen, "sgd": sgd_chosen}},
                "results": results,
-               "adapt_defaults_when_run": dataclasses.asdict(AdaptConfig()),
+               "adapt_defaults_when_run": AdaptConfig().to_json(),
                "load": {"before": load_before, "after": load_after}, "threads": os.environ.get("NUMBA_NUM_THREADS")}
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         with open(args.json, "w", encoding="utf-8") as f:

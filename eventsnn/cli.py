@@ -491,11 +491,11 @@ def build_parser() -> argparse.ArgumentParser:
                                   ("segment", int, 1, "sgd: tokens per step"), ("window", int, 1, "tokens per "
                                   "reported window"), ("seed", int, 0, "rstdp: random initial membranes"),
                                   ("tau-anchor", float, 0, "rstdp: the changes decay to the trained weights with "
-                                   "this time constant, tokens (default: never)")):
+                                   "this time constant, tokens")):
         p.add_argument(f"--{name}", type=_number(kind, low, inclusive=kind is int or low == 1), help=what +
                        " (default: eventsnn.lm.adapt.AdaptConfig's)")
-    p.add_argument("--projections", nargs="+", metavar="KEY", help="rstdp: the projections to adapt (default: "
-                                                                     "every spike-to-spike one)")
+    p.add_argument("--projections", nargs="+", metavar="KEY", help="rstdp: the projections to adapt, or 'all' "
+                                                                     "(default: memory_in)")
     return parser
 
 

@@ -54,7 +54,7 @@ def test_frozen_stream_is_the_models_cross_entropy(run, tokens):
 @pytest.mark.parametrize("rule", ["rstdp", "sgd"])
 def test_each_token_is_scored_before_it_is_learned(run, tokens, rule):
     frozen = Adapter(lm_of(run), AdaptConfig(rule="none")).read(tokens)
-    adapter = Adapter(lm_of(run), AdaptConfig(rule=rule, lr=1e-2, segment=4, sgd_lr=0.5), run[0].model)
+    adapter = Adapter(lm_of(run), AdaptConfig(rule=rule, lr=1e-2, segment=4, sgd_lr=0.5, projections=None), run[0].model)
     losses = adapter.read(tokens)
     # nothing learned before the first token (rstdp's kernel takes its exponentials in float32: 1e-7)
     assert losses[0] == pytest.approx(frozen[0], rel=1e-12 if rule == "sgd" else 1e-6)
@@ -79,7 +79,8 @@ def test_sgd_learns_a_repeated_text(run, tokens):
 
 @pytest.mark.parametrize("rule", ["rstdp", "sgd"])
 def test_saved_and_resumed_state_reads_on_as_if_uninterrupted(run, tokens, rule, tmp_path):
-    config = AdaptConfig(rule=rule, lr=3e-3, tau_c=3.0, segment=7, sgd_lr=0.1, window=200, seed=2, tau_anchor=20.0)
+    config = AdaptConfig(rule=rule, lr=3e-3, tau_c=3.0, segment=7, sgd_lr=0.1, window=200, seed=2, tau_anchor=20.0,
+                         projections=None)
     whole = Adapter(lm_of(run), config, run[0].model)
     expected = whole.read(tokens)
     first = Adapter(lm_of(run), config, run[0].model)
@@ -103,9 +104,10 @@ def test_the_command_reports_the_stream_and_the_forgetting(run, tmp_path):
         out = tmp_path / f"{rule}.json"
         assert main(["adapt", str(checkpoint), "--corpus", str(corpus), "--rule", rule, "--json", str(out),
                      "--val-tokens", "500", "--window", "300", "--save", str(tmp_path / f"{rule}.h5"),
-                     *(["--tau-anchor", "50"] if rule == "rstdp" else [])]) == 0
+                     *(["--tau-anchor", "50", "--projections", "all"] if rule == "rstdp" else [])]) == 0
         summary = json.loads(out.read_text())
-        assert summary["config"]["tau_anchor"] == (50.0 if rule == "rstdp" else None)
+        assert summary["config"]["tau_anchor"] == (50.0 if rule == "rstdp" else 1e4)
+        assert summary["config"]["projections"] == (None if rule == "rstdp" else ["memory_in"])
         assert summary["rule"] == rule and summary["tokens_per_s"] > 0
         assert [w[0] for w in summary["windows"]] == [300, 600, 900, summary["tokens"]]
         if rule == "none":
@@ -147,7 +149,7 @@ def test_rstdp_stream_is_engine_steps_and_rstdp_step(run, tokens, tau_anchor):
     each rebase (every 4 tokens at tau_anchor = 30) relaxes w to w0 + (w - w0) exp(-D / tau_anchor)."""
 
     # tau_c = 5: the clock rebases every 20 tokens
-    config = AdaptConfig(lr=1e-2, tau_c=5.0, tau_baseline=10.0, tau_anchor=tau_anchor)
+    config = AdaptConfig(lr=1e-2, tau_c=5.0, tau_baseline=10.0, tau_anchor=tau_anchor, projections=None)
     rate = 1.0 / tau_anchor if tau_anchor else 0.0
     stream = tokens[:48]
     adapter = Adapter(lm_of(run), config)
@@ -199,7 +201,7 @@ def test_anchored_changes_decay_to_the_trained_weights(run, tokens):
     from eventsnn.plasticity import A_MINUS, A_PLUS
 
     tau = 100.0
-    adapter = Adapter(lm_of(run), AdaptConfig(lr=1e-2, tau_c=5.0, tau_anchor=tau))
+    adapter = Adapter(lm_of(run), AdaptConfig(lr=1e-2, tau_c=5.0, tau_anchor=tau, projections=None))
     adapter.read(tokens[:300])
     learning = adapter._learning
     settle_all(adapter.engine.weights, learning)  # nothing pending ...

@@ -73,24 +73,24 @@ RSTDP_LAYOUT = 2  # the R-STDP state's layout in a checkpoint (1: per-synapse in
 class AdaptConfig:
     """The rule and its hyperparameters (module docstring; times in tokens). JSON-able, stored.
 
-    ``lr``, ``tau_c`` and ``sgd_lr`` default to the settings with the lowest stream loss on the first half of
-    ``benchmarks/online_adaptation.py``'s shifted text in its first search (``lr`` x ``tau_c``, every projection,
-    no anchor). Its current search chose ``lr=1e-3, tau_trace=20, tau_anchor=1e4, projections=("memory_in",)``
-    for issue 16's goals (docs/language-model.md)."""
+    The R-STDP defaults are the setting ``benchmarks/online_adaptation.py`` chose on the first half of its
+    shifted text for issue 16's goals (lower stream loss than the frozen model, at least half its tokens/s,
+    under 0.05 nats of forgetting): only ``memory_in`` adapts, anchored to the trained weights
+    (docs/language-model.md). ``sgd_lr`` is the lowest-loss choice of its first search."""
 
     rule: str = "rstdp"
-    lr: float = 1e-5  # rstdp: A_plus = A_minus
+    lr: float = 1e-3  # rstdp: A_plus = A_minus
     tau_c: float = 50.0  # rstdp: eligibility
     tau_n: float = 5.0  # rstdp: dopamine
-    tau_trace: float = 2.0  # rstdp: tau_plus = tau_minus, the pairing window
+    tau_trace: float = 20.0  # rstdp: tau_plus = tau_minus, the pairing window
     tau_baseline: float = 100.0  # rstdp: the reward's running baseline
     w_bound: float = 10.0  # rstdp: weights stay in [-w_bound, w_bound]
     sgd_lr: float = 0.1  # sgd
     segment: int = 32  # sgd
     seed: int | None = None  # rstdp: None starts at rest
     window: int = 10000  # tokens per reported window
-    projections: tuple[str, ...] | None = None  # rstdp: topology keys; None: every spike-to-spike projection
-    tau_anchor: float | None = None  # rstdp: w - w0 decays with this time constant (tokens); None: never
+    projections: tuple[str, ...] | None = ("memory_in",)  # rstdp: topology keys; None: every spike-to-spike one
+    tau_anchor: float | None = 1e4  # rstdp: w - w0 decays with this time constant (tokens); None: never
 
     def __post_init__(self) -> None:
         check_choice("rule", self.rule, RULES)
@@ -108,6 +108,13 @@ class AdaptConfig:
             raise ValueError(f"projections must be a sequence of projection keys, got the string {self.projections!r}")
         if self.projections is not None:
             object.__setattr__(self, "projections", tuple(self.projections))
+
+    def to_json(self) -> dict:
+        """The settings as JSON values (as stored in summaries and adaptation states)."""
+        settings = dataclasses.asdict(self)
+        if self.projections is not None:
+            settings["projections"] = list(self.projections)
+        return settings
 
     def rule_params(self) -> RSTDP:
         """The R-STDP rule (dt = 1 token)."""
@@ -318,7 +325,7 @@ class Adapter:
         windows = self.windows + ([[self.tokens_read, self._window[0] / self._window[1]]] if self._window[1] else [])
         return {"rule": self.config.rule, "stream_loss_nats": self.stream_loss(), "windows": windows,
                 "tokens_per_s": self.tokens_read / self.seconds if self.seconds else None,
-                "tokens": self.tokens_read, "seconds": self.seconds, "config": dataclasses.asdict(self.config)}
+                "tokens": self.tokens_read, "seconds": self.seconds, "config": self.config.to_json()}
 
     # ---- the adapted model and its checkpoint ----------------------------------------------------
     def adapted(self) -> InferenceLM:
@@ -357,7 +364,7 @@ class Adapter:
                 groups["rstdp"]["anchor"] = {str(i): a for i, a in enumerate(learning.w0)}
         if self.config.rule == "sgd":
             groups["sgd"] = {"parameters": self.model.state_dict(), "momentum": self.optimizer.state_dict()}
-        config = {**snap.config, "adapt": dataclasses.asdict(self.config), "rstdp_layout": RSTDP_LAYOUT}
+        config = {**snap.config, "adapt": self.config.to_json(), "rstdp_layout": RSTDP_LAYOUT}
         return Snapshot(ADAPT_KIND, config, snap.parameters, groups)
 
     def save(self, path: str | os.PathLike) -> os.PathLike:
@@ -472,6 +479,8 @@ def run_command(args: Any) -> dict[str, Any]:
         source = str(resolve_checkpoint(args.checkpoint))
         settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(AdaptConfig)
                     if getattr(args, f.name, None) is not None}
+        if settings.get("projections") == ["all"]:
+            settings["projections"] = None  # every spike-to-spike projection
         config = AdaptConfig(**settings)
         adapter = Adapter(load_inference(source), config, load_trainer(source).model if config.rule == "sgd" else None)
         adapter.info = {"source": source, "corpus_sha256": corpus_digest(text)}
