@@ -67,24 +67,24 @@ def simulator_kernels(ptx) -> None:
                                np.zeros((2, 2), np.int64))
     for weight in (np.float32, np.float64):
         tables = simulator.Tables(*(i64,) * 9, i32, np.zeros(2, weight), np.zeros(2, np.uint8), *(i64,) * 4)
-        ptx(f"simulator.propagate ({np.dtype(weight).name} weights)", simulator.propagate, tables, f8, f8, i64, 0, 0,
-            i64, i64, i64)
-    ptx("simulator.deliver", simulator.deliver, tables, f8, f8, 0, 0, i64)
+        ptx(f"simulator.propagate ({np.dtype(weight).name} weights)", simulator.propagate, tables, f8, f8, i64, 0, i64,
+            i64, i64)
+    ptx("simulator.deliver", simulator.deliver, tables, f8, f8, 0, i64)
     drive = simulator.Drive(i64, i64, i64, i64, f8x2, i64)
     rec = simulator.Record(np.zeros(2, bool), *(i64,) * 5, f8x2, i64, c64, i64, i64, i64)
-    ptx("simulator.begin_step", simulator.begin_step, rec, 0, 0)
-    ptx("simulator.record_state", simulator.record_state, f8, rec, 0, 0)
-    ptx("simulator.apply_drive", simulator.apply_drive, f8, drive, 0, 0, i64)
-    ptx("simulator.emit_generated", simulator.emit_generated, drive, i64, 0, 0, i64, i64, c64, i64)
-    ptx("simulator.record_spikes", simulator.record_spikes, i64, rec, 0, 0)
+    ptx("simulator.begin_step", simulator.begin_step, rec, 0)
+    ptx("simulator.record_state", simulator.record_state, f8, rec, 0)
+    ptx("simulator.apply_drive", simulator.apply_drive, f8, drive, 0, i64)
+    ptx("simulator.emit_generated", simulator.emit_generated, drive, i64, 0, i64, i64, i64, c64)
+    ptx("simulator.record_spikes", simulator.record_spikes, i64, rec, 0)
     per_neuron = LIF(v_th=np.array([-50.0, -51.0]), t_ref=np.array([0.0, 1.0]))  # per-neuron constants
     for model in (LIF(t_ref=1.0), per_neuron, ALIF(), IF(), CondLIF(), Izhikevich(), AdEx(t_ref=1.0),
                   Poisson(rate=5.0)):
         plan = Plan.of(model, model.constants(0.1))
         kernel = simulator.population_step(device_neuron(plan, model))
         ptx(f"simulator.population_step ({type(model).__name__}, {len(plan.array_constants)} per neuron)", kernel,
-            np.zeros((len(plan.variables), 2)), i32, f8, np.zeros((len(plan.array_constants), 2)), 0, 0, 0, 0, 0,
-            i64, i64, c64, i64)
+            np.zeros((len(plan.variables), 2)), i32, f8, np.zeros((len(plan.array_constants), 2)), 0, 0, 0, 0, i64,
+            i64, i64, c64)
 
 
 def main() -> None:

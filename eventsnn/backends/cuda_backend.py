@@ -90,7 +90,7 @@ class CudaBackend(CPUBackend):
                                   delayed_neurons=int(self._target_off()[-1]) if (self.syn.depth > 1).any() else 0)
         self.device.run(populations, self.tables, dyn, drive, record, spikes, sizes, self.seed, t0, n_steps)
         self._copy_back(dyn, record, rec)
-        return int(record.done.copy_to_host()[0])
+        return int(record.clock.copy_to_host()[1])
 
     # --- copies ------------------------------------------------------------------
     def _to_device(self, structure, **arrays):
@@ -138,7 +138,7 @@ class CudaBackend(CPUBackend):
                  "state_count", "pop_counts", "syn_events")
         return self._to_device(self.device.Record, **{name: getattr(rec, name) for name in names},
                                state_at=self._at(rec.state_pop, rec.state_row, rec.state_index),
-                               step_spikes=np.zeros(n_steps, np.int64), done=np.zeros(1, np.int64))
+                               step_spikes=np.zeros(n_steps, np.int64), clock=np.array([-1, 0], np.int64))
 
     def _device_populations(self, dyn) -> list:
         pops, off, cuda = self.pops, self._state_off(), self.device.cuda

@@ -12,7 +12,10 @@ determinism contract). Every kernel loops over its items with the whole
 grid's stride, so any launch size is correct. A step runs only if the
 spike record has room for its worst case (:func:`begin_step`, the CPU
 backends' rule), so the host queues a run's launches without waiting for
-them (it reads how many steps ran only every CHECK_EVERY steps).
+them (it reads how many steps ran only every CHECK_EVERY steps). The
+step's number lives on the device (``Record.clock``, advanced by
+:func:`begin_step`), so every launch of a run takes the same arguments,
+typed and packed once (:func:`bind`).
 
 The network's dynamic arrays live in flat device arrays: the populations'
 state blocks (variables, n) one after another (each kernel that writes a
@@ -92,7 +95,7 @@ class Record(NamedTuple):
     pop_counts: np.ndarray  # (n_steps, P) int64
     syn_events: np.ndarray  # (1,) int64
     step_spikes: np.ndarray  # (n_steps,) int64: the length of step s's spike list
-    done: np.ndarray  # (1,) int64: steps of the run done (step s runs when done[0] == s + 1, begin_step)
+    clock: np.ndarray  # (2,) int64: the run's step s now (-1 before the first) and the steps done (s + 1 if s runs)
 
 
 class Population(NamedTuple):
@@ -112,34 +115,74 @@ def _launch(kernel: Callable, items: int, threads_per_item: int = 1):
     return kernel[max(1, min(MAX_BLOCKS, -(-items * threads_per_item // THREADS))), THREADS]
 
 
+def bind(configured, *args) -> Callable[[], None]:
+    """``configured(*args)`` (a configured kernel; device arrays and scalars) as a launch without arguments.
+
+    On a device numba-cuda types and packs every argument into kernel parameters at each launch, in Python
+    (~85 us a launch for these kernels' named tuples of arrays: scripts/cuda_launch_overhead.py). Here that
+    is done once: numba-cuda 0.30's ``_Kernel.launch`` split in two (its ``_prepare_args`` now, the driver's
+    launch at each call), for kernels that are not launch-configuration sensitive (none here is)."""
+    if config.ENABLE_CUDASIM:
+        return functools.partial(configured, *args)
+    from numba.cuda import dispatcher
+
+    kernel = configured.dispatcher.compile(tuple(configured.dispatcher.typeof_pyval(a) for a in args))
+    packed, copies_back = [], []
+    for ty, value in zip(kernel.argument_types, args):
+        kernel._prepare_args(ty, value, configured.stream, copies_back, packed)
+    if copies_back:
+        raise TypeError(f"bind takes device arrays only (a host array would be copied to the device once and "
+                        f"never back): {args}")
+    function = kernel._codelibrary.get_cufunc().kernel
+    launch_config = dispatcher.LaunchConfig(grid=configured.griddim, block=configured.blockdim,
+                                            shmem_size=configured.sharedmem)
+
+    def launch():
+        dispatcher.launch(configured.stream, launch_config, function, *packed)
+    launch.args = args  # the device arrays behind the packed pointers live as long as the launch
+    return launch
+
+
+@cuda.jit(device=True)
+def running(clock):
+    """The run's step now, or -1 when the run has stopped (the spike record was full)."""
+    return clock[0] if clock[1] > clock[0] else -1
+
+
 @functools.cache  # one kernel per model's function: a network built again reuses its compiled code
 def population_step(neuron: Callable) -> Callable:
     """The kernel stepping each neuron k of a population by device function ``neuron`` (``codegen.device_neuron``)
     and appending those that fired to ``spikes`` (counted per step and per population)."""
     @cuda.jit
-    def step(S, ref, cs, ca, first, t, seed, p, s, spikes, step_spikes, pop_counts, done):
-        if done[0] <= s:
+    def step(S, ref, cs, ca, first, t0, seed, p, clock, spikes, step_spikes, pop_counts):
+        s = running(clock)
+        if s < 0:
             return
         for k in range(cuda.grid(1), S.shape[1], cuda.gridsize(1)):
-            if neuron(S, ref, cs, ca, first, k, t, seed):
+            if neuron(S, ref, cs, ca, first, k, t0 + s, seed):
                 spikes[cuda.atomic.add(step_spikes, s, 1)] = first + k
                 cuda.atomic.add(pop_counts, (s, p), 1)
     return step
 
 
 @cuda.jit
-def begin_step(rec, s, worst):
-    """Step s runs (done[0] = s + 1) if the steps before it ran and the spike record has room for ``worst`` more
-    spikes (every recorded neuron firing); else it and the rest of the run are skipped. One thread."""
-    if rec.done[0] == s and rec.spike_count[0] + worst <= rec.spike_step.size:
-        rec.done[0] = s + 1
+def begin_step(rec, worst):
+    """The next step s (``clock[0]``) runs (``clock[1]`` = s + 1) if the steps before it ran and the spike record
+    has room for ``worst`` more spikes (every recorded neuron firing); else it and the rest of the run are
+    skipped. One thread."""
+    s = rec.clock[0] + 1
+    rec.clock[0] = s
+    if rec.clock[1] == s and rec.spike_count[0] + worst <= rec.spike_step.size:
+        rec.clock[1] = s + 1
 
 
 @cuda.jit
-def record_state(state, rec, t, s):
+def record_state(state, rec, t0):
     """Each state sample due at step t (t % every == 0) appends its variable's value (one thread each)."""
-    if rec.done[0] <= s:
+    s = running(rec.clock)
+    if s < 0:
         return
+    t = t0 + s
     for m in range(cuda.grid(1), rec.state_at.size, cuda.gridsize(1)):
         if t % rec.state_every[m] == 0:
             rec.state_values[m, rec.state_count[m]] = state[rec.state_at[m]]
@@ -147,20 +190,23 @@ def record_state(state, rec, t, s):
 
 
 @cuda.jit
-def apply_drive(state, drive, t, s, done):
+def apply_drive(state, drive, t0, clock):
     """Timed values overwrite their variables (the last row holds after the end)."""
-    if done[0] <= s:
+    s = running(clock)
+    if s < 0:
         return
-    row = min(t, drive.drive.shape[0] - 1)
+    row = min(t0 + s, drive.drive.shape[0] - 1)
     for c in range(cuda.grid(1), drive.drive_at.size, cuda.gridsize(1)):
         state[drive.drive_at[c]] = drive.drive[row, c]
 
 
 @cuda.jit
-def emit_generated(drive, cursor, t, s, spikes, step_spikes, pop_counts, done):
+def emit_generated(drive, cursor, t0, clock, spikes, step_spikes, pop_counts):
     """Each spike generator's events up to step t join the spike list; its cursor advances (one thread each)."""
-    if done[0] <= s:
+    s = running(clock)
+    if s < 0:
         return
+    t = t0 + s
     for x in range(cuda.grid(1), drive.gen_pop.size, cuda.gridsize(1)):
         p = drive.gen_pop[x]
         e = cursor[p]
@@ -172,11 +218,13 @@ def emit_generated(drive, cursor, t, s, spikes, step_spikes, pop_counts, done):
 
 
 @cuda.jit
-def propagate(tables, state, ring, spikes, t, s, step_spikes, syn_events, done):
+def propagate(tables, state, ring, spikes, t0, clock, step_spikes, syn_events):
     """Each of step s's spikes, by a group of LANES threads: every projection from its neuron adds the row's
     weights (float64 atomics) to the target variable (delay 0) or to the ring slot of step t + delay."""
-    if done[0] <= s:
+    s = running(clock)
+    if s < 0:
         return
+    t = t0 + s
     lane, group, groups = cuda.grid(1) % LANES, cuda.grid(1) // LANES, cuda.gridsize(1) // LANES
     for x in range(group, step_spikes[s], groups):
         i = spikes[x]
@@ -201,10 +249,12 @@ def propagate(tables, state, ring, spikes, t, s, step_spikes, syn_events, done):
 
 
 @cuda.jit
-def deliver(tables, state, ring, t, s, done):
+def deliver(tables, state, ring, t0, clock):
     """Each delayed target's neuron adds this step's ring slot and clears it (one thread per neuron)."""
-    if done[0] <= s:
+    s = running(clock)
+    if s < 0:
         return
+    t = t0 + s
     for x in range(cuda.grid(1), tables.target_off[tables.target_off.size - 1], cuda.gridsize(1)):
         g = 0
         while x >= tables.target_off[g + 1]:
@@ -218,16 +268,17 @@ def deliver(tables, state, ring, t, s, done):
 
 
 @cuda.jit
-def record_spikes(spikes, rec, t, s):
+def record_spikes(spikes, rec, t0):
     """Step s's recorded spikes (those ``spike_mask`` marks) join the record, in the order of the list."""
-    if rec.done[0] <= s:
+    s = running(rec.clock)
+    if s < 0:
         return
     for x in range(cuda.grid(1), rec.step_spikes[s], cuda.gridsize(1)):
         i = spikes[x]
         if rec.spike_mask[i]:
             c = cuda.atomic.add(rec.spike_count, 0, 1)
             rec.spike_index[c] = i
-            rec.spike_step[c] = t
+            rec.spike_step[c] = t0 + s
 
 
 class Sizes(NamedTuple):
@@ -241,36 +292,34 @@ class Sizes(NamedTuple):
 
 def run(populations: list[Population], tables: Tables, dyn: Dynamic, drive: Drive, rec: Record, spikes,
         sizes: Sizes, seed: int, t0: int, n_steps: int) -> None:
-    """Launches steps t0 .. t0 + n_steps - 1 (rows 0.. of ``rec``; those that run are counted in ``rec.done``);
+    """Launches steps t0 .. t0 + n_steps - 1 (rows 0.. of ``rec``; those that run are counted in ``rec.clock``);
     ``spikes`` is a device buffer of one int64 per neuron, the step's spike list. Every CHECK_EVERY steps the
-    host reads ``rec.done`` and stops queuing once a full spike record ended the run."""
-    done = rec.done
+    host reads ``rec.clock`` and stops queuing once a full spike record ended the run."""
+    clock = rec.clock
     with warnings.catch_warnings():  # the simulator hashes the random numbers with NumPy scalars, which warn
         warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)  # when they wrap (on purpose)
         warnings.filterwarnings("ignore", "Grid size")  # numba-cuda's low-occupancy hint: small launches by design
-        # each kernel configured once per run (numba-cuda builds a launch configuration per [blocks, threads])
-        begin, sample = begin_step[1, 1], _launch(record_state, rec.state_at.size)
-        write, emit = _launch(apply_drive, drive.drive_at.size), _launch(emit_generated, drive.gen_pop.size)
-        steppers = [(pop, _launch(pop.kernel, pop.state.shape[1])) for pop in populations]
-        send, receive = _launch(propagate, sizes.neurons, LANES), _launch(deliver, sizes.delayed_neurons)
-        record = _launch(record_spikes, sizes.neurons)
+        # the step's launches, in order, each bound once to its arguments (the same at every step)
+        step = [bind(begin_step[1, 1], rec, sizes.recorded)]
+        if rec.state_at.size:
+            step.append(bind(_launch(record_state, rec.state_at.size), dyn.state, rec, t0))
+        if drive.drive_at.size:
+            step.append(bind(_launch(apply_drive, drive.drive_at.size), dyn.state, drive, t0, clock))
+        step += [bind(_launch(pop.kernel, pop.state.shape[1]), pop.state, pop.refractory, pop.scalars, pop.arrays,
+                      pop.first, t0, seed, pop.p, clock, spikes, rec.step_spikes, rec.pop_counts)
+                 for pop in populations]
+        if drive.gen_pop.size:
+            step.append(bind(_launch(emit_generated, drive.gen_pop.size), drive, dyn.gen_cursor, t0, clock, spikes,
+                             rec.step_spikes, rec.pop_counts))
+        if sizes.synapses:
+            step.append(bind(_launch(propagate, sizes.neurons, LANES), tables, dyn.state, dyn.ring, spikes, t0, clock,
+                             rec.step_spikes, rec.syn_events))
+        if sizes.delayed_neurons:
+            step.append(bind(_launch(deliver, sizes.delayed_neurons), tables, dyn.state, dyn.ring, t0, clock))
+        if sizes.recorded:
+            step.append(bind(_launch(record_spikes, sizes.neurons), spikes, rec, t0))
         for s in range(n_steps):
-            t = t0 + s
-            begin(rec, s, sizes.recorded)
-            if rec.state_at.size:
-                sample(dyn.state, rec, t, s)
-            if drive.drive_at.size:
-                write(dyn.state, drive, t, s, done)
-            for pop, stepper in steppers:
-                stepper(pop.state, pop.refractory, pop.scalars, pop.arrays, pop.first, t, seed, pop.p, s, spikes,
-                        rec.step_spikes, rec.pop_counts, done)
-            if drive.gen_pop.size:
-                emit(drive, dyn.gen_cursor, t, s, spikes, rec.step_spikes, rec.pop_counts, done)
-            if sizes.synapses:
-                send(tables, dyn.state, dyn.ring, spikes, t, s, rec.step_spikes, rec.syn_events, done)
-            if sizes.delayed_neurons:
-                receive(tables, dyn.state, dyn.ring, t, s, done)
-            if sizes.recorded:
-                record(spikes, rec, t, s)
-            if s % CHECK_EVERY == CHECK_EVERY - 1 and done.copy_to_host()[0] <= s:
+            for launch in step:
+                launch()
+            if s % CHECK_EVERY == CHECK_EVERY - 1 and clock.copy_to_host()[1] <= s:
                 break

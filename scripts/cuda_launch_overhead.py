@@ -1,0 +1,125 @@
+"""Time the host side of backend="cuda"'s step loop without a GPU: numba-cuda's Python work per simulated step.
+
+numba-cuda types and packs every kernel's arguments in Python before the
+driver's launch call, whatever the network's size. This runs the backend's
+real step loop (``CudaBackend.run`` with the device target, not the
+simulator) on stand-in device arrays (``DeviceNDArray`` over a fake
+pointer, no memory behind it), with the two driver calls replaced:
+loading the compiled module (``get_cufunc``: a no-op) and the launch
+(``cuda.core.launch``: only its conversion of the kernel parameters,
+``ParamHolder``), so everything up to the driver is timed. The driver's
+``cuLaunchKernel`` comes on top (a few microseconds each). The host never
+reads how many steps ran (``CHECK_EVERY``: once per 256 steps on a device).
+Compiling needs NVVM only (``pip install ".[cuda]"``: the toolkit wheels).
+
+    python scripts/cuda_launch_overhead.py [--steps 2000] [--n 4000]
+
+Prints the host microseconds per simulated step, and per launch, for CUBA
+(``cuba``: neurons, propagation, spike record) and for CUBA with a one-step
+delay, a timed drive and a state monitor (``cuba+``: every kernel but the
+spike generators').
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import importlib
+import os
+import time
+
+import numpy as np
+
+if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+    raise SystemExit("cuda_launch_overhead times the device target: unset NUMBA_ENABLE_CUDASIM")
+
+import numba.cuda.codegen as codegen  # noqa: E402
+from cuda import bindings  # noqa: E402
+import numba.cuda.dispatcher as dispatcher  # noqa: E402
+from numba import cuda  # noqa: E402
+from numba.cuda.cudadrv import devicearray  # noqa: E402
+
+from eventsnn.inputs import TimedCurrent  # noqa: E402
+from eventsnn.kernels.cuda import simulator  # noqa: E402
+from eventsnn.monitors import StateMonitor  # noqa: E402
+from eventsnn.reference_networks import cuba  # noqa: E402
+
+# what cuda.core's launch does with the kernel parameters (in its module for this CUDA major version)
+CUDA_MAJOR = bindings.__version__.split(".")[0]
+ParamHolder = importlib.import_module(f"cuda.core.cu{CUDA_MAJOR}._kernel_arg_handler").ParamHolder
+
+
+class FakeMemory:
+    """A device pointer with nothing behind it."""
+
+    device_ctypes_pointer = ctypes.c_void_p(1 << 32)
+
+    def view(self, start, stop=None):
+        return self
+
+
+def fake_array(host) -> devicearray.DeviceNDArray:
+    """A device array of ``host``'s shape and type; copies to the host give zeros."""
+    host = np.ascontiguousarray(host)
+    array = devicearray.DeviceNDArray(host.shape, host.strides, host.dtype, gpu_data=FakeMemory())
+    array.copy_to_host = lambda out=None, stream=0: np.zeros(host.shape, host.dtype) if out is None else out
+    return array
+
+
+def launches(stream, config, kernel, *args) -> None:
+    """``cuda.core.launch`` up to the driver's call: the kernel parameters converted for it; counted."""
+    ParamHolder(args)
+    launches.count += 1
+
+
+launches.count = 0
+
+def stand_ins(cc: tuple[int, int]) -> None:
+    """numba-cuda with no driver: compiled for ``cc``, arrays of FakeMemory, module loads and launches do nothing."""
+    device = type("Device", (), {"compute_capability": cc, "id": 0})()
+    dispatcher.get_current_device = lambda: device
+    module = type("Module", (), {"initialized": True})()
+    codegen.CUDACodeLibrary.get_cufunc = lambda self: type("Function", (), {"kernel": None, "module": module})()
+    dispatcher.launch = launches  # numba-cuda's launch (cuda.core.launch), as the backend's bound launches call it
+    cuda.is_available = lambda: True
+    devicearray.devices.get_context = lambda: type("Context", (), {"device": device})()
+    devicearray.devices._runtime.ensure_context = contextlib.nullcontext  # slicing asks for a context
+    cuda.to_device = fake_array
+    cuda.device_array = lambda shape, dtype: fake_array(np.zeros(shape, dtype))
+    simulator.CHECK_EVERY = 1 << 62  # no read of the steps done (its copy would say none ran)
+
+
+def network(name: str, n: int):
+    bench = cuba(n, 80.0, seed=1, backend="cuda", delay=0.1 if name == "cuba+" else 0.0)
+    net = bench.network
+    if name == "cuba+":
+        net.add(TimedCurrent(bench.neurons[:10], np.zeros(100), net.dt), StateMonitor(bench.neurons[:10], "v"))
+    net.build()
+    return net
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--n", type=int, default=4000, help="neurons (the host cost does not depend on it)")
+    parser.add_argument("--cc", default="9.0")
+    args = parser.parse_args()
+    stand_ins(tuple(int(v) for v in args.cc.split(".")))
+    for name in ("cuba", "cuba+"):
+        net = network(name, args.n)
+        net.sim.run(net._recorder(8), 0, 8)  # compiles
+        best = []
+        for _ in range(3):
+            rec = net._recorder(args.steps)
+            launches.count = 0
+            start = time.perf_counter()
+            net.sim.run(rec, 0, args.steps)
+            best.append(time.perf_counter() - start)
+        per_step = min(best) / args.steps
+        per_launch = per_step * args.steps / launches.count
+        print(f"{name:6} {launches.count / args.steps:4.1f} launches/step  {per_step * 1e6:7.1f} us/step  "
+              f"{per_launch * 1e6:6.1f} us/launch  (best of 3 runs of {args.steps} steps)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
