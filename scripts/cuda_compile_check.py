@@ -65,18 +65,17 @@ def simulator_kernels(ptx) -> None:
     """The kernels of backend="cuda" (``kernels.cuda.simulator``), one neuron kernel per built-in model."""
     i64, i32, f8, f8x2, c64 = (np.zeros(2, np.int64), np.zeros(2, np.int32), np.zeros(2), np.zeros((2, 2)),
                                np.zeros((2, 2), np.int64))
+    rec = simulator.Record(np.zeros(2, bool), *(i64,) * 5, f8x2, i64, c64, i64, i64, i64)
     for weight in (np.float32, np.float64):
         tables = simulator.Tables(*(i64,) * 9, i32, np.zeros(2, weight), np.zeros(2, np.uint8), *(i64,) * 4)
-        ptx(f"simulator.propagate ({np.dtype(weight).name} weights)", simulator.propagate, tables, f8, f8, i64, 0, i64,
-            i64, i64)
+        ptx(f"simulator.propagate_and_record ({np.dtype(weight).name} weights)", simulator.propagate_and_record,
+            tables, f8, f8, i64, rec, 0)
     ptx("simulator.deliver", simulator.deliver, tables, f8, f8, 0, i64)
     drive = simulator.Drive(i64, i64, i64, i64, f8x2, i64)
-    rec = simulator.Record(np.zeros(2, bool), *(i64,) * 5, f8x2, i64, c64, i64, i64, i64)
     ptx("simulator.begin_step", simulator.begin_step, rec, 0)
     ptx("simulator.record_state", simulator.record_state, f8, rec, 0)
     ptx("simulator.apply_drive", simulator.apply_drive, f8, drive, 0, i64)
     ptx("simulator.emit_generated", simulator.emit_generated, drive, i64, 0, i64, i64, i64, c64)
-    ptx("simulator.record_spikes", simulator.record_spikes, i64, rec, 0)
     per_neuron = LIF(v_th=np.array([-50.0, -51.0]), t_ref=np.array([0.0, 1.0]))  # per-neuron constants
     for model in (LIF(t_ref=1.0), per_neuron, ALIF(), IF(), CondLIF(), Izhikevich(), AdEx(t_ref=1.0),
                   Poisson(rate=5.0)):

@@ -212,3 +212,18 @@ def test_without_a_gpu_the_error_says_what_to_install(monkeypatch):
         Network(Population(2, LIF()), backend="cuda").run(1.0)
     with pytest.raises(RuntimeError, match="no CUDA GPU"):
         cuda_backend.device_kernels()
+
+
+@pytest.mark.parametrize("projection, monitor", [(False, True), (True, False)])
+def test_a_network_without_projections_or_without_a_spike_monitor_equals_the_numpy_backend(projection, monitor):
+    results = []  # propagation and the spike record share a kernel: each must work without the other
+    for backend in ("numpy", "cuda"):
+        drive, lif = Population(8, Poisson(rate=600.0), name="drive"), Population(5, LIF(v_rest=-52.0), name="lif")
+        net = Network(drive, lif, dt=DT, seed=2, backend=backend)
+        if projection:
+            net.add(Sparse.fixed_probability(drive, lif, 0.5, 2.25, DT, seed=1))
+        monitors = [net.add(SpikeMonitor(p)) for p in (drive, lif)] if monitor else []
+        net.run(2.0)
+        results.append(outcome(net, monitors))
+    assert results[0][-2] > 0  # spikes
+    assert_identical(results[0], results[1])

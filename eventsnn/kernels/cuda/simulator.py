@@ -1,10 +1,10 @@
-"""The simulator's step on a CUDA device (``backend="cuda"``): the operations of ``backends.state``, one kernel each.
+"""The simulator's step on a CUDA device (``backend="cuda"``): the operations of ``backends.state``, a kernel each.
 
 A step is a sequence of launches on one stream, with no copy to the host:
 record state, drive, each population's neurons (one thread per neuron
 running the model's generated device function, ``kernels.codegen``),
-the spike generators' events, propagation, delivery and the spike
-record. Spikes of a step go to a list whose length is an integer atomic
+the spike generators' events, propagation with the spike record (one
+kernel: both read the step's spike list, nothing else), delivery. Spikes of a step go to a list whose length is an integer atomic
 counter (so in no particular order); propagation adds each spike's row
 with float64 atomics into the target variable (delay 0) or its ring slot
 (t + delay), so each target's sum is reordered (docs/cuda.md: the
@@ -218,16 +218,21 @@ def emit_generated(drive, cursor, t0, clock, spikes, step_spikes, pop_counts):
 
 
 @cuda.jit
-def propagate(tables, state, ring, spikes, t0, clock, step_spikes, syn_events):
+def propagate_and_record(tables, state, ring, spikes, rec, t0):
     """Each of step s's spikes, by a group of LANES threads: every projection from its neuron adds the row's
-    weights (float64 atomics) to the target variable (delay 0) or to the ring slot of step t + delay."""
-    s = running(clock)
+    weights (float64 atomics) to the target variable (delay 0) or to the ring slot of step t + delay, and the
+    group's first lane records the spike if ``spike_mask`` marks it (in the order of the list)."""
+    s = running(rec.clock)
     if s < 0:
         return
     t = t0 + s
     lane, group, groups = cuda.grid(1) % LANES, cuda.grid(1) // LANES, cuda.gridsize(1) // LANES
-    for x in range(group, step_spikes[s], groups):
+    for x in range(group, rec.step_spikes[s], groups):
         i = spikes[x]
+        if lane == 0 and rec.spike_mask[i]:
+            c = cuda.atomic.add(rec.spike_count, 0, 1)
+            rec.spike_index[c] = i
+            rec.spike_step[c] = t
         for k in range(tables.pre_pop.size):
             lo = tables.bounds[tables.pre_pop[k]] + tables.pre_lo[k]
             if i < lo or i >= tables.bounds[tables.pre_pop[k]] + tables.pre_hi[k]:
@@ -237,7 +242,7 @@ def propagate(tables, state, ring, spikes, t0, clock, step_spikes, syn_events):
             row = tables.ptr[k] + i - lo
             a, b = tables.syn[k] + tables.indptr[row], tables.syn[k] + tables.indptr[row + 1]
             if lane == 0:
-                cuda.atomic.add(syn_events, 0, b - a)
+                cuda.atomic.add(rec.syn_events, 0, b - a)
             for q in range(a + lane, b, LANES):
                 j = tables.post_lo[k] + tables.post[q]
                 d = tables.delay[q] if depth > 1 else 0  # depth 1: nothing into this variable is delayed
@@ -265,20 +270,6 @@ def deliver(tables, state, ring, t0, clock):
             slot = tables.ring_off[g] + (t % depth) * (tables.target_off[g + 1] - tables.target_off[g]) + j
             state[tables.target_at[g] + j] += ring[slot]
             ring[slot] = 0.0
-
-
-@cuda.jit
-def record_spikes(spikes, rec, t0):
-    """Step s's recorded spikes (those ``spike_mask`` marks) join the record, in the order of the list."""
-    s = running(rec.clock)
-    if s < 0:
-        return
-    for x in range(cuda.grid(1), rec.step_spikes[s], cuda.gridsize(1)):
-        i = spikes[x]
-        if rec.spike_mask[i]:
-            c = cuda.atomic.add(rec.spike_count, 0, 1)
-            rec.spike_index[c] = i
-            rec.spike_step[c] = t0 + s
 
 
 class Sizes(NamedTuple):
@@ -311,13 +302,11 @@ def run(populations: list[Population], tables: Tables, dyn: Dynamic, drive: Driv
         if drive.gen_pop.size:
             step.append(bind(_launch(emit_generated, drive.gen_pop.size), drive, dyn.gen_cursor, t0, clock, spikes,
                              rec.step_spikes, rec.pop_counts))
-        if sizes.synapses:
-            step.append(bind(_launch(propagate, sizes.neurons, LANES), tables, dyn.state, dyn.ring, spikes, t0, clock,
-                             rec.step_spikes, rec.syn_events))
+        if sizes.synapses or sizes.recorded:
+            step.append(bind(_launch(propagate_and_record, sizes.neurons, LANES), tables, dyn.state, dyn.ring, spikes,
+                             rec, t0))
         if sizes.delayed_neurons:
             step.append(bind(_launch(deliver, sizes.delayed_neurons), tables, dyn.state, dyn.ring, t0, clock))
-        if sizes.recorded:
-            step.append(bind(_launch(record_spikes, sizes.neurons), spikes, rec, t0))
         for s in range(n_steps):
             for launch in step:
                 launch()
