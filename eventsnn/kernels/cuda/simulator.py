@@ -119,7 +119,7 @@ def bind(configured, *args) -> Callable[[], None]:
     """``configured(*args)`` (a configured kernel; device arrays and scalars) as a launch without arguments.
 
     On a device numba-cuda types and packs every argument into kernel parameters at each launch, in Python
-    (~85 us a launch for these kernels' named tuples of arrays: scripts/cuda_launch_overhead.py). Here that
+    (~87 us a launch for these kernels' named tuples of arrays: scripts/cuda_launch_overhead.py). Here that
     is done once: numba-cuda 0.30's ``_Kernel.launch`` split in two (its ``_prepare_args`` now, the driver's
     launch at each call), for kernels that are not launch-configuration sensitive (none here is)."""
     if config.ENABLE_CUDASIM:
