@@ -14,7 +14,10 @@ Compiling needs NVVM only (``pip install ".[cuda]"``: the toolkit wheels).
 
     python scripts/cuda_launch_overhead.py [--steps 2000] [--n 4000]
 
-Prints the host microseconds per simulated step, and per launch, for CUBA
+The first run of each network compiles its kernels and checks that each
+launch bound by ``simulator.bind`` passes the driver the configuration and
+parameters of numba-cuda's own launch of the same call. Then it prints the
+host microseconds per simulated step, and per launch, for CUBA
 (``cuba``: neurons, propagation, spike record) and for CUBA with a one-step
 delay, a timed drive and a state monitor (``cuba+``: every kernel but the
 spike generators').
@@ -74,6 +77,24 @@ def launches(stream, config, kernel, *args) -> None:
 
 launches.count = 0
 
+
+def checked(bind):
+    """``simulator.bind`` whose launches are checked against numba-cuda's own launch of the same call."""
+    def bind_checked(configured, *args):
+        seen = []  # each launch's grid, block and parameters' values
+        dispatcher.launch = lambda stream, config, kernel, *params: seen.append(
+            (config.grid, config.block, [p.value if isinstance(p, ctypes._SimpleCData) else p for p in params]))
+        configured(*args)
+        launch = bind(configured, *args)
+        launch()
+        dispatcher.launch = launches
+        if seen[0] != seen[1]:
+            raise SystemExit(f"simulator.bind launches {configured.dispatcher.py_func.__name__} with other "
+                             f"parameters than numba-cuda: {seen[1]} != {seen[0]}")
+        return launch
+    return bind_checked
+
+
 def stand_ins(cc: tuple[int, int]) -> None:
     """numba-cuda with no driver: compiled for ``cc``, arrays of FakeMemory, module loads and launches do nothing."""
     device = type("Device", (), {"compute_capability": cc, "id": 0})()
@@ -107,7 +128,9 @@ def main() -> None:
     stand_ins(tuple(int(v) for v in args.cc.split(".")))
     for name in ("cuba", "cuba+"):
         net = network(name, args.n)
-        net.sim.run(net._recorder(8), 0, 8)  # compiles
+        bind, simulator.bind = simulator.bind, checked(simulator.bind)
+        net.sim.run(net._recorder(8), 0, 8)  # compiles, and checks the bound launches
+        simulator.bind = bind
         best = []
         for _ in range(3):
             rec = net._recorder(args.steps)
