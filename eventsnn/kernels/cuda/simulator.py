@@ -1,11 +1,12 @@
-"""The simulator's step on a CUDA device (``backend="cuda"``): the operations of ``backends.state``, a kernel each.
+"""The simulator's step on a CUDA device (``backend="cuda"``): the operations of ``backends.state`` as kernels.
 
 A step is a sequence of launches on one stream, with no copy to the host:
 record state, drive, each population's neurons (one thread per neuron
 running the model's generated device function, ``kernels.codegen``),
 the spike generators' events, propagation with the spike record (one
-kernel: both read the step's spike list, nothing else), delivery. Spikes of a step go to a list whose length is an integer atomic
-counter (so in no particular order); propagation adds each spike's row
+kernel: both read the step's spike list and write apart), delivery.
+Spikes of a step go to a list whose length is an integer atomic counter
+(so in no particular order); propagation adds each spike's row
 with float64 atomics into the target variable (delay 0) or its ring slot
 (t + delay), so each target's sum is reordered (docs/cuda.md: the
 determinism contract). Every kernel loops over its items with the whole
