@@ -125,21 +125,22 @@ def bind(configured, *args) -> Callable[[], None]:
     launch at each call), for kernels that are not launch-configuration sensitive (none here is)."""
     if config.ENABLE_CUDASIM:
         return functools.partial(configured, *args)
-    from numba.cuda import dispatcher
-
     kernel = configured.dispatcher.compile(tuple(configured.dispatcher.typeof_pyval(a) for a in args))
+    try:
+        from numba.cuda.dispatcher import LaunchConfig, launch as driver_launch
+        prepare, function = kernel._prepare_args, kernel._codelibrary.get_cufunc().kernel
+    except (ImportError, AttributeError):  # another numba-cuda's internals: its own launch (slower, same result)
+        return functools.partial(configured, *args)
     packed, copies_back = [], []
     for ty, value in zip(kernel.argument_types, args):
-        kernel._prepare_args(ty, value, configured.stream, copies_back, packed)
+        prepare(ty, value, configured.stream, copies_back, packed)
     if copies_back:
         raise TypeError(f"bind takes device arrays only (a host array would be copied to the device once and "
                         f"never back): {args}")
-    function = kernel._codelibrary.get_cufunc().kernel
-    launch_config = dispatcher.LaunchConfig(grid=configured.griddim, block=configured.blockdim,
-                                            shmem_size=configured.sharedmem)
+    launch_config = LaunchConfig(grid=configured.griddim, block=configured.blockdim, shmem_size=configured.sharedmem)
 
     def launch():
-        dispatcher.launch(configured.stream, launch_config, function, *packed)
+        driver_launch(configured.stream, launch_config, function, *packed)
     launch.args = args  # the device arrays behind the packed pointers live as long as the launch
     return launch
 
