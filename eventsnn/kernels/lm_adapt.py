@@ -49,12 +49,12 @@ ANCHOR_STEP = 0.125  # anchored: rebase once (t - t_0) a reaches this (8 decay s
 class Learning(NamedTuple):
     """The online R-STDP's state and constants (per projection: in the order of ``plastic``)."""
 
-    synapses: tuple  # nn_plasticity.Synapses each: eligibility, lazy rows, column history
+    synapses: tuple  # nn_plasticity.Synapses each: eligibility, lazy rows, column history (empty: does not learn)
     pre_trace: np.ndarray  # [L + 1, n]: each population's trace as a source (blocks, then the memory; padded)
     post_trace: np.ndarray  # [L + 1, n]: as a target
     clock: np.ndarray  # [4]: the shared dopamine clock (nn_plasticity)
     reward: np.ndarray  # [2]: tau_b and the baseline L (NaN before the first token)
-    w0: tuple  # [n_pre, n_post] float32 each: the trained weights the anchor pulls towards
+    w0: tuple  # [n_pre, n_post] float32 each: the trained weights the anchor pulls towards (empty: not anchored)
     anchor: np.ndarray  # [1]: the anchor's rate a = 1/tau_a (1/token; 0: no anchor)
     k: np.ndarray  # the rule's constants (eventsnn.plasticity.CONSTANTS, dt = 1 token)
     plastic: np.ndarray  # [2L - 1] bool: the projections that learn

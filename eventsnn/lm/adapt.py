@@ -193,17 +193,17 @@ class Adapter:
     # ---- rules -----------------------------------------------------------------------------------
     def _init_rstdp(self) -> None:
         cfg, c = self.config, self.lm.config
-        shapes = [w.shape for w in self._plastic_weights()]
         k = cfg.rule_params().constants(1.0)
+        plastic = plastic_projections(self.lm, cfg.projections)
+        # learning state only for the projections that learn (the others' is empty: never read)
+        learning = [w if plastic[p] else w[:0, :0] for p, w in enumerate(self._plastic_weights())]
         width = max(c.hidden, c.memory)
         self._learning = Learning(
-            synapses=tuple(Synapses.initial(*shape, k) for shape in shapes),
+            synapses=tuple(Synapses.initial(*w.shape, k) for w in learning),
             pre_trace=np.zeros((c.n_layers + 1, width)), post_trace=np.zeros((c.n_layers + 1, width)),
             clock=np.zeros(4), reward=np.array([cfg.tau_baseline, np.nan]),  # tau_b, the baseline (first loss)
-            w0=tuple(w.copy() for w in self._plastic_weights()) if cfg.tau_anchor else
-            tuple(np.zeros((0, 0), np.float32) for _ in shapes),
-            anchor=np.array([1.0 / cfg.tau_anchor if cfg.tau_anchor else 0.0]),
-            k=k, plastic=plastic_projections(self.lm, cfg.projections))
+            w0=tuple((w if cfg.tau_anchor else w[:0, :0]).copy() for w in learning),
+            anchor=np.array([1.0 / cfg.tau_anchor if cfg.tau_anchor else 0.0]), k=k, plastic=plastic)
         if cfg.seed is not None:
             rng = np.random.default_rng(cfg.seed)
             for state in (*self.engine.block_state, self.engine.memory_state):
