@@ -24,10 +24,12 @@ from numba import cuda, typeof  # noqa: E402
 
 from eventsnn.inputs import Poisson  # noqa: E402
 from eventsnn.kernels.codegen import Plan, device_neuron  # noqa: E402
-from eventsnn.kernels.cuda import bptt, event_linear, inference, optim, simulator  # noqa: E402
+from eventsnn import Network, Population, Sparse  # noqa: E402
+from eventsnn.kernels.cuda import bptt, event_linear, inference, optim, plasticity, simulator  # noqa: E402
 from eventsnn.lm.engine import Engine, InferenceLM  # noqa: E402
 from eventsnn.lm.model import LMConfig, SpikingLM  # noqa: E402
 from eventsnn.neurons import ALIF, IF, LIF, AdEx, CondLIF, Izhikevich  # noqa: E402
+from eventsnn.plasticity import RSTDP  # noqa: E402
 
 
 def compile_all(cc: tuple[int, int]) -> None:
@@ -65,11 +67,21 @@ def simulator_kernels(ptx) -> None:
     """The kernels of backend="cuda" (``kernels.cuda.simulator``), one neuron kernel per built-in model."""
     i64, i32, f8, f8x2, c64 = (np.zeros(2, np.int64), np.zeros(2, np.int32), np.zeros(2), np.zeros((2, 2)),
                                np.zeros((2, 2), np.int64))
-    rec = simulator.Record(np.zeros(2, bool), *(i64,) * 5, f8x2, i64, c64, i64, i64, i64)
+    rec = simulator.Record(np.zeros(2, bool), *(i64,) * 5, f8x2, i64, c64, i64, *(i64,) * 4, f8x2, i64, i64, i64)
+    pl = plastic_network().sim.pl  # the learning state's types, from a built network
     for weight in (np.float32, np.float64):
-        tables = simulator.Tables(*(i64,) * 9, i32, np.zeros(2, weight), np.zeros(2, np.uint8), *(i64,) * 4)
-        ptx(f"simulator.propagate_and_record ({np.dtype(weight).name} weights)", simulator.propagate_and_record,
-            tables, f8, f8, i64, rec, 0)
+        tables = simulator.Tables(*(i64,) * 9, i32, np.zeros(2, weight), np.zeros(2, np.uint8), np.zeros(2, bool),
+                                  *(i64,) * 4)
+        name = np.dtype(weight).name
+        ptx(f"simulator.propagate_and_record ({name} weights)", simulator.propagate_and_record, tables, f8, f8, i64,
+            rec, 0)
+        ptx(f"plasticity.catch_up_synapses ({name} weights)", plasticity.catch_up_synapses, tables, pl, f8, 0, i64)
+        ptx(f"plasticity.arrive ({name} weights)", plasticity.arrive, tables, f8, pl, 0, rec)
+        ptx(f"plasticity.postsynaptic ({name} weights)", plasticity.postsynaptic, tables, pl, i64, i64, 0, i64)
+        ptx(f"plasticity.record_synapses ({name} weights)", plasticity.record_synapses, tables, pl, rec, 0)
+    ptx("plasticity.begin_learning", plasticity.begin_learning, pl, f8, 0, i64)
+    ptx("plasticity.remember_spikes", plasticity.remember_spikes, pl, f8, i64, i64, 0, i64)
+    ptx("plasticity.release_dopamine", plasticity.release_dopamine, pl, f8, 0, i64)
     ptx("simulator.deliver", simulator.deliver, tables, f8, f8, 0, i64)
     drive = simulator.Drive(i64, i64, i64, i64, f8x2, i64)
     ptx("simulator.begin_step", simulator.begin_step, rec, 0)
@@ -84,6 +96,14 @@ def simulator_kernels(ptx) -> None:
         ptx(f"simulator.population_step ({type(model).__name__}, {len(plan.array_constants)} per neuron)", kernel,
             np.zeros((len(plan.variables), 2)), i32, f8, np.zeros((len(plan.array_constants), 2)), 0, 0, 0, 0, i64,
             i64, i64, c64)
+
+
+def plastic_network() -> Network:
+    """Two neurons learning by R-STDP, built on the NumPy backend (no kernel compiled)."""
+    a, b = Population(1, LIF()), Population(1, LIF())
+    net = Network(a, b, Sparse.fixed_probability(a, b, 1.0, 1.0, plasticity=RSTDP(dopamine=a)), backend="numpy")
+    net.build()
+    return net
 
 
 def main() -> None:

@@ -19,12 +19,12 @@ from eventsnn.backends.distributed import Layout
 from eventsnn.checkpoint.hdf5 import load_snapshot
 from eventsnn.inputs import Poisson, TimedCurrent
 from eventsnn.kernels.cuda import simulator
-from eventsnn.monitors import RateMonitor, SpikeMonitor, StateMonitor
+from eventsnn.monitors import RateMonitor, SpikeMonitor, StateMonitor, SynapseMonitor
 from eventsnn.neurons import LIF, CondLIF, Izhikevich
-from eventsnn.plasticity import STDP
+from eventsnn.plasticity import RSTDP, STDP
 from eventsnn.projections import Sparse
 from eventsnn.reference_networks import cuba
-from eventsnn.testing import DT, lif_models, neuron_models, spike_trains
+from eventsnn.testing import DT, build_network, lif_models, network_specs, neuron_models, spike_record, spike_trains
 
 MAX_DELAY = 4  # steps
 
@@ -185,12 +185,93 @@ def test_a_full_spike_record_stops_the_run_where_the_cpu_stops(monkeypatch):
     assert_identical(done["numba"], done["cuda"])
 
 
-def test_plasticity_is_refused_naming_the_projection():
-    a, b = Population(3, LIF(), name="a"), Population(3, LIF(), name="b")
-    net = Network(a, b, Sparse.fixed_probability(a, b, 1.0, 1.0), Sparse.fixed_probability(a, b, 1.0, 1.0,
-                  plasticity=STDP(w_max=2.0)), backend="cuda")
-    with pytest.raises(ValueError, match=r"projection 1 \(a -> b\) learns by STDP"):
-        net.run(1.0)
+def learning(net: Network) -> list:
+    """What plasticity leaves: weights and every array of the learning state (history slots sorted on both)."""
+    pl = net.sim.pl
+    return [net.sim.syn.weight.copy()] + [getattr(pl, name).copy() for name in cuda_backend.DYNAMIC]
+
+
+def assert_to_rounding(a, b) -> None:
+    """Integers (spikes, steps, counts) equal; floats to 1e-9: plastic weights are not dyadic, so the float64
+    atomics' order rounds each target's sum its own way (docs/cuda.md)."""
+    if isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert_to_rounding(x, y)
+    elif np.issubdtype(np.asarray(a).dtype, np.floating):
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-9)
+    else:
+        np.testing.assert_array_equal(a, b)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(network_specs(max_populations=3, max_size=8, max_duration=4.0, plastic=True), st.floats(0.0, 3.0))
+def test_plastic_networks_learn_as_on_the_numba_backend(spec, dopamine):
+    results = []
+    for backend in ("numba", "cuda"):
+        net, monitors = build_network(spec, backend)
+        net.run(spec.duration / 2)
+        for proj in net.projections:  # dopamine from Python between runs, into R-STDP without a source too
+            if isinstance(proj.plasticity, RSTDP):
+                proj.deliver_dopamine(dopamine)
+        net.run(spec.duration / 2)
+        results.append([spike_record(monitors), [p.state.copy() for p in net.populations], learning(net),
+                        net.syn_events])
+    assert_to_rounding(results[0], results[1])
+
+
+def _learning_network(backend: str):
+    """A Poisson drive onto LIF cells through an STDP and an R-STDP projection (delays 0..2 steps; dopamine
+    from a second Poisson population), and every kind of synapse sample."""
+    drive, dop, cells = (Population(20, Poisson(rate=150.0), name="drive"), Population(3, Poisson(rate=40.0),
+                         name="dopamine"), Population(8, LIF(), name="cells"))
+    net = Network(drive, dop, cells, dt=DT, seed=2, backend=backend)
+    delay = lambda rng, m: DT * rng.integers(0, 3, m)  # noqa: E731
+    stdp = net.add(Sparse.fixed_probability(drive, cells, 0.5, 6.0, delay, plasticity=STDP(w_max=20.0), seed=1))
+    rstdp = net.add(Sparse.fixed_probability(drive, cells, 0.5, 4.0, delay, seed=2, plasticity=RSTDP(
+        w_max=20.0, tau_c=50.0, tau_n=20.0, dopamine=dop)))
+    monitors = [net.add(SpikeMonitor(cells))]
+    monitors += [net.add(SynapseMonitor(stdp, v, indices=[0, 5, 9])) for v in ("weight", "pre_trace", "post_trace")]
+    monitors += [net.add(SynapseMonitor(rstdp, v, indices=[1, 4], every=3))
+                 for v in ("weight", "eligibility", "dopamine")]
+    return net, monitors
+
+
+def _records(monitors: list) -> list:
+    return [(m.steps, m.i) if isinstance(m, SpikeMonitor) else m.values for m in monitors]
+
+
+def test_stdp_and_rstdp_with_every_synapse_sample_and_weight_writes_equal_the_numba_backend():
+    results = []
+    for backend in ("numba", "cuda"):
+        net, monitors = _learning_network(backend)
+        net.run(10.0)
+        stdp, rstdp = net.projections
+        rstdp.weight = np.clip(rstdp.weight + 0.5, 0.0, 20.0)  # an R-STDP write: its synapses caught up first
+        stdp.weight = np.where(np.arange(stdp.n_synapses) % 3 == 0, 1.0, stdp.weight)
+        rstdp.deliver_dopamine(2.0)
+        net.run(10.0)
+        results.append([_records(monitors), [p.state.copy() for p in net.populations], learning(net),
+                        np.array(rstdp.weight), net.syn_events])
+    assert results[0][0][0][0].size >= 10  # the cells fire, so both rules potentiate as well as depress
+    assert not np.allclose(results[0][3], 4.5)  # the R-STDP weights moved
+    assert_to_rounding(results[0], results[1])
+
+
+@pytest.mark.parametrize("first, then", [("cuda", "numba"), ("numba", "cuda")])
+def test_a_learning_checkpoint_continues_on_the_other_backend(tmp_path, first, then):
+    straight, monitors = _learning_network("numba")
+    straight.run(8.0)
+    net, _ = _learning_network(first)
+    net.run(4.0)
+    eventsnn.save(net, tmp_path / "net.h5")
+    snap = load_snapshot(tmp_path / "net.h5")
+    snap.config["backend"] = then
+    resumed = Network.from_checkpoint(snap)
+    resumed.run(4.0)
+    assert_to_rounding([p.state for p in resumed.populations] + learning(resumed),
+                       [p.state for p in straight.populations] + learning(straight))
+    assert_to_rounding(_records(resumed.monitors), _records(straight.monitors))
 
 
 def test_mpi_is_refused_naming_the_ranks(monkeypatch):

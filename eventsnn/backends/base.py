@@ -19,6 +19,7 @@ import numpy as np
 
 from ..inputs import SpikeGenerator
 from ..kernels.codegen import Plan
+from ..kernels import plasticity as plasticity_kernels
 from ..kernels.cpu import rows_ascend
 from ..plasticity import CONSTANTS, DECAY_COLUMNS, DECAY_STEPS, RSTDP, decay_table
 from ..population import as_view
@@ -367,12 +368,12 @@ class CPUBackend:
         self.synapse_block(proj, "weight")[...] = values if held is None else values[held]
 
     def catch_up_all(self, l: int, t: int) -> None:
-        """Bring every synapse of R-STDP projection ``l`` to step ``t`` (stored)."""
-        raise NotImplementedError
+        """Bring every synapse of R-STDP projection ``l`` to step ``t`` (stored; compiled, on the host arrays)."""
+        plasticity_kernels.catch_up_all(self.syn, self.pl, l, t)
 
     def weights_at(self, l: int, t: int) -> np.ndarray:
         """The weights of R-STDP projection ``l`` integrated to step ``t`` (a new array; nothing stored)."""
-        raise NotImplementedError
+        return plasticity_kernels.weights_at(self.syn, self.pl, l, t)
 
     def deliver_dopamine(self, proj, spikes: float) -> None:
         """Release ``spikes`` dopamine spikes onto ``proj`` at the next step run."""

@@ -7,11 +7,13 @@ monitors and checkpoints work unchanged. A run copies the dynamic arrays
 runs every step there, and copies them and the records back. The synapse
 tables stay on the device across runs; the weights are copied again after
 the host handed out a writable weight block (``proj.weight = ...`` or an
-in-place ``proj.weight[...] = ...``). Spikes of a step are recorded in ascending neuron
-order, as on the CPU (sorted after the copy back).
+in-place ``proj.weight[...] = ...``). Plastic projections learn on the device
+(``kernels.cuda.plasticity``): their learning state goes back and forth with
+the dynamic arrays, their weights come back after each run. Spikes of a step
+are recorded in ascending neuron order, as on the CPU (sorted after the copy
+back), and so is each step's presynaptic history of a plastic projection.
 
-Not supported (refused when the network is built): plastic projections
-(plasticity on the GPU is future work) and MPI (one process, one GPU).
+Not supported (refused when the network is built): MPI (one process, one GPU).
 ``Network.threads`` (CPU threads) is ignored. Results follow the determinism
 contract of docs/cuda.md: float atomics reorder each target's sum.
 """
@@ -26,6 +28,10 @@ from .distributed import Layout
 from .state import Recorder
 
 INSTALL = 'pip install "eventsnn[cuda]" (from a checkout: pip install ".[cuda]")'
+# The learning state a run changes (copied to the device before it and back after it); the rest of
+# backends.state.Plasticity stays on the device across runs.
+DYNAMIC = ("x_pre", "t_pre", "x_post", "t_post", "elig", "t_elig", "hist", "hist_n", "dopamine", "t_dopamine",
+           "pending")
 
 
 def device_kernels():
@@ -53,13 +59,9 @@ class CudaBackend(CPUBackend):
         if layout.distributed:
             raise ValueError(f'backend="cuda" runs in one process; mpiexec started {layout.size} ranks '
                              f'(use backend="numba" under MPI)')
-        for k, pr in enumerate(net.projections):
-            if pr.plasticity is not None:
-                raise ValueError(f'backend="cuda" has no plasticity yet (future work): projection {k} '
-                                 f'({pr.pre.population.name} -> {pr.post.population.name}) learns by '
-                                 f'{type(pr.plasticity).__name__}; use backend="numba"')
         self.device = device_kernels()
         self.tables = None  # the synapse tables on the device, built by the first run
+        self.learning = None  # the plastic projections' static arrays on the device, also built by the first run
         self.weights_stale = False  # the host's weights may differ from the device's: copy them before a run
         super().__init__(net)
 
@@ -79,17 +81,24 @@ class CudaBackend(CPUBackend):
             raise ValueError('backend="cuda" does not defer propagation (it runs in one process, without MPI)')
         if self.tables is None:
             self.tables = self._tables()
+            self.learning = {name: self.device.cuda.to_device(getattr(self.pl, name)) for name in self.pl._fields
+                             if name not in DYNAMIC}
         elif self.weights_stale:
             self.tables = self.tables._replace(weight=self.device.cuda.to_device(self.syn.weight))
         self.weights_stale = False
         dyn, drive, record = self._dynamic(), self._drive(), self._record(rec, n_steps)
+        pl = self.pl._replace(**self.learning, **{name: self.device.cuda.to_device(getattr(self.pl, name))
+                                                  for name in DYNAMIC})
         populations = self._device_populations(dyn)
         n = int(self.pops.bounds[-1])
         spikes = self.device.cuda.device_array(max(1, n), np.int64)
         sizes = self.device.Sizes(neurons=n, synapses=int(self.syn.post.size), recorded=rec.max_spikes_per_step,
-                                  delayed_neurons=int(self._target_off()[-1]) if (self.syn.depth > 1).any() else 0)
-        self.device.run(populations, self.tables, dyn, drive, record, spikes, sizes, self.seed, t0, n_steps)
+                                  delayed_neurons=int(self._target_off()[-1]) if (self.syn.depth > 1).any() else 0,
+                                  plastic=int(self.pl.proj.size), eligible=int(self.pl.elig_off[-1]))
+        self.device.run(populations, self.tables, dyn, drive, record, pl, spikes, sizes, self.seed, t0, n_steps)
         self._copy_back(dyn, record, rec)
+        if self.pl.proj.size:
+            self._learning_back(pl)
         return int(record.clock.copy_to_host()[1])
 
     # --- copies ------------------------------------------------------------------
@@ -113,7 +122,7 @@ class CudaBackend(CPUBackend):
     def _tables(self):
         syn = self.syn
         columns = ("pre_pop", "pre_lo", "pre_hi", "post_lo", "target", "ptr", "syn", "indptr", "post", "weight",
-                   "delay", "depth", "ring_off")
+                   "delay", "plastic", "depth", "ring_off")
         return self._to_device(self.device.Tables, bounds=self.pops.bounds,
                                **{name: getattr(syn, name) for name in columns},
                                target_at=self._at(syn.target_pop, syn.target_row, np.zeros_like(syn.target_pop)),
@@ -135,7 +144,8 @@ class CudaBackend(CPUBackend):
 
     def _record(self, rec: Recorder, n_steps: int):
         names = ("spike_mask", "spike_step", "spike_index", "spike_count", "state_every", "state_values",
-                 "state_count", "pop_counts", "syn_events")
+                 "state_count", "pop_counts", "syn_events", "syn_l", "syn_q", "syn_var", "syn_every", "syn_values",
+                 "syn_count")
         return self._to_device(self.device.Record, **{name: getattr(rec, name) for name in names},
                                state_at=self._at(rec.state_pop, rec.state_row, rec.state_index),
                                step_spikes=np.zeros(n_steps, np.int64), clock=np.array([-1, 0], np.int64))
@@ -158,10 +168,24 @@ class CudaBackend(CPUBackend):
             r[...] = refractory[self.pops.bounds[p]:self.pops.bounds[p + 1]]
         dyn.ring.copy_to_host(self.syn.ring)
         dyn.gen_cursor.copy_to_host(self.inputs.gen_cursor)
-        for name in ("spike_count", "state_values", "state_count", "pop_counts", "syn_events"):
+        for name in ("spike_count", "state_values", "state_count", "pop_counts", "syn_events", "syn_values",
+                     "syn_count"):
             getattr(record, name).copy_to_host(getattr(rec, name))
         c = int(rec.spike_count[0])
         if c:
             steps, index = record.spike_step[:c].copy_to_host(), record.spike_index[:c].copy_to_host()
             order = np.lexsort((index, steps))
             rec.spike_step[:c], rec.spike_index[:c] = steps[order], index[order]
+
+    def _learning_back(self, pl) -> None:
+        """The learning state and the weights into their host owners; each history slot sorted (the device
+        appends a step's presynaptic spikes in no particular order, the CPU in ascending order)."""
+        for name in DYNAMIC:
+            getattr(pl, name).copy_to_host(getattr(self.pl, name))
+        self.tables.weight.copy_to_host(self.syn.weight)
+        host = self.pl
+        for l in range(host.proj.size):
+            n_pre = host.pre_range[l, 1] - host.pre_range[l, 0]
+            for slot in range(host.depth[l]):
+                start = host.group_off[l] + slot * n_pre
+                host.hist[start:start + host.hist_n[host.slot_off[l] + slot]].sort()

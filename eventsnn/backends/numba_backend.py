@@ -11,7 +11,6 @@ from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from ..kernels import codegen
 from ..kernels.cpu import no_dynamics, propagate_events, run_network
-from ..kernels.plasticity import catch_up_all, weights_at
 from .base import CPUBackend
 from .state import Recorder
 
@@ -37,12 +36,6 @@ class NumbaBackend(CPUBackend):
 
     def kernel(self, plan: codegen.Plan | None, model):
         return no_dynamics if model is None else codegen.population_kernel(plan, model)
-
-    def catch_up_all(self, l: int, t: int) -> None:
-        catch_up_all(self.syn, self.pl, l, t)
-
-    def weights_at(self, l: int, t: int) -> np.ndarray:
-        return weights_at(self.syn, self.pl, l, t)
 
     def run(self, rec: Recorder, t0: int, n_steps: int, defer_propagation: bool = False) -> int:
         """The steps split among ``threads`` threads (the network's choice, else :func:`default_threads`);

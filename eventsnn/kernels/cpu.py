@@ -17,7 +17,8 @@ Numba's cache keys a compiled function on the text of its own file only, and
 the cached ``run_network`` holds compiled copies of the learn step
 (``kernels.plasticity``) and the equations (``eventsnn.plasticity``): a change
 there must come with a change here, or a cached loop keeps running the old
-ones. The last: decay tables of 6 columns (plasticity.DECAY_COLUMNS).
+ones. The last: a synapse sample finds its row by ``plasticity.row_of`` (for the CUDA
+backend's sake).
 """
 import numpy as np
 from numba import njit, prange

@@ -157,13 +157,27 @@ def learn(state, syn, pl, spikes, first, t):
 
 
 @register_jitable
+def row_of(indptr, a, b, q):
+    """The row of entry q of the CSR block whose row pointers are indptr[a:b]: the last r with indptr[a + r] <= q
+    (a bisection written out, so that the device compiles it too)."""
+    lo, hi = a, b
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if indptr[mid] <= q:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo - 1 - a
+
+
+@register_jitable
 def synapse_value(syn, pl, l, q, what, t):
     """What a SynapseMonitor samples (plasticity.SYNAPSE_VARIABLES[what]) of synapse q of projection l at step t."""
     k, proj = pl.rule[l], pl.proj[l]
     w0 = syn.syn[proj]
     if what == 2:  # the trace of its group: its presynaptic neuron (row of the CSR block) and delay
-        indptr = syn.indptr[syn.ptr[proj]:syn.ptr[proj + 1]]
-        group = pl.group_off[l] + (np.searchsorted(indptr, q, side="right") - 1) * pl.depth[l] + syn.delay[w0 + q]
+        group = pl.group_off[l] + row_of(syn.indptr, syn.ptr[proj], syn.ptr[proj + 1], q) * pl.depth[l] + \
+            syn.delay[w0 + q]
         return trace_at(pl.x_pre[group], pl.t_pre[group], t, k[RATE_PLUS], pl.decay[l], PRE)
     if what == 3:
         p = pl.post_off[l] + syn.post[w0 + q]

@@ -1,22 +1,24 @@
 """The simulator's step on a CUDA device (``backend="cuda"``): the operations of ``backends.state`` as kernels.
 
 A step is a sequence of launches on one stream, with no copy to the host:
-record state, drive, each population's neurons (one thread per neuron
-running the model's generated device function, ``kernels.codegen``),
-the spike generators' events, propagation with the spike record (one
-kernel: both read the step's spike list and write apart), delivery.
-Spikes of a step go to a list whose length is an integer atomic counter
-(so in no particular order); propagation adds each spike's row
-with float64 atomics into the target variable (delay 0) or its ring slot
-(t + delay), so each target's sum is reordered (docs/cuda.md: the
-determinism contract). Every kernel loops over its items with the whole
-grid's stride, so any launch size is correct. A step runs only if the
-spike record has room for its worst case (:func:`begin_step`, the CPU
-backends' rule), so the host queues a run's launches without waiting for
-them (it reads how many steps ran only every CHECK_EVERY steps). The
-step's number lives on the device (``Record.clock``, advanced by
-:func:`begin_step`), so every launch of a run takes the same arguments,
-typed and packed once (:func:`bind`).
+record state and synapses, drive, each population's neurons (one thread
+per neuron running the model's generated device function,
+``kernels.codegen``), the spike generators' events, propagation with the
+spike record (one kernel: both read the step's spike list and write
+apart), the learn step of plastic projections (``kernels.cuda.plasticity``),
+delivery. Spikes of a step go to a list whose length is an integer atomic
+counter (so in no particular order); propagation adds each spike's row (of
+the projections that do not learn: plastic ones transmit when their spikes
+arrive, in the learn step) with float64 atomics into the target variable
+(delay 0) or its ring slot (t + delay), so each target's sum is reordered
+(docs/cuda.md: the determinism contract). Every kernel loops over its items
+with the whole grid's stride, so any launch size is correct
+(``kernels.cuda.launch``). A step runs only if the spike record has room
+for its worst case (:func:`begin_step`, the CPU backends' rule), so the
+host queues a run's launches without waiting for them (it reads how many
+steps ran only every CHECK_EVERY steps). The step's number lives on the
+device (``Record.clock``, advanced by :func:`begin_step`), so every launch
+of a run takes the same arguments, typed and packed once (``bind``).
 
 The network's dynamic arrays live in flat device arrays: the populations'
 state blocks (variables, n) one after another (each kernel that writes a
@@ -31,18 +33,19 @@ import warnings
 from typing import Callable, NamedTuple
 
 import numpy as np
-from numba import config, cuda
+from numba import cuda
 
-# The simulator runs each thread in Python (~0.1 ms each): a few there, a device's worth on a GPU. A group of
-# LANES threads shares one spike's row in propagation (a warp on a device).
-THREADS, MAX_BLOCKS, LANES = (4, 2, 2) if config.ENABLE_CUDASIM else (128, 1024, 32)
+from . import plasticity
+from .launch import LANES, bind, configure, running
+
 # Steps queued between the host's reads of how many have run (each read waits for the device): a run that a
 # full spike record ends early queues at most this many steps of launches that do nothing.
 CHECK_EVERY = 256
 
 
 class Tables(NamedTuple):
-    """Read-only during runs (kept on the device across them): where neurons and targets live, the synapses."""
+    """Kept on the device across runs: where neurons and targets live, the synapses (read-only during runs but
+    for the weights of plastic projections)."""
 
     bounds: np.ndarray  # (P+1,) int64: global index of each population's first neuron
     pre_pop: np.ndarray  # (K,) int64 and the rest as in backends.state.Synapses
@@ -56,6 +59,7 @@ class Tables(NamedTuple):
     post: np.ndarray
     weight: np.ndarray  # float32 or float64; added as float64
     delay: np.ndarray
+    plastic: np.ndarray  # (K,) bool
     target_at: np.ndarray  # (G,) int64: where target g's variable of neuron 0 lies in the flat state
     target_off: np.ndarray  # (G+1,) int64: target g's neurons are target_off[g]:target_off[g+1] of all targets'
     depth: np.ndarray  # (G,) int64
@@ -95,6 +99,12 @@ class Record(NamedTuple):
     state_count: np.ndarray  # (S,) int64
     pop_counts: np.ndarray  # (n_steps, P) int64
     syn_events: np.ndarray  # (1,) int64
+    syn_l: np.ndarray  # (R,) int64: synapse samples, as in backends.state.Recorder
+    syn_q: np.ndarray
+    syn_var: np.ndarray
+    syn_every: np.ndarray
+    syn_values: np.ndarray
+    syn_count: np.ndarray
     step_spikes: np.ndarray  # (n_steps,) int64: the length of step s's spike list
     clock: np.ndarray  # (2,) int64: the run's step s now (-1 before the first) and the steps done (s + 1 if s runs)
 
@@ -109,46 +119,6 @@ class Population(NamedTuple):
     refractory: object  # (n,) view into Dynamic.refractory
     scalars: object  # (k,) float64
     arrays: object  # (k', n) float64
-
-
-def _launch(kernel: Callable, items: int, threads_per_item: int = 1):
-    """``kernel`` configured with enough threads for ``items`` (at most MAX_BLOCKS blocks; grid-stride loops)."""
-    return kernel[max(1, min(MAX_BLOCKS, -(-items * threads_per_item // THREADS))), THREADS]
-
-
-def bind(configured, *args) -> Callable[[], None]:
-    """``configured(*args)`` (a configured kernel; device arrays and scalars) as a launch without arguments.
-
-    On a device numba-cuda types and packs every argument into kernel parameters at each launch, in Python
-    (~87 us a launch for these kernels' named tuples of arrays: scripts/cuda_launch_overhead.py). Here that
-    is done once: numba-cuda 0.30's ``_Kernel.launch`` split in two (its ``_prepare_args`` now, the driver's
-    launch at each call), for kernels that are not launch-configuration sensitive (none here is)."""
-    if config.ENABLE_CUDASIM:
-        return functools.partial(configured, *args)
-    kernel = configured.dispatcher.compile(tuple(configured.dispatcher.typeof_pyval(a) for a in args))
-    try:
-        from numba.cuda.dispatcher import LaunchConfig, launch as driver_launch
-        prepare, function = kernel._prepare_args, kernel._codelibrary.get_cufunc().kernel
-    except (ImportError, AttributeError):  # another numba-cuda's internals: its own launch (slower, same result)
-        return functools.partial(configured, *args)
-    packed, copies_back = [], []
-    for ty, value in zip(kernel.argument_types, args):
-        prepare(ty, value, configured.stream, copies_back, packed)
-    if copies_back:
-        raise TypeError(f"bind takes device arrays only (a host array would be copied to the device once and "
-                        f"never back): {args}")
-    launch_config = LaunchConfig(grid=configured.griddim, block=configured.blockdim, shmem_size=configured.sharedmem)
-
-    def launch():
-        driver_launch(configured.stream, launch_config, function, *packed)
-    launch.args = args  # the device arrays behind the packed pointers live as long as the launch
-    return launch
-
-
-@cuda.jit(device=True)
-def running(clock):
-    """The run's step now, or -1 when the run has stopped (the spike record was full)."""
-    return clock[0] if clock[1] > clock[0] else -1
 
 
 @functools.cache  # one kernel per model's function: a network built again reuses its compiled code
@@ -236,6 +206,8 @@ def propagate_and_record(tables, state, ring, spikes, rec, t0):
             rec.spike_index[c] = i
             rec.spike_step[c] = t
         for k in range(tables.pre_pop.size):
+            if tables.plastic[k]:  # transmits when its spikes arrive, in the learn step
+                continue
             lo = tables.bounds[tables.pre_pop[k]] + tables.pre_lo[k]
             if i < lo or i >= tables.bounds[tables.pre_pop[k]] + tables.pre_hi[k]:
                 continue
@@ -281,13 +253,32 @@ class Sizes(NamedTuple):
     synapses: int
     delayed_neurons: int  # neurons of all targets when some target has a delay ring, else 0 (no delivery)
     recorded: int  # neurons whose spikes are recorded
+    plastic: int  # plastic projections
+    eligible: int  # synapses of R-STDP projections
 
 
-def run(populations: list[Population], tables: Tables, dyn: Dynamic, drive: Drive, rec: Record, spikes,
+def learn_step(tables: Tables, state, pl, spikes, rec: Record, sizes: Sizes, t0: int) -> list[Callable[[], None]]:
+    """The learn step's launches (``kernels.cuda.plasticity``; ``pl``: ``backends.state.Plasticity`` on the
+    device), bound."""
+    amount = cuda.device_array(sizes.plastic, np.float64)  # each projection's dopamine spikes of the step
+    clock = rec.clock
+    launches = [bind(configure(plasticity.begin_learning, sizes.plastic), pl, amount, t0, clock),
+                bind(configure(plasticity.remember_spikes, sizes.neurons), pl, amount, spikes, rec.step_spikes, t0,
+                     clock)]
+    if sizes.eligible:
+        launches.append(bind(configure(plasticity.catch_up_synapses, sizes.eligible), tables, pl, amount, t0, clock))
+    return launches + [
+        bind(configure(plasticity.release_dopamine, sizes.plastic), pl, amount, t0, clock),
+        bind(configure(plasticity.arrive, sizes.neurons, LANES), tables, state, pl, t0, rec),
+        bind(configure(plasticity.postsynaptic, sizes.neurons, LANES), tables, pl, spikes, rec.step_spikes, t0, clock)]
+
+
+def run(populations: list[Population], tables: Tables, dyn: Dynamic, drive: Drive, rec: Record, pl, spikes,
         sizes: Sizes, seed: int, t0: int, n_steps: int) -> None:
     """Launches steps t0 .. t0 + n_steps - 1 (rows 0.. of ``rec``; those that run are counted in ``rec.clock``);
-    ``spikes`` is a device buffer of one int64 per neuron, the step's spike list. Every CHECK_EVERY steps the
-    host reads ``rec.clock`` and stops queuing once a full spike record ended the run."""
+    ``pl`` is the learning state (``backends.state.Plasticity`` on the device), ``spikes`` a device buffer of
+    one int64 per neuron, the step's spike list. Every CHECK_EVERY steps the host reads ``rec.clock`` and stops
+    queuing once a full spike record ended the run."""
     clock = rec.clock
     with warnings.catch_warnings():  # the simulator hashes the random numbers with NumPy scalars, which warn
         warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)  # when they wrap (on purpose)
@@ -295,20 +286,24 @@ def run(populations: list[Population], tables: Tables, dyn: Dynamic, drive: Driv
         # the step's launches, in order, each bound once to its arguments (the same at every step)
         step = [bind(begin_step[1, 1], rec, sizes.recorded)]
         if rec.state_at.size:
-            step.append(bind(_launch(record_state, rec.state_at.size), dyn.state, rec, t0))
+            step.append(bind(configure(record_state, rec.state_at.size), dyn.state, rec, t0))
+        if rec.syn_l.size:
+            step.append(bind(configure(plasticity.record_synapses, rec.syn_l.size), tables, pl, rec, t0))
         if drive.drive_at.size:
-            step.append(bind(_launch(apply_drive, drive.drive_at.size), dyn.state, drive, t0, clock))
-        step += [bind(_launch(pop.kernel, pop.state.shape[1]), pop.state, pop.refractory, pop.scalars, pop.arrays,
+            step.append(bind(configure(apply_drive, drive.drive_at.size), dyn.state, drive, t0, clock))
+        step += [bind(configure(pop.kernel, pop.state.shape[1]), pop.state, pop.refractory, pop.scalars, pop.arrays,
                       pop.first, t0, seed, pop.p, clock, spikes, rec.step_spikes, rec.pop_counts)
                  for pop in populations]
         if drive.gen_pop.size:
-            step.append(bind(_launch(emit_generated, drive.gen_pop.size), drive, dyn.gen_cursor, t0, clock, spikes,
+            step.append(bind(configure(emit_generated, drive.gen_pop.size), drive, dyn.gen_cursor, t0, clock, spikes,
                              rec.step_spikes, rec.pop_counts))
         if sizes.synapses or sizes.recorded:
-            step.append(bind(_launch(propagate_and_record, sizes.neurons, LANES), tables, dyn.state, dyn.ring, spikes,
+            step.append(bind(configure(propagate_and_record, sizes.neurons, LANES), tables, dyn.state, dyn.ring, spikes,
                              rec, t0))
+        if sizes.plastic:
+            step += learn_step(tables, dyn.state, pl, spikes, rec, sizes, t0)
         if sizes.delayed_neurons:
-            step.append(bind(_launch(deliver, sizes.delayed_neurons), tables, dyn.state, dyn.ring, t0, clock))
+            step.append(bind(configure(deliver, sizes.delayed_neurons), tables, dyn.state, dyn.ring, t0, clock))
         for s in range(n_steps):
             for launch in step:
                 launch()
