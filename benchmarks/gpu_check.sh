@@ -7,7 +7,8 @@
 # Needs python3 with numpy, numba, numba-cuda, scipy, h5py, pytest and hypothesis; CuPy (the layer benchmark's
 # dense products) and torch with snnTorch / SpikingJelly / Norse (the peers) when present. Installs nothing, needs
 # no network, runs eventsnn from this checkout (PYTHONPATH). Writes into OUT_DIR: environment.json, cuda_tests.xml,
-# train_step_cuda_<n>.json, lm_engine_cuda.json, sparse_vs_dense_cuda.json, cuba_cuda.json, a .log per step, and
+# train_step_cuda_<n>.json, lm_engine_cuda.json, sparse_vs_dense_cuda.json, plasticity_cuda.json, cuba_cuda.json, a
+# .log per step, and
 # summary.json (each step's exit code, seconds and limit). Exits non-zero if any step failed; later steps run anyway.
 #
 # Time on one H200, estimated (no GPU has run this script yet; the logs' "exit ... after N s" will say):
@@ -25,12 +26,15 @@
 #                             (4 batches x 8 activities x 4 of ours + 3 of torch, 41 calls each: ~10 s, the event
 #                             product at batch 1024 up to ~10 ms a call) and the model (4 batches, 276 tokens per
 #                             engine: ~10 s)
+#   plasticity         ~45 s  CUBA 64000 for 0.5 s with STDP on every excitatory synapse, and without, on the GPU (the
+#                             learn step's 6 kernels compile on the warm-up, ~10 s); the Izhikevich (2007) network
+#                             with R-STDP and without for 5 s each, run in chunks between rewards (a run each)
 #   cuba               ~80 s  CUBA (backend="cuda") at 4000, 64000 and 1M neurons for 1 s against the one-core Numba
 #                             backend (~18 s at 1M); builds ~1.5 s per 1M network; kernels compile on the warm-up;
 #                             each GPU run of 10^4 steps ~3-6 s whatever n: ~5 launches a step, and numba-cuda's
 #                             Python side of propagate's (22 arrays) took ~0.2 ms on a slow CPU without a GPU.
 #                             Its limit is generous: as the last step it takes what is left of the budget anyway
-#                      ~375 s in all
+#                      ~420 s in all
 # Each step runs under its own limit and under what is left of BUDGET seconds from the start, so the script ends
 # within 8 minutes even if the estimates are wrong (a step with under 10 s left is skipped: exit 124).
 set -uo pipefail
@@ -51,13 +55,15 @@ if (( dry )); then
     sparse_args=(--layer-n 8 --batches 1,2 --repeats 2 --rounds 1 --steps 3 --threads 1
                  --shape hidden=6,memory=4,readout=4,d_embed=4,vocab_size=10)
     cuba_args=(--n 100 --duration 0.002)
+    plasticity_args=(--n 100 --duration 0.002 --izh-duration 0)
 else
     export NUMBA_ENABLE_CUDASIM=0
     layer_sizes=(4096 16384) ; layer_args=()
     lm_args=() ; sparse_args=() ; cuba_args=(--n 4000 64000 1000000 --duration 1)
+    plasticity_args=(--n 64000 --duration 0.5 --izh-duration 5)
 fi
 declare -A limit=([tests]=180 [train_step_4096]=100 [train_step_16384]=150 [lm_engine]=90 [sparse_vs_dense]=100
-                  [train_step_8]=60 [cuba]=180)
+                  [train_step_8]=60 [plasticity]=70 [cuba]=180)
 end=$((SECONDS + ${BUDGET:-450}))  # + timeout's 10 s grace for a last step that ignores its TERM: under 8 minutes
 summary=()
 
@@ -100,6 +106,8 @@ done
 step lm_engine "$py" benchmarks/lm_engine_cuda.py "${lm_args[@]}" --json "$out/lm_engine_cuda.json"
 step sparse_vs_dense "$py" benchmarks/sparse_vs_dense.py --device cuda "${sparse_args[@]}" \
     --json "$out/sparse_vs_dense_cuda.json"
+step plasticity "$py" benchmarks/plasticity.py --backend cuda --peers "" --rounds 1 "${plasticity_args[@]}" \
+    --json "$out/plasticity_cuda.json"
 step cuba "$py" benchmarks/cuba.py --backend cuda "${cuba_args[@]}" --rounds 1 --json "$out/cuba_cuda.json"
 
 (IFS=,; echo "{${summary[*]}}") > "$out/summary.json"

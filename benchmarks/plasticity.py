@@ -15,7 +15,11 @@ plastic; the potentiations at postsynaptic spikes come on top).
 
 (b) The distal-reward network of Izhikevich (2007) from
 ``examples/izhikevich_2007.py``, for ``--izh-duration`` simulated seconds,
-with its R-STDP on and off.
+with its R-STDP on and off (``--izh-duration 0``: not run).
+
+``--backend cuda`` runs (a) and (b) on the GPU (``backend="cuda"``; the
+static network on the GPU too), ``--peers ""`` there (no Brian2 on a GPU
+machine); benchmarks/gpu_check.sh runs it so.
 
 (c) ``--peers brian2`` (the default): Brian2 cpp_standalone runs the same
 CUBA + STDP network (Brian2's own ``examples/CUBA.py`` with the synapses of
@@ -53,6 +57,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))  # the peer modules, also when imported from elsewhere
 from _workers import MachineLoad, compare, interleave  # noqa: E402
 from cuba import OUT_DEGREE, measure_ours  # noqa: E402
+from eventsnn.backends.cuda_backend import device_kernels  # noqa: E402
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 W_EXC = 60 * 0.27 / 10  # mV, as eventsnn.reference_networks.cuba
@@ -173,8 +178,8 @@ def print_table(result: dict) -> None:
     for name, plastic, r, ratio in rows:
         print(f"{name + ' ' + str(r['n']):<34}{plastic:>11}{r['duration_s']:>7g}{r['build_s']:>9.3f}{r['wall_s']:>8.3f}"
               f"{r['rate_hz']:>9.2f}{r['syn_events_per_s'] / 1e6:>8.1f}{'' if ratio is None else f'{ratio:.2f}':>8}")
-    izh = result["izhikevich"]
-    for plastic, key in (("off", "static"), ("R-STDP", "plastic")):
+    izh = result.get("izhikevich")
+    for plastic, key in (("off", "static"), ("R-STDP", "plastic")) if izh else ():
         r = izh[key]
         print(f"{'eventsnn Izhikevich (2007)':<34}{plastic:>11}{r['duration_s']:>7g}{r['build_s']:>9.3f}"
               f"{r['wall_s']:>8.3f}{r['rate_hz']:>9.2f}{r['syn_events_per_s'] / 1e6:>8.1f}{'':>8}")
@@ -182,15 +187,18 @@ def print_table(result: dict) -> None:
           "(above 1: eventsnn is faster)")
     print(f"plasticity costs {cuba['plasticity_cost']:.2f}x the static CUBA's loop time "
           f"({cuba['plasticity_cost_range'][0]:.2f}-{cuba['plasticity_cost_range'][1]:.2f} over the rounds)")
-    print(f"Izhikevich (2007): R-STDP costs {izh['plasticity_cost']:.2f}x the static network's loop time")
+    if izh:
+        print(f"Izhikevich (2007): R-STDP costs {izh['plasticity_cost']:.2f}x the static network's loop time")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=4000, help="CUBA neurons")
     parser.add_argument("--duration", type=float, default=10.0, help="CUBA simulated seconds")
-    parser.add_argument("--izh-duration", type=float, default=60.0, help="Izhikevich (2007) simulated seconds")
-    parser.add_argument("--backend", default="numba", choices=["numba", "numpy"])
+    parser.add_argument("--izh-duration", type=float, default=60.0,
+                        help="Izhikevich (2007) simulated seconds (0: not measured)")
+    parser.add_argument("--backend", default="numba", choices=["numba", "numpy", "cuda"],
+                        help="cuda: on the GPU (docs/cuda.md), the static network on the GPU beside it")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--peers", default="brian2", help="comma-separated (brian2), or empty for none")
     parser.add_argument("--rounds", type=int, default=3, help="measurements of each side, interleaved with ours")
@@ -202,10 +210,16 @@ def main() -> None:
     if unknown:
         parser.error(f"--peers must name brian2 or nothing, got {unknown}")
     missing = [name for name in peers if name == "brian2" and brian2_python() is None]
+    if args.backend == "cuda":
+        try:
+            device_kernels()
+        except (ImportError, RuntimeError) as err:
+            parser.exit(1, f"--backend cuda: {err}\n")
     load = MachineLoad()
     compile_s = cold_compile_seconds() if args.backend == "numba" else 0.0
     result = {"cuba": benchmark_cuba(args, [p for p in peers if p not in missing])}
-    result["izhikevich"] = benchmark_izhikevich(args)
+    if args.izh_duration > 0:
+        result["izhikevich"] = benchmark_izhikevich(args)
     result.update(compile_s=compile_s, missing_peers=missing,
                   numba_num_threads=os.environ.get("NUMBA_NUM_THREADS", "unset"), machine_load=load.result())
     print_table(result)

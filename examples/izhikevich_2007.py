@@ -82,7 +82,7 @@ happens to be eligible at the time); with ``--no-reward``
 hold an hour of each (seed 1).
 
     python examples/izhikevich_2007.py [--duration S] [--seed K] [--no-reward] [--json PATH] [--plot PATH]
-                                       [--backend numba|numpy]
+                                       [--backend numba|numpy|cuda]
 
 ``--json`` writes ``rewarded_weight`` ([seconds, weight] every second and at
 the end), ``w_max``, ``other_weights_mean`` and
@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--duration", type=float, default=3600.0, help="simulated seconds (daspnet.m: 3600)")
     parser.add_argument("--seed", type=int, default=1, help="seeds the connectivity, the currents and the rewards")
     parser.add_argument("--no-reward", action="store_true", help="release no dopamine (the control)")
-    parser.add_argument("--backend", default="numba", choices=["numba", "numpy"])
+    parser.add_argument("--backend", default="numba", choices=["numba", "numpy", "cuda"])
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--plot", default="izhikevich_2007.png",
                         help='PNG to write if matplotlib is installed ("": none)')

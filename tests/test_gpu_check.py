@@ -15,7 +15,7 @@ def test_gpu_check_dry_run_writes_every_result(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert set(summary) == {"tests", "train_step_8", "lm_engine", "sparse_vs_dense", "cuba"}
+    assert set(summary) == {"tests", "train_step_8", "lm_engine", "sparse_vs_dense", "plasticity", "cuba"}
     assert all(step["exit"] == 0 and 0 <= step["seconds"] <= step["limit"] + 10 for step in summary.values())
     assert json.loads((tmp_path / "environment.json").read_text())["simulator"] is True
     assert "1 passed" in (tmp_path / "tests.log").read_text()
@@ -38,6 +38,8 @@ def test_gpu_check_dry_run_writes_every_result(tmp_path):
     assert model["config"]["hidden"] == 6 and model["batches"] == [1, 2]
     assert all(model[f"batch{b}"][k] > 0 for b in (1, 2) for k in ("event_tokens_per_s", "event_feed_tokens_per_s"))
     assert 0 < model["firing_rate"] < 1 and model["bytes_per_token"]["event"] > 0
+    plastic = json.loads((tmp_path / "plasticity_cuda.json").read_text())["cuba"]
+    assert plastic["plastic"]["backend"] == plastic["static"]["backend"] == "cuda" and plastic["plasticity_cost"] > 0
     cuba = json.loads((tmp_path / "cuba_cuda.json").read_text())
     assert cuba["backend"] == "cuda" and cuba["n"] == 100 and set(cuba["peers"]) == {"numba_1_thread"}
     assert cuba["peers"]["numba_1_thread"]["synapses"] == cuba["synapses"] > 0
@@ -50,7 +52,7 @@ def test_gpu_check_stops_within_its_budget(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode != 0
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert set(summary) == {"tests", "train_step_8", "lm_engine", "sparse_vs_dense", "cuba"}
+    assert set(summary) == {"tests", "train_step_8", "lm_engine", "sparse_vs_dense", "plasticity", "cuba"}
     assert all(step["exit"] == 124 and step["limit"] <= 0 for step in summary.values())
 
 
