@@ -87,7 +87,8 @@ def simulator_kernels(ptx) -> None:
     ptx("simulator.begin_step", simulator.begin_step, rec, 0)
     ptx("simulator.record_state", simulator.record_state, f8, rec, 0)
     ptx("simulator.apply_drive", simulator.apply_drive, f8, drive, 0, i64)
-    ptx("simulator.emit_generated", simulator.emit_generated, drive, i64, 0, i64, i64, i64, c64)
+    ptx("simulator.reserve_generated", simulator.reserve_generated, drive, i64, c64, 0, i64, i64, c64)
+    ptx("simulator.emit_generated", simulator.emit_generated, drive, c64, i64, i64)
     per_neuron = LIF(v_th=np.array([-50.0, -51.0]), t_ref=np.array([0.0, 1.0]))  # per-neuron constants
     for model in (LIF(t_ref=1.0), per_neuron, ALIF(), IF(), CondLIF(), Izhikevich(), AdEx(t_ref=1.0),
                   Poisson(rate=5.0)):

@@ -17,7 +17,7 @@ from eventsnn import Network, Population
 from eventsnn.backends import cuda_backend
 from eventsnn.backends.distributed import Layout
 from eventsnn.checkpoint.hdf5 import load_snapshot
-from eventsnn.inputs import Poisson, TimedCurrent
+from eventsnn.inputs import Poisson, SpikeGenerator, TimedCurrent
 from eventsnn.kernels.cuda import simulator
 from eventsnn.monitors import RateMonitor, SpikeMonitor, StateMonitor, SynapseMonitor
 from eventsnn.neurons import LIF, CondLIF, Izhikevich
@@ -272,6 +272,24 @@ def test_a_learning_checkpoint_continues_on_the_other_backend(tmp_path, first, t
     assert_to_rounding([p.state for p in resumed.populations] + learning(resumed),
                        [p.state for p in straight.populations] + learning(straight))
     assert_to_rounding(_records(resumed.monitors), _records(straight.monitors))
+
+
+def test_two_generators_with_more_events_in_a_step_than_the_grid_has_threads_equal_the_numpy_backend():
+    results = []
+    for backend in ("numpy", "cuda"):
+        burst = Population(40, SpikeGenerator(np.arange(40), np.full(40, 0.3)), name="burst")  # 40 at step 3
+        trains = Population(7, SpikeGenerator(np.repeat(np.arange(7), 3), np.tile([0.0, 0.5, 1.0], 7)), name="trains")
+        cells = Population(5, LIF(), name="cells")
+        net = Network(burst, trains, cells, dt=DT, seed=1, backend=backend)
+        net.add(Sparse.fixed_probability(burst, cells, 0.5, 0.25, DT, seed=1),
+                Sparse.fixed_probability(trains, cells, 0.5, 0.5, 2 * DT, seed=2))
+        monitors = [net.add(SpikeMonitor(p)) for p in (burst, trains)] + [net.add(RateMonitor(p))
+                                                                          for p in (burst, trains)]
+        net.run(0.7)  # the second run starts from the cursors the first left
+        net.run(1.0)
+        results.append(outcome(net, monitors))
+    assert results[0][0][0][1].size == 40 and results[0][0][1][1].size == 21
+    assert_identical(results[0], results[1])
 
 
 def test_mpi_is_refused_naming_the_ranks(monkeypatch):

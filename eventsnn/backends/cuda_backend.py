@@ -93,6 +93,7 @@ class CudaBackend(CPUBackend):
         n = int(self.pops.bounds[-1])
         spikes = self.device.cuda.device_array(max(1, n), np.int64)
         sizes = self.device.Sizes(neurons=n, synapses=int(self.syn.post.size), recorded=rec.max_spikes_per_step,
+                                  generated=int(np.diff(self.pops.bounds)[self.pops.generator].sum()),
                                   delayed_neurons=int(self._target_off()[-1]) if (self.syn.depth > 1).any() else 0,
                                   plastic=int(self.pl.proj.size), eligible=int(self.pl.elig_off[-1]))
         self.device.run(populations, self.tables, dyn, drive, record, pl, spikes, sizes, self.seed, t0, n_steps)

@@ -173,20 +173,38 @@ def apply_drive(state, drive, t0, clock):
 
 
 @cuda.jit
-def emit_generated(drive, cursor, t0, clock, spikes, step_spikes, pop_counts):
-    """Each spike generator's events up to step t join the spike list; its cursor advances (one thread each)."""
+def reserve_generated(drive, cursor, span, t0, clock, step_spikes, pop_counts):
+    """Each spike generator's events up to step t, from its cursor (found by bisection: its events ascend by
+    step): ``span[x]`` = (first, end, their first place in the spike list); the cursor advances (a thread
+    each)."""
     s = running(clock)
     if s < 0:
         return
     t = t0 + s
     for x in range(cuda.grid(1), drive.gen_pop.size, cuda.gridsize(1)):
         p = drive.gen_pop[x]
-        e = cursor[p]
-        while e < drive.gen_end[p] and drive.gen_step[e] <= t:
-            spikes[cuda.atomic.add(step_spikes, s, 1)] = drive.gen_index[e]
-            e += 1
-        pop_counts[s, p] += e - cursor[p]
-        cursor[p] = e
+        first, lo, hi = cursor[p], cursor[p], drive.gen_end[p]
+        while lo < hi:  # the first event after step t
+            mid = (lo + hi) // 2
+            if drive.gen_step[mid] <= t:
+                lo = mid + 1
+            else:
+                hi = mid
+        span[x, 0], span[x, 1] = first, lo
+        span[x, 2] = cuda.atomic.add(step_spikes, s, lo - first)
+        pop_counts[s, p] += lo - first
+        cursor[p] = lo
+
+
+@cuda.jit
+def emit_generated(drive, span, clock, spikes):
+    """The events :func:`reserve_generated` found join the spike list at their places (a thread per event)."""
+    if running(clock) < 0:
+        return
+    for x in range(drive.gen_pop.size):
+        first, end, place = span[x, 0], span[x, 1], span[x, 2]
+        for e in range(first + cuda.grid(1), end, cuda.gridsize(1)):
+            spikes[place + e - first] = drive.gen_index[e]
 
 
 @cuda.jit
@@ -253,6 +271,7 @@ class Sizes(NamedTuple):
     synapses: int
     delayed_neurons: int  # neurons of all targets when some target has a delay ring, else 0 (no delivery)
     recorded: int  # neurons whose spikes are recorded
+    generated: int  # neurons of spike generators
     plastic: int  # plastic projections
     eligible: int  # synapses of R-STDP projections
 
@@ -295,8 +314,10 @@ def run(populations: list[Population], tables: Tables, dyn: Dynamic, drive: Driv
                       pop.first, t0, seed, pop.p, clock, spikes, rec.step_spikes, rec.pop_counts)
                  for pop in populations]
         if drive.gen_pop.size:
-            step.append(bind(configure(emit_generated, drive.gen_pop.size), drive, dyn.gen_cursor, t0, clock, spikes,
-                             rec.step_spikes, rec.pop_counts))
+            span = cuda.device_array((drive.gen_pop.size, 3), np.int64)
+            step += [bind(configure(reserve_generated, drive.gen_pop.size), drive, dyn.gen_cursor, span, t0, clock,
+                          rec.step_spikes, rec.pop_counts),
+                     bind(configure(emit_generated, sizes.generated), drive, span, clock, spikes)]
         if sizes.synapses or sizes.recorded:
             step.append(bind(configure(propagate_and_record, sizes.neurons, LANES), tables, dyn.state, dyn.ring, spikes,
                              rec, t0))
