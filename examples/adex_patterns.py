@@ -30,7 +30,7 @@ the paper's figures:
 intervals (ISIs); the script prints, for each neuron, its spike count, first
 ISIs and whether the classification matches the intended pattern.
 
-    python examples/adex_patterns.py [--json PATH] [--plot PATH.png] [--backend numba|numpy]
+    python examples/adex_patterns.py [--json PATH] [--plot PATH.png] [--backend numba|numpy|cuda]
 
 ``--json`` writes {"patterns": {name: {"spike_times_ms": [...],
 "parameters": {...}, "current_pA": I}}}; ``--plot`` draws the membrane
@@ -149,7 +149,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", help="write the spike times, parameters and currents here")
     parser.add_argument("--plot", help="write the membrane potentials as a PNG here (needs matplotlib)")
-    parser.add_argument("--backend", default="numba", choices=["numba", "numpy"])
+    parser.add_argument("--backend", default="numba", choices=["numba", "numpy", "cuda"])
     args = parser.parse_args()
     times, traces = simulate(backend=args.backend, record_v=True)
     print(f"AdEx firing patterns (Naud et al. 2008): step current at {ONSET:g} ms, {DURATION:g} ms, dt {DT} ms")

@@ -3,7 +3,8 @@
 4000 LIF neurons (3200 excitatory, 800 inhibitory), connection probability
 0.02, exponential current synapses. Brian2 and NEST give 5.5-5.7 Hz.
 
-    python examples/cuba.py [--duration 1000] [--backend numba|numpy] [--threads N] [--json run.json] [--plot cuba.png]
+    python examples/cuba.py [--duration 1000] [--backend numba|numpy|cuda] [--threads N] [--json run.json]
+                            [--plot cuba.png]
     mpiexec -n 2 python examples/cuba.py --delay 0.1 --threads 1 --json run.json
 
 ``--json`` writes the summary with ``spikes`` (the count) and

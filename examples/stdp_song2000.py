@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=1, help="seeds the initial weights and the Poisson inputs")
     parser.add_argument("--rate", type=float, default=15.0, help="input rate (Hz)")
     parser.add_argument("--inputs", type=int, default=1000, help="number of Poisson inputs")
-    parser.add_argument("--backend", default="numba", choices=["numba", "numpy"])
+    parser.add_argument("--backend", default="numba", choices=["numba", "numpy", "cuda"])
     parser.add_argument("--json", help="write the summary, rates and weights here")
     parser.add_argument("--plot", default="stdp_song2000.png", help='PNG to write if matplotlib is installed ("": none)')
     args = parser.parse_args(argv)
