@@ -67,7 +67,8 @@ def simulator_kernels(ptx) -> None:
     """The kernels of backend="cuda" (``kernels.cuda.simulator``), one neuron kernel per built-in model."""
     i64, i32, f8, f8x2, c64 = (np.zeros(2, np.int64), np.zeros(2, np.int32), np.zeros(2), np.zeros((2, 2)),
                                np.zeros((2, 2), np.int64))
-    rec = simulator.Record(np.zeros(2, bool), *(i64,) * 5, f8x2, i64, c64, i64, *(i64,) * 4, f8x2, i64, i64, i64)
+    rec = simulator.Record(np.zeros(2, bool), *(i64,) * 5, f8x2, i64, c64, i64, i64, i64)
+    samples = simulator.Samples(*(i64,) * 4, f8x2, i64)
     pl = plastic_network().sim.pl  # the learning state's types, from a built network
     for weight in (np.float32, np.float64):
         tables = simulator.Tables(*(i64,) * 9, i32, np.zeros(2, weight), np.zeros(2, np.uint8), np.zeros(2, bool),
@@ -78,7 +79,7 @@ def simulator_kernels(ptx) -> None:
         ptx(f"plasticity.catch_up_synapses ({name} weights)", plasticity.catch_up_synapses, tables, pl, f8, 0, i64)
         ptx(f"plasticity.arrive ({name} weights)", plasticity.arrive, tables, f8, pl, 0, rec)
         ptx(f"plasticity.postsynaptic ({name} weights)", plasticity.postsynaptic, tables, pl, i64, i64, 0, i64)
-        ptx(f"plasticity.record_synapses ({name} weights)", plasticity.record_synapses, tables, pl, rec, 0)
+        ptx(f"plasticity.record_synapses ({name} weights)", plasticity.record_synapses, tables, pl, samples, 0, i64)
     ptx("plasticity.begin_learning", plasticity.begin_learning, pl, f8, 0, i64)
     ptx("plasticity.remember_spikes", plasticity.remember_spikes, pl, f8, i64, i64, 0, i64)
     ptx("plasticity.release_dopamine", plasticity.release_dopamine, pl, f8, 0, i64)

@@ -20,7 +20,9 @@ parameters of numba-cuda's own launch of the same call. Then it prints the
 host microseconds per simulated step, and per launch, for CUBA
 (``cuba``: neurons, propagation, spike record) and for CUBA with a one-step
 delay, a timed drive and a state monitor (``cuba+``: every kernel but the
-spike generators').
+spike generators' and the learn step's), and for CUBA whose excitatory
+synapses learn by STDP (``stdp``: the learn step's launches but R-STDP's
+catch-up).
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ from numba.cuda.cudadrv import devicearray  # noqa: E402
 from eventsnn.inputs import TimedCurrent  # noqa: E402
 from eventsnn.kernels.cuda import simulator  # noqa: E402
 from eventsnn.monitors import StateMonitor  # noqa: E402
+from eventsnn.plasticity import STDP  # noqa: E402
 from eventsnn.reference_networks import cuba  # noqa: E402
 
 # what cuda.core's launch does with the kernel parameters (in its module for this CUDA major version)
@@ -111,7 +114,8 @@ def stand_ins(cc: tuple[int, int]) -> None:
 
 
 def network(name: str, n: int):
-    bench = cuba(n, 80.0, seed=1, backend="cuda", delay=0.1 if name == "cuba+" else 0.0)
+    rule = STDP(w_max=2 * 60 * 0.27 / 10) if name == "stdp" else None  # every excitatory synapse learns
+    bench = cuba(n, 80.0, seed=1, backend="cuda", delay=0.1 if name == "cuba+" else 0.0, exc_plasticity=rule)
     net = bench.network
     if name == "cuba+":
         net.add(TimedCurrent(bench.neurons[:10], np.zeros(100), net.dt), StateMonitor(bench.neurons[:10], "v"))
@@ -126,7 +130,7 @@ def main() -> None:
     parser.add_argument("--cc", default="9.0")
     args = parser.parse_args()
     stand_ins(tuple(int(v) for v in args.cc.split(".")))
-    for name in ("cuba", "cuba+"):
+    for name in ("cuba", "cuba+", "stdp"):
         net = network(name, args.n)
         bind, simulator.bind = simulator.bind, checked(simulator.bind)
         net.sim.run(net._recorder(8), 0, 8)  # compiles, and checks the bound launches

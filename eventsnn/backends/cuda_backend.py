@@ -87,6 +87,8 @@ class CudaBackend(CPUBackend):
             self.tables = self.tables._replace(weight=self.device.cuda.to_device(self.syn.weight))
         self.weights_stale = False
         dyn, drive, record = self._dynamic(), self._drive(), self._record(rec, n_steps)
+        samples = self._to_device(self.device.Samples, **{name: getattr(rec, name) for name in
+                                                          self.device.Samples._fields})
         pl = self.pl._replace(**self.learning, **{name: self.device.cuda.to_device(getattr(self.pl, name))
                                                   for name in DYNAMIC})
         populations = self._device_populations(dyn)
@@ -96,8 +98,9 @@ class CudaBackend(CPUBackend):
                                   generated=int(np.diff(self.pops.bounds)[self.pops.generator].sum()),
                                   delayed_neurons=int(self._target_off()[-1]) if (self.syn.depth > 1).any() else 0,
                                   plastic=int(self.pl.proj.size), eligible=int(self.pl.elig_off[-1]))
-        self.device.run(populations, self.tables, dyn, drive, record, pl, spikes, sizes, self.seed, t0, n_steps)
-        self._copy_back(dyn, record, rec)
+        self.device.run(populations, self.tables, dyn, drive, record, samples, pl, spikes, sizes, self.seed, t0,
+                        n_steps)
+        self._copy_back(dyn, record, samples, rec)
         if self.pl.proj.size:
             self._learning_back(pl)
         return int(record.clock.copy_to_host()[1])
@@ -145,8 +148,7 @@ class CudaBackend(CPUBackend):
 
     def _record(self, rec: Recorder, n_steps: int):
         names = ("spike_mask", "spike_step", "spike_index", "spike_count", "state_every", "state_values",
-                 "state_count", "pop_counts", "syn_events", "syn_l", "syn_q", "syn_var", "syn_every", "syn_values",
-                 "syn_count")
+                 "state_count", "pop_counts", "syn_events")
         return self._to_device(self.device.Record, **{name: getattr(rec, name) for name in names},
                                state_at=self._at(rec.state_pop, rec.state_row, rec.state_index),
                                step_spikes=np.zeros(n_steps, np.int64), clock=np.array([-1, 0], np.int64))
@@ -159,7 +161,7 @@ class CudaBackend(CPUBackend):
                                        scalars=cuda.to_device(pops.scalars[p]), arrays=cuda.to_device(pops.arrays[p]))
                 for p in range(pops.generator.size) if not pops.generator[p]]
 
-    def _copy_back(self, dyn, record, rec: Recorder) -> None:
+    def _copy_back(self, dyn, record, samples, rec: Recorder) -> None:
         """The dynamic arrays and the records into their host owners; each step's recorded spikes sorted by
         neuron."""
         state, refractory = dyn.state.copy_to_host(), dyn.refractory.copy_to_host()
@@ -169,9 +171,10 @@ class CudaBackend(CPUBackend):
             r[...] = refractory[self.pops.bounds[p]:self.pops.bounds[p + 1]]
         dyn.ring.copy_to_host(self.syn.ring)
         dyn.gen_cursor.copy_to_host(self.inputs.gen_cursor)
-        for name in ("spike_count", "state_values", "state_count", "pop_counts", "syn_events", "syn_values",
-                     "syn_count"):
+        for name in ("spike_count", "state_values", "state_count", "pop_counts", "syn_events"):
             getattr(record, name).copy_to_host(getattr(rec, name))
+        samples.syn_values.copy_to_host(rec.syn_values)
+        samples.syn_count.copy_to_host(rec.syn_count)
         c = int(rec.spike_count[0])
         if c:
             steps, index = record.spike_step[:c].copy_to_host(), record.spike_index[:c].copy_to_host()

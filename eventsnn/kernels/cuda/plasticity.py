@@ -169,14 +169,14 @@ def postsynaptic(tables, pl, spikes, step_spikes, t0, clock):
 
 
 @cuda.jit
-def record_synapses(tables, pl, rec, t0):
+def record_synapses(tables, pl, samples, t0, clock):
     """Each synapse sample due at step t (t % every == 0) appends its value (a thread each)."""
-    s = running(rec.clock)
+    s = running(clock)
     if s < 0:
         return
     t = t0 + s
-    for m in range(cuda.grid(1), rec.syn_l.size, cuda.gridsize(1)):
-        if t % rec.syn_every[m] == 0:
-            rec.syn_values[m, rec.syn_count[m]] = synapse_value(tables, pl, rec.syn_l[m], rec.syn_q[m],
-                                                                rec.syn_var[m], t)
-            rec.syn_count[m] += 1
+    for m in range(cuda.grid(1), samples.syn_l.size, cuda.gridsize(1)):
+        if t % samples.syn_every[m] == 0:
+            samples.syn_values[m, samples.syn_count[m]] = synapse_value(tables, pl, samples.syn_l[m], samples.syn_q[m],
+                                                                        samples.syn_var[m], t)
+            samples.syn_count[m] += 1

@@ -99,14 +99,20 @@ class Record(NamedTuple):
     state_count: np.ndarray  # (S,) int64
     pop_counts: np.ndarray  # (n_steps, P) int64
     syn_events: np.ndarray  # (1,) int64
-    syn_l: np.ndarray  # (R,) int64: synapse samples, as in backends.state.Recorder
+    step_spikes: np.ndarray  # (n_steps,) int64: the length of step s's spike list
+    clock: np.ndarray  # (2,) int64: the run's step s now (-1 before the first) and the steps done (s + 1 if s runs)
+
+
+class Samples(NamedTuple):
+    """A run's synapse samples (``backends.state.Recorder``'s), apart from ``Record``: only one kernel reads them,
+    and every array a kernel takes costs each launch on the host."""
+
+    syn_l: np.ndarray  # (R,) int64
     syn_q: np.ndarray
     syn_var: np.ndarray
     syn_every: np.ndarray
     syn_values: np.ndarray
     syn_count: np.ndarray
-    step_spikes: np.ndarray  # (n_steps,) int64: the length of step s's spike list
-    clock: np.ndarray  # (2,) int64: the run's step s now (-1 before the first) and the steps done (s + 1 if s runs)
 
 
 class Population(NamedTuple):
@@ -292,8 +298,8 @@ def learn_step(tables: Tables, state, pl, spikes, rec: Record, sizes: Sizes, t0:
         bind(configure(plasticity.postsynaptic, sizes.neurons, LANES), tables, pl, spikes, rec.step_spikes, t0, clock)]
 
 
-def run(populations: list[Population], tables: Tables, dyn: Dynamic, drive: Drive, rec: Record, pl, spikes,
-        sizes: Sizes, seed: int, t0: int, n_steps: int) -> None:
+def run(populations: list[Population], tables: Tables, dyn: Dynamic, drive: Drive, rec: Record, samples: Samples,
+        pl, spikes, sizes: Sizes, seed: int, t0: int, n_steps: int) -> None:
     """Launches steps t0 .. t0 + n_steps - 1 (rows 0.. of ``rec``; those that run are counted in ``rec.clock``);
     ``pl`` is the learning state (``backends.state.Plasticity`` on the device), ``spikes`` a device buffer of
     one int64 per neuron, the step's spike list. Every CHECK_EVERY steps the host reads ``rec.clock`` and stops
@@ -306,8 +312,9 @@ def run(populations: list[Population], tables: Tables, dyn: Dynamic, drive: Driv
         step = [bind(begin_step[1, 1], rec, sizes.recorded)]
         if rec.state_at.size:
             step.append(bind(configure(record_state, rec.state_at.size), dyn.state, rec, t0))
-        if rec.syn_l.size:
-            step.append(bind(configure(plasticity.record_synapses, rec.syn_l.size), tables, pl, rec, t0))
+        if samples.syn_l.size:
+            step.append(bind(configure(plasticity.record_synapses, samples.syn_l.size), tables, pl, samples, t0,
+                             clock))
         if drive.drive_at.size:
             step.append(bind(configure(apply_drive, drive.drive_at.size), dyn.state, drive, t0, clock))
         step += [bind(configure(pop.kernel, pop.state.shape[1]), pop.state, pop.refractory, pop.scalars, pop.arrays,
