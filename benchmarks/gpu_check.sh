@@ -8,8 +8,8 @@
 # dense products) and torch with snnTorch / SpikingJelly / Norse (the peers) when present. Installs nothing, needs
 # no network, runs eventsnn from this checkout (PYTHONPATH). Writes into OUT_DIR: environment.json, cuda_tests.xml,
 # train_step_cuda_<n>.json, lm_engine_cuda.json, sparse_vs_dense_cuda.json, plasticity_cuda.json, cuba_cuda.json, a
-# .log per step, and
-# summary.json (each step's exit code, seconds and limit). Exits non-zero if any step failed; later steps run anyway.
+# .log per step, summary.json (each step's exit code, seconds and limit), and report.md (benchmarks/gpu_report.py:
+# the results against issue 17's goals, in Markdown). Exits non-zero if any step failed; later steps run anyway.
 #
 # Time on one H200, estimated (no GPU has run this script yet; the logs' "exit ... after N s" will say):
 #   environment        ~5 s   imports, nvidia-smi
@@ -83,11 +83,11 @@ step() {  # step NAME COMMAND...: run under its time limit (or what is left), lo
 }
 
 "$py" - "$out/environment.json" <<'PY'
-import json, os, platform, subprocess, sys
+import importlib.metadata, json, os, platform, subprocess, sys
 import numba, numpy
 from numba import cuda
 env = {"python": sys.version, "numpy": numpy.__version__, "numba": numba.__version__,
-       "numba_cuda": getattr(cuda, "implementation", "?"), "simulator": os.environ["NUMBA_ENABLE_CUDASIM"] == "1",
+       "numba_cuda": importlib.metadata.version("numba-cuda"), "simulator": os.environ["NUMBA_ENABLE_CUDASIM"] == "1",
        "cuda_available": cuda.is_available(), "machine": platform.platform()}
 try:
     env["gpus"] = [str(d) for d in cuda.gpus] if not env["simulator"] else []
@@ -112,4 +112,5 @@ step cuba "$py" benchmarks/cuba.py --backend cuda "${cuba_args[@]}" --rounds 1 -
 
 (IFS=,; echo "{${summary[*]}}") > "$out/summary.json"
 cat "$out/summary.json"
+"$py" benchmarks/gpu_report.py "$out" > "$out/report.log" 2>&1 || echo "gpu_report.py failed: $out/report.log"
 ! grep -q '"exit": [1-9]' "$out/summary.json"

@@ -43,6 +43,10 @@ def test_gpu_check_dry_run_writes_every_result(tmp_path):
     cuba = json.loads((tmp_path / "cuba_cuda.json").read_text())
     assert cuba["backend"] == "cuda" and cuba["n"] == 100 and set(cuba["peers"]) == {"numba_1_thread"}
     assert cuba["peers"]["numba_1_thread"]["synapses"] == cuba["synapses"] > 0
+    report = (tmp_path / "report.md").read_text()  # every result in it; no verdict from simulated times
+    assert "CUDA tests: 1 run, 0 failed" in report and "| cuba | 0 |" in report and "| 100 | " in report
+    assert report.count("no verdict (simulator)") == 1 and "not measured (no run at 1M neurons)" in report
+    assert "100.0% of streams within 1e-5" in report and "CUBA 100 with STDP on the GPU" in report
 
 
 def test_gpu_check_stops_within_its_budget(tmp_path):
@@ -59,3 +63,21 @@ def test_gpu_check_stops_within_its_budget(tmp_path):
 def test_gpu_check_needs_an_output_folder():
     run = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_check.sh")], capture_output=True, text=True)
     assert run.returncode != 0 and "usage" in run.stderr
+
+
+def test_the_report_gives_verdicts_on_a_device_from_the_numbers(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("gpu_report", ROOT / "benchmarks" / "gpu_report.py")
+    gpu_report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_report)
+    (tmp_path / "environment.json").write_text(json.dumps({"simulator": False, "gpus": ["H200"]}))
+    run = lambda n, ratio: {"n": n, "wall_s": 1.0, "peers": {"numba_1_thread": {"wall_s": ratio}},  # noqa: E731
+                            "ratios": {"numba_1_thread": {"loop": ratio}}}
+    (tmp_path / "cuba_cuda.json").write_text(json.dumps({"runs": [run(4000, 2.0), run(1_000_000, 60.0)]}))
+    cells = lambda f, b: {"layer_forward": {"median": 1.0, "ratio": f}, "layer_backward": {"median": 1.0, "ratio": b}}  # noqa: E731
+    layer = {"sizes": {"4096": {"ours": {"layer_forward": 0.01, "layer_backward": 0.02},
+                                "peers": {"norse": cells(2.0, 1.5), "spikingjelly": cells(1.2, 0.9)}}}, "missing_peers": []}
+    (tmp_path / "train_step_cuda_4096.json").write_text(json.dumps(layer))
+    report = gpu_report.report(tmp_path)
+    assert "at 1M neurons: met" in report and "forward and backward: NOT met" in report  # SpikingJelly's backward
+    assert "spikingjelly: 1000.00 (0.90x)" in report and "| 1000000 | 1.000 | 60.000 | 60.0x |" in report
