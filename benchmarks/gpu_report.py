@@ -79,9 +79,11 @@ def cuba(out: Path, simulator: bool) -> list[str]:
     if data is None:
         return ["CUBA: no results"]
     runs = data.get("runs", [data])
-    lines = ["| neurons | GPU loop s | one-core Numba loop s | speed-up |", "| --- | --- | --- | --- |"]
+    lines = ["| neurons | GPU loop s | one-core Numba loop s | speed-up | spikes GPU | spikes Numba |",
+             "| --- | --- | --- | --- | --- | --- |"]
     lines += [f"| {r['n']} | {r['wall_s']:.3f} | {r['peers']['numba_1_thread']['wall_s']:.3f} | "
-              f"{r['ratios']['numba_1_thread']['loop']:.1f}x |" for r in runs]
+              f"{r['ratios']['numba_1_thread']['loop']:.1f}x | {r.get('spikes', '?')} | "
+              f"{r['peers']['numba_1_thread'].get('spikes', '?')} |" for r in runs]
     big = [r for r in runs if r["n"] >= 1_000_000]
     goal = (verdict(all(r["ratios"]["numba_1_thread"]["loop"] >= CUBA_GOAL for r in big), simulator) if big
             else "not measured (no run at 1M neurons)")

@@ -76,13 +76,19 @@ def simulator_kernels(ptx) -> None:
         name = np.dtype(weight).name
         ptx(f"simulator.propagate_and_record ({name} weights)", simulator.propagate_and_record, tables, f8, f8, i64,
             rec, 0)
-        ptx(f"plasticity.catch_up_synapses ({name} weights)", plasticity.catch_up_synapses, tables, pl, f8, 0, i64)
+        ptx(f"plasticity.catch_up_synapses ({name} weights)", plasticity.catch_up_synapses, tables, pl, i64, 0, i64)
         ptx(f"plasticity.arrive ({name} weights)", plasticity.arrive, tables, f8, pl, 0, rec)
         ptx(f"plasticity.postsynaptic ({name} weights)", plasticity.postsynaptic, tables, pl, i64, i64, 0, i64)
         ptx(f"plasticity.record_synapses ({name} weights)", plasticity.record_synapses, tables, pl, samples, 0, i64)
-    ptx("plasticity.begin_learning", plasticity.begin_learning, pl, f8, 0, i64)
-    ptx("plasticity.remember_spikes", plasticity.remember_spikes, pl, f8, i64, i64, 0, i64)
-    ptx("plasticity.release_dopamine", plasticity.release_dopamine, pl, f8, 0, i64)
+    for delay in (np.uint16, np.int32):  # the delays' other types (Synapses.delay: the narrowest that holds them)
+        tables = tables._replace(delay=np.zeros(2, delay))
+        name = np.dtype(delay).name
+        ptx(f"simulator.propagate_and_record ({name} delays)", simulator.propagate_and_record, tables, f8, f8, i64,
+            rec, 0)
+        ptx(f"plasticity.record_synapses ({name} delays)", plasticity.record_synapses, tables, pl, samples, 0, i64)
+    ptx("plasticity.begin_learning", plasticity.begin_learning, pl, i64, 0, i64)
+    ptx("plasticity.remember_spikes", plasticity.remember_spikes, pl, i64, i64, i64, 0, i64)
+    ptx("plasticity.release_dopamine", plasticity.release_dopamine, pl, i64, 0, i64)
     ptx("simulator.deliver", simulator.deliver, tables, f8, f8, 0, i64)
     drive = simulator.Drive(i64, i64, i64, i64, f8x2, i64)
     ptx("simulator.begin_step", simulator.begin_step, rec, 0)

@@ -113,6 +113,22 @@ def test_reference_cuba_gives_the_numba_backends_spikes_and_state_to_rounding():
     assert a.network.syn_events == b.network.syn_events
 
 
+@pytest.mark.skipif(_cuda.SIMULATOR, reason="on a device only: under the simulator the sums are the CPU's")
+def test_on_a_device_cuba_4000_keeps_the_cpus_spikes_for_10_ms_and_its_rate_over_a_second():
+    """The bounded contract on the reference network: float atomics reorder the delay-0 sums from the first
+    step, but a spike flips only where a membrane lies within rounding of its threshold, so the trains stay
+    the CPU's for a while; after they part (the network is chaotic) the rate stays the CPU's."""
+    nets = [cuba(4000, seed=1, backend=backend) for backend in ("numba", "cuda")]
+    for bench in nets:
+        bench.network.run(1000.0)
+    (a, b) = nets
+    early = [(m.spikes.steps[m.spikes.steps < 100], m.spikes.i[m.spikes.steps < 100]) for m in nets]
+    assert early[0][0].size > 0
+    np.testing.assert_array_equal(early[0][0], early[1][0])
+    np.testing.assert_array_equal(early[0][1], early[1][1])
+    assert abs(b.spikes.num_spikes / a.spikes.num_spikes - 1.0) < 0.05
+
+
 def _dyadic_network(backend: str):
     """A fixed dyadic network: Poisson drive, LIF cells (per-neuron thresholds and refractory periods) and
     Izhikevich cells, delays of 1..3 steps, weights k/4."""
@@ -186,9 +202,14 @@ def test_a_full_spike_record_stops_the_run_where_the_cpu_stops(monkeypatch):
 
 
 def learning(net: Network) -> list:
-    """What plasticity leaves: weights and every array of the learning state (history slots sorted on both)."""
+    """What plasticity leaves: weights and every array of the learning state, the history as its live entries
+    (each slot's first hist_n, sorted on both backends; what lies past them is left from earlier steps, in the
+    order each backend wrote it, and never read)."""
     pl = net.sim.pl
-    return [net.sim.syn.weight.copy()] + [getattr(pl, name).copy() for name in cuda_backend.DYNAMIC]
+    live = [pl.hist[pl.group_off[l] + slot * (hi - lo):][:pl.hist_n[pl.slot_off[l] + slot]].copy()
+            for l, (lo, hi) in enumerate(pl.pre_range) for slot in range(pl.depth[l])]
+    return [net.sim.syn.weight.copy(), live] + [getattr(pl, name).copy() for name in cuda_backend.DYNAMIC
+                                                if name != "hist"]
 
 
 def assert_to_rounding(a, b) -> None:
@@ -205,7 +226,7 @@ def assert_to_rounding(a, b) -> None:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(network_specs(max_populations=3, max_size=8, max_duration=4.0, plastic=True), st.floats(0.0, 3.0))
+@given(network_specs(max_populations=3, max_size=16, max_duration=4.0, plastic=True), st.floats(0.0, 3.0))
 def test_plastic_networks_learn_as_on_the_numba_backend(spec, dopamine):
     results = []
     for backend in ("numba", "cuda"):
@@ -256,6 +277,77 @@ def test_stdp_and_rstdp_with_every_synapse_sample_and_weight_writes_equal_the_nu
     assert results[0][0][0][0].size >= 10  # the cells fire, so both rules potentiate as well as depress
     assert not np.allclose(results[0][3], 4.5)  # the R-STDP weights moved
     assert_to_rounding(results[0], results[1])
+
+
+@pytest.mark.parametrize("weight_dtype", ["float64", "float32"])
+def test_projections_between_slices_several_rstdp_an_empty_one_and_float32_weights_learn_as_on_the_numba_backend(
+        weight_dtype):
+    results = []
+    for backend in ("numba", "cuda"):
+        drive, dop, cells = (Population(12, Poisson(rate=300.0), name="drive"), Population(6, Poisson(rate=80.0),
+                             name="dopamine"), Population(10, LIF(), name="cells"))
+        net = Network(drive, dop, cells, dt=DT, seed=3, backend=backend, weight_dtype=weight_dtype)
+        delay = lambda rng, m: DT * rng.integers(0, 4, m)  # noqa: E731
+        rule = dict(w_max=20.0, tau_c=30.0, tau_n=15.0)
+        net.add(Sparse.fixed_probability(drive[2:9], cells[3:8], 0.8, 15.0, delay, seed=1,
+                                         plasticity=STDP(w_max=20.0, pairing="nearest")),
+                Sparse.fixed_probability(drive[5:12], cells[0:6], 0.8, 12.0, delay, seed=2,
+                                         plasticity=RSTDP(**rule, dopamine=dop[1:4])),
+                Sparse.fixed_probability(cells[0:5], cells[5:10], 0.5, 3.0, delay, seed=4, plasticity=RSTDP(**rule)),
+                Sparse.fixed_probability(drive, cells, 0.0, 3.0, seed=5, plasticity=RSTDP(**rule, dopamine=dop)),
+                Sparse.fixed_probability(drive, cells, 0.5, 6.0, 0.2, seed=6))
+        monitors = [net.add(SpikeMonitor(cells)), net.add(SynapseMonitor(net.projections[1], "pre_trace", [0, 3]))]
+        net.run(15.0)
+        net.projections[2].deliver_dopamine(1.5)
+        net.projections[3].deliver_dopamine(2.0)  # onto no synapse: n still rises
+        net.run(15.0)
+        results.append([_records(monitors), [p.state.copy() for p in net.populations], learning(net)])
+    assert net.projections[3].n_synapses == 0 and results[0][0][0][0].size > 10
+    assert_to_rounding(results[0], results[1])
+
+
+def test_dopamine_from_python_and_from_the_source_in_one_step_is_released_as_on_the_cpu_exactly():
+    dopamine = []
+    for backend in ("numba", "cuda"):
+        src = Population(2, SpikeGenerator([0, 1], [0.5, 0.5]), name="src")
+        a, b = Population(1, LIF(), name="a"), Population(1, LIF(), name="b")
+        net = Network(src, a, b, dt=DT, backend=backend)
+        proj = net.add(Sparse.fixed_probability(a, b, 1.0, 1.0, plasticity=RSTDP(w_max=2.0, dopamine=src)))
+        net.run(0.5)
+        proj.deliver_dopamine(0.22)  # released at step 5 with the source's two spikes: 0.22 + 2, summed once
+        net.run(0.2)
+        dopamine.append(net.sim.pl.dopamine.copy())
+    assert dopamine[0][0] > 0
+    np.testing.assert_array_equal(dopamine[0], dopamine[1])
+
+
+def test_a_weight_view_held_across_runs_still_writes_what_the_device_uses():
+    results = []
+    for backend in ("numba", "cuda"):
+        net, monitors = _learning_network(backend)
+        drive, _, cells = net.populations
+        static = net.add(Sparse.fixed_probability(drive, cells, 0.5, 3.0, seed=9))
+        net.build()
+        held = static.weight  # the live block of the built network
+        net.run(3.0)
+        held[...] = 0.0  # after a run: the next must use it, and must not bring the old weights back
+        net.run(3.0)
+        results.append([_records(monitors), [p.state.copy() for p in net.populations], learning(net)])
+        assert (static.weight == 0.0).all()
+    assert_to_rounding(results[0], results[1])
+
+
+def test_a_full_spike_record_stops_a_learning_run_where_the_cpu_stops(monkeypatch):
+    monkeypatch.setattr(simulator, "CHECK_EVERY", 8)
+    done = {}
+    for backend in ("numba", "cuda"):
+        net, _ = _learning_network(backend)
+        net.build()
+        rec = net._recorder(200)
+        rec = rec._replace(spike_step=np.zeros(12, np.int64), spike_index=np.zeros(12, np.int64))
+        done[backend] = [net.sim.run(rec, 0, 200), rec.spike_step.copy(), rec.spike_index.copy(), learning(net)]
+    assert 0 < done["cuda"][0] < 200
+    assert_to_rounding(done["numba"], done["cuda"])
 
 
 @pytest.mark.parametrize("first, then", [("cuda", "numba"), ("numba", "cuda")])

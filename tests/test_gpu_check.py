@@ -80,4 +80,4 @@ def test_the_report_gives_verdicts_on_a_device_from_the_numbers(tmp_path):
     (tmp_path / "train_step_cuda_4096.json").write_text(json.dumps(layer))
     report = gpu_report.report(tmp_path)
     assert "at 1M neurons: met" in report and "forward and backward: NOT met" in report  # SpikingJelly's backward
-    assert "spikingjelly: 1000.00 (0.90x)" in report and "| 1000000 | 1.000 | 60.000 | 60.0x |" in report
+    assert "spikingjelly: 1000.00 (0.90x)" in report and "| 1000000 | 1.000 | 60.000 | 60.0x | ? | ? |" in report

@@ -5,11 +5,12 @@ reading and writing a population's variables or a projection's weights,
 monitors and checkpoints work unchanged. A run copies the dynamic arrays
 (state, refractory counts, delay rings, generator cursors) to the device,
 runs every step there, and copies them and the records back. The synapse
-tables stay on the device across runs; the weights are copied again after
-the host handed out a writable weight block (``proj.weight = ...`` or an
-in-place ``proj.weight[...] = ...``). Plastic projections learn on the device
-(``kernels.cuda.plasticity``): their learning state goes back and forth with
-the dynamic arrays, their weights come back after each run. Spikes of a step
+tables stay on the device across runs, but for the weights: they are copied
+to the device before every run, as a weight block handed out once stays
+live and writable (``w = proj.weight`` ... ``w[...] = 0`` after any number of
+runs writes the host's copy in place). Plastic projections learn on the
+device (``kernels.cuda.plasticity``): their learning state goes back and forth
+with the dynamic arrays, and their weights come back after each run. Spikes of a step
 are recorded in ascending neuron order, as on the CPU (sorted after the copy
 back), and so is each step's presynaptic history of a plastic projection.
 
@@ -62,17 +63,10 @@ class CudaBackend(CPUBackend):
         self.device = device_kernels()
         self.tables = None  # the synapse tables on the device, built by the first run
         self.learning = None  # the plastic projections' static arrays on the device, also built by the first run
-        self.weights_stale = False  # the host's weights may differ from the device's: copy them before a run
         super().__init__(net)
 
     def kernel(self, plan: codegen.Plan | None, model):
         return None if model is None else self.device.population_step(codegen.device_neuron(plan, model))
-
-    def synapse_block(self, proj, name: str) -> np.ndarray:
-        """As on the CPU; a weight block is live and writable (``proj.weight[...] = ...`` writes the host's
-        copy in place), so handing one out makes the next run copy the weights to the device again."""
-        self.weights_stale |= name == "weight"
-        return super().synapse_block(proj, name)
 
     def run(self, rec: Recorder, t0: int, n_steps: int, defer_propagation: bool = False) -> int:
         """Steps t0 .. t0 + n_steps - 1 on the device, fewer only when the spike record fills (as on the CPU;
@@ -83,9 +77,8 @@ class CudaBackend(CPUBackend):
             self.tables = self._tables()
             self.learning = {name: self.device.cuda.to_device(getattr(self.pl, name)) for name in self.pl._fields
                              if name not in DYNAMIC}
-        elif self.weights_stale:
-            self.tables = self.tables._replace(weight=self.device.cuda.to_device(self.syn.weight))
-        self.weights_stale = False
+        else:
+            self.tables.weight.copy_to_device(self.syn.weight)
         dyn, drive, record = self._dynamic(), self._drive(), self._record(rec, n_steps)
         samples = self._to_device(self.device.Samples, **{name: getattr(rec, name) for name in
                                                           self.device.Samples._fields})
@@ -182,12 +175,15 @@ class CudaBackend(CPUBackend):
             rec.spike_step[:c], rec.spike_index[:c] = steps[order], index[order]
 
     def _learning_back(self, pl) -> None:
-        """The learning state and the weights into their host owners; each history slot sorted (the device
-        appends a step's presynaptic spikes in no particular order, the CPU in ascending order)."""
+        """The learning state and the plastic projections' weights into their host owners; each history slot's
+        entries sorted (the device appends a step's presynaptic spikes in no particular order, the CPU in
+        ascending order)."""
         for name in DYNAMIC:
             getattr(pl, name).copy_to_host(getattr(self.pl, name))
-        self.tables.weight.copy_to_host(self.syn.weight)
         host = self.pl
+        for k in host.proj:  # only theirs: a static block may have been written on the host since the upload
+            a, b = self.syn.syn[k], self.syn.syn[k + 1]
+            self.tables.weight[a:b].copy_to_host(self.syn.weight[a:b])
         for l in range(host.proj.size):
             n_pre = host.pre_range[l, 1] - host.pre_range[l, 0]
             for slot in range(host.depth[l]):

@@ -4,12 +4,13 @@ Twins of ``kernels.plasticity``: the same scalar equations (:mod:`eventsnn.plast
 device), with a step's work split among threads by event, in the CPU's order:
 
 1. :func:`begin_learning` (a thread per plastic projection): empties this step's slot of the projection's
-   presynaptic history and starts its dopamine count with the spikes delivered from Python;
+   presynaptic history and its count of dopamine spikes;
 2. :func:`remember_spikes` (a thread per spike of the step's list): a presynaptic spike joins the history
-   slot (in no particular order; the host sorts each slot after a run, so the stored history is the CPU's),
-   a dopamine spike adds 1 to the count (float atomics of whole numbers: exact);
-3. R-STDP, at a step with dopamine: :func:`catch_up_synapses` (a thread per synapse) brings every synapse of
-   the projection to step t, then :func:`release_dopamine` (a thread per projection) raises n;
+   slot (in no particular order; the host sorts each slot's entries after a run, so the live history is
+   the CPU's), a dopamine spike adds 1 to the count (an integer atomic);
+3. R-STDP, at a step with dopamine (the spikes delivered from Python plus the count, added once as on the
+   CPU): :func:`catch_up_synapses` (a thread per synapse) brings every synapse of the projection to step t,
+   then :func:`release_dopamine` (a thread per projection) raises n;
 4. :func:`arrive` (a group of LANES threads per arriving presynaptic neuron and delay): the group's first
    lane bumps the group's presynaptic trace; the lanes share its synapses, each transmitting (a float64
    atomic add into the target variable) then depressed with the postsynaptic trace;
@@ -18,8 +19,8 @@ device), with a step's work split among threads by event, in the CPU's order:
 
 Within a kernel no two threads write one synapse, trace or dopamine value: a synapse arrives through one
 (presynaptic neuron, delay) group, visited once a step, and a neuron spikes at most once a step. So every
-synapse's arithmetic is the CPU's, in the CPU's order; only the sums into the target variables are
-reordered (the simulator's determinism contract, docs/cuda.md).
+synapse's arithmetic is the CPU's, in the CPU's order (on a device, up to the multiply-adds NVVM fuses);
+only the sums into the target variables are reordered (the simulator's determinism contract, docs/cuda.md).
 """
 from __future__ import annotations
 
@@ -31,20 +32,29 @@ from ...plasticity import NEAREST, POST, PRE, RATE_MINUS, RATE_PLUS, RSTDP_, bum
 from ..plasticity import synapse_value
 from .launch import LANES, running
 
+device = cuda.jit(device=True)
+
+@device
+def released(pl, count, l):
+    """Projection l's dopamine spikes of the step: those delivered from Python and its source's (the CPU's
+    sum)."""
+    return pl.pending[l] + count[l]
+
+
 @cuda.jit
-def begin_learning(pl, amount, t0, clock):
-    """Slot t % depth of each projection's history emptied; ``amount[l]`` = its pending dopamine spikes."""
+def begin_learning(pl, count, t0, clock):
+    """Slot t % depth of each projection's history emptied, and its count of the step's dopamine spikes."""
     s = running(clock)
     if s < 0:
         return
     t = t0 + s
     for l in range(cuda.grid(1), pl.proj.size, cuda.gridsize(1)):
         pl.hist_n[pl.slot_off[l] + t % pl.depth[l]] = 0
-        amount[l] = pl.pending[l]
+        count[l] = 0
 
 
 @cuda.jit
-def remember_spikes(pl, amount, spikes, step_spikes, t0, clock):
+def remember_spikes(pl, count, spikes, step_spikes, t0, clock):
     """Each spike of the step: into the history slot of the projections it leaves, into the dopamine count of
     those it releases dopamine onto."""
     s = running(clock)
@@ -60,18 +70,18 @@ def remember_spikes(pl, amount, spikes, step_spikes, t0, clock):
                 c = cuda.atomic.add(pl.hist_n, pl.slot_off[l] + slot, 1)
                 pl.hist[pl.group_off[l] + slot * (hi - lo) + c] = i - lo
             if pl.dopamine_range[l, 0] <= i < pl.dopamine_range[l, 1]:
-                cuda.atomic.add(amount, l, 1.0)
+                cuda.atomic.add(count, l, 1)
 
 
 @cuda.jit
-def catch_up_synapses(tables, pl, amount, t0, clock):
-    """Every synapse of an R-STDP projection with dopamine this step (``amount`` > 0) brought to step t."""
+def catch_up_synapses(tables, pl, count, t0, clock):
+    """Every synapse of an R-STDP projection with dopamine this step brought to step t."""
     s = running(clock)
     if s < 0:
         return
     t = t0 + s
     for l in range(pl.proj.size):
-        if amount[l] == 0.0:  # (an STDP projection has no eligibility block: nothing to do either way)
+        if released(pl, count, l) == 0.0:  # (an STDP projection has no eligibility block: nothing to do anyway)
             continue
         w0, e0 = tables.syn[pl.proj[l]], pl.elig_off[l]
         for q in range(cuda.grid(1), pl.elig_off[l + 1] - e0, cuda.gridsize(1)):
@@ -82,15 +92,16 @@ def catch_up_synapses(tables, pl, amount, t0, clock):
 
 
 @cuda.jit
-def release_dopamine(pl, amount, t0, clock):
-    """Each R-STDP projection's dopamine n raised by this step's ``amount`` spikes (after the catch-up)."""
+def release_dopamine(pl, count, t0, clock):
+    """Each R-STDP projection's dopamine n raised by this step's dopamine spikes (after the catch-up)."""
     s = running(clock)
     if s < 0:
         return
     t = t0 + s
     for l in range(cuda.grid(1), pl.proj.size, cuda.gridsize(1)):
-        if pl.rule[l, RSTDP_] != 0.0 and amount[l] != 0.0:
-            pl.dopamine[l] = dopamine_at(pl.dopamine[l], pl.t_dopamine[l], t, amount[l], pl.rule[l])
+        amount = released(pl, count, l)
+        if pl.rule[l, RSTDP_] != 0.0 and amount != 0.0:
+            pl.dopamine[l] = dopamine_at(pl.dopamine[l], pl.t_dopamine[l], t, amount, pl.rule[l])
             pl.t_dopamine[l] = t
             pl.pending[l] = 0.0
 

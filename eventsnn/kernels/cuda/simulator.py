@@ -285,15 +285,15 @@ class Sizes(NamedTuple):
 def learn_step(tables: Tables, state, pl, spikes, rec: Record, sizes: Sizes, t0: int) -> list[Callable[[], None]]:
     """The learn step's launches (``kernels.cuda.plasticity``; ``pl``: ``backends.state.Plasticity`` on the
     device), bound."""
-    amount = cuda.device_array(sizes.plastic, np.float64)  # each projection's dopamine spikes of the step
+    count = cuda.device_array(sizes.plastic, np.int64)  # each projection's dopamine spikes of the step
     clock = rec.clock
-    launches = [bind(configure(plasticity.begin_learning, sizes.plastic), pl, amount, t0, clock),
-                bind(configure(plasticity.remember_spikes, sizes.neurons), pl, amount, spikes, rec.step_spikes, t0,
+    launches = [bind(configure(plasticity.begin_learning, sizes.plastic), pl, count, t0, clock),
+                bind(configure(plasticity.remember_spikes, sizes.neurons), pl, count, spikes, rec.step_spikes, t0,
                      clock)]
     if sizes.eligible:
-        launches.append(bind(configure(plasticity.catch_up_synapses, sizes.eligible), tables, pl, amount, t0, clock))
+        launches.append(bind(configure(plasticity.catch_up_synapses, sizes.eligible), tables, pl, count, t0, clock))
     return launches + [
-        bind(configure(plasticity.release_dopamine, sizes.plastic), pl, amount, t0, clock),
+        bind(configure(plasticity.release_dopamine, sizes.plastic), pl, count, t0, clock),
         bind(configure(plasticity.arrive, sizes.neurons, LANES), tables, state, pl, t0, rec),
         bind(configure(plasticity.postsynaptic, sizes.neurons, LANES), tables, pl, spikes, rec.step_spikes, t0, clock)]
 
