@@ -10,9 +10,10 @@ to the device before every run, as a weight block handed out once stays
 live and writable (``w = proj.weight`` ... ``w[...] = 0`` after any number of
 runs writes the host's copy in place). Plastic projections learn on the
 device (``kernels.cuda.plasticity``): their learning state goes back and forth
-with the dynamic arrays, and their weights come back after each run. Spikes of a step
-are recorded in ascending neuron order, as on the CPU (sorted after the copy
-back), and so is each step's presynaptic history of a plastic projection.
+with the dynamic arrays, and their weights come back after each run. Spikes
+of a step are recorded in ascending neuron order, as on the CPU (sorted after
+the copy back), and so are the live entries of each step's presynaptic
+history of a plastic projection.
 
 Not supported (refused when the network is built): MPI (one process, one GPU).
 ``Network.threads`` (CPU threads) is ignored. Results follow the determinism
