@@ -11,30 +11,32 @@
 # .log per step, summary.json (each step's exit code, seconds and limit), and report.md (benchmarks/gpu_report.py:
 # the results against issue 17's goals, in Markdown). Exits non-zero if any step failed; later steps run anyway.
 #
-# Time on one H200, estimated (no GPU has run this script yet; the logs' "exit ... after N s" will say):
+# Time on one H200, estimated (no GPU has run this script yet; the logs' "exit ... after N s" will say). The steps
+# that measure issue 17's speed goals (the layer benchmark, CUBA at 1M neurons) come right after the tests, so a
+# budget cut by slow earlier steps falls on the informative ones at the end:
 #   environment        ~5 s   imports, nvidia-smi
-#   tests             ~100 s  numba-cuda compiles each kernel per signature (~1-3 s each): ~20 for the training and
-#                             LM kernels, ~15 for the simulator backend (7 neuron-model kernels under the simulator's
-#                             run of test_cuda_simulator.py, plus its step kernels); the examples run in ms
+#   tests             ~130 s  numba-cuda compiles each kernel per signature (~1-3 s each): ~20 for the training and
+#                             LM kernels, ~25 for the simulator backend (7 neuron-model kernels under the simulator's
+#                             run of test_cuda_simulator.py, its step kernels, the learn step's); the examples run in
+#                             ms, CUBA 4000 for 1 s on both backends (the device-only test) in ~2 s
 #   train_step_4096    ~45 s  4 processes (eventsnn, snnTorch, SpikingJelly, Norse) start and import torch/CuPy;
 #                             then 19 interleaved measurements (ours 10, each peer 3) of a forward and a backward
 #                             of T = 500 (~20 ms each for ours; snnTorch's Python loop over T slower)
 #   train_step_16384   ~70 s  the same at 16x the products (~0.2 s per forward+backward), 1 GiB weights per process
+#   cuba               ~60 s  CUBA (backend="cuda") at 4000, 64000 and 1M neurons for 1 s against the one-core Numba
+#                             backend (~18 s at 1M); builds ~1.5 s per 1M network; kernels compile on the warm-up;
+#                             a GPU run of 10^4 steps costs the host ~0.1 s (3 launches a step, ~9 us of Python:
+#                             scripts/cuda_launch_overhead.py) on top of the device's work
+#   plasticity         ~45 s  CUBA 64000 for 0.5 s with STDP on every excitatory synapse, and without, on the GPU (the
+#                             learn step's 6 kernels compile on the warm-up, ~10 s); the Izhikevich (2007) network
+#                             with R-STDP and without for 5 s each, run in chunks between rewards (a run each)
 #   lm_engine          ~25 s  token_steps compiles (~10 s); 6 batches x 4 feeds of 64 tokens; CPU engine at 1, 16, and
 #                             the parity check at batch 1024 (16 tokens on one core)
 #   sparse_vs_dense    ~50 s  a torch worker starts (~10 s), event_linear and token_steps compile (~15 s); the sweep
 #                             (4 batches x 8 activities x 4 of ours + 3 of torch, 41 calls each: ~10 s, the event
 #                             product at batch 1024 up to ~10 ms a call) and the model (4 batches, 276 tokens per
-#                             engine: ~10 s)
-#   plasticity         ~45 s  CUBA 64000 for 0.5 s with STDP on every excitatory synapse, and without, on the GPU (the
-#                             learn step's 6 kernels compile on the warm-up, ~10 s); the Izhikevich (2007) network
-#                             with R-STDP and without for 5 s each, run in chunks between rewards (a run each)
-#   cuba               ~80 s  CUBA (backend="cuda") at 4000, 64000 and 1M neurons for 1 s against the one-core Numba
-#                             backend (~18 s at 1M); builds ~1.5 s per 1M network; kernels compile on the warm-up;
-#                             each GPU run of 10^4 steps ~3-6 s whatever n: ~5 launches a step, and numba-cuda's
-#                             Python side of propagate's (22 arrays) took ~0.2 ms on a slow CPU without a GPU.
-#                             Its limit is generous: as the last step it takes what is left of the budget anyway
-#                      ~420 s in all
+#                             engine: ~10 s). Its limit is generous: as the last step it takes what is left anyway
+#                      ~430 s in all
 # Each step runs under its own limit and under what is left of BUDGET seconds from the start, so the script ends
 # within 8 minutes even if the estimates are wrong (a step with under 10 s left is skipped: exit 124).
 set -uo pipefail
@@ -62,8 +64,8 @@ else
     lm_args=() ; sparse_args=() ; cuba_args=(--n 4000 64000 1000000 --duration 1)
     plasticity_args=(--n 64000 --duration 0.5 --izh-duration 5)
 fi
-declare -A limit=([tests]=180 [train_step_4096]=100 [train_step_16384]=150 [lm_engine]=90 [sparse_vs_dense]=100
-                  [train_step_8]=60 [plasticity]=70 [cuba]=180)
+declare -A limit=([tests]=180 [train_step_4096]=100 [train_step_16384]=150 [cuba]=120 [plasticity]=70
+                  [lm_engine]=90 [sparse_vs_dense]=150 [train_step_8]=60)
 end=$((SECONDS + ${BUDGET:-450}))  # + timeout's 10 s grace for a last step that ignores its TERM: under 8 minutes
 summary=()
 
@@ -103,12 +105,12 @@ for n in "${layer_sizes[@]}"; do
     step "train_step_$n" "$py" benchmarks/train_step.py --device cuda --layer-sizes "$n" "${layer_args[@]}" \
         --json "$out/train_step_cuda_$n.json"
 done
+step cuba "$py" benchmarks/cuba.py --backend cuda "${cuba_args[@]}" --rounds 1 --json "$out/cuba_cuda.json"
+step plasticity "$py" benchmarks/plasticity.py --backend cuda --peers "" --rounds 1 "${plasticity_args[@]}" \
+    --json "$out/plasticity_cuda.json"
 step lm_engine "$py" benchmarks/lm_engine_cuda.py "${lm_args[@]}" --json "$out/lm_engine_cuda.json"
 step sparse_vs_dense "$py" benchmarks/sparse_vs_dense.py --device cuda "${sparse_args[@]}" \
     --json "$out/sparse_vs_dense_cuda.json"
-step plasticity "$py" benchmarks/plasticity.py --backend cuda --peers "" --rounds 1 "${plasticity_args[@]}" \
-    --json "$out/plasticity_cuda.json"
-step cuba "$py" benchmarks/cuba.py --backend cuda "${cuba_args[@]}" --rounds 1 --json "$out/cuba_cuda.json"
 
 (IFS=,; echo "{${summary[*]}}") > "$out/summary.json"
 cat "$out/summary.json"
