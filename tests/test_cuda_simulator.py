@@ -145,18 +145,25 @@ def _dyadic_network(backend: str):
     return net, monitors
 
 
-@pytest.mark.parametrize("first, then", [("cuda", "numba"), ("numba", "cuda")])
-def test_a_checkpoint_continues_identically_on_the_other_backend(tmp_path, first, then):
-    straight, monitors = _dyadic_network("numba")
-    straight.run(6.0)
-    net, _ = _dyadic_network(first)
-    net.run(3.0)
+def continued(build, tmp_path, first: str, then: str, duration: float) -> tuple[Network, list, Network]:
+    """(straight, its monitors, resumed): ``build("numba")`` run for ``duration`` ms, and ``build(first)`` run for
+    half of it, saved, loaded on backend ``then`` and run for the other half."""
+    straight, monitors = build("numba")
+    straight.run(duration)
+    net, _ = build(first)
+    net.run(duration / 2)
     eventsnn.save(net, tmp_path / "net.h5")
     snap = load_snapshot(tmp_path / "net.h5")
     snap.config["backend"] = then
     resumed = Network.from_checkpoint(snap)
     assert type(resumed.sim).name == then
-    resumed.run(3.0)
+    resumed.run(duration / 2)
+    return straight, monitors, resumed
+
+
+@pytest.mark.parametrize("first, then", [("cuda", "numba"), ("numba", "cuda")])
+def test_a_checkpoint_continues_identically_on_the_other_backend(tmp_path, first, then):
+    straight, monitors, resumed = continued(_dyadic_network, tmp_path, first, then, 6.0)
     resumed_monitors = [m for m in resumed.monitors if isinstance(m, (SpikeMonitor, StateMonitor))]
     assert straight.spike_count > 20
     assert_identical(outcome(resumed, resumed_monitors), outcome(straight, monitors))
@@ -187,18 +194,20 @@ def test_drives_writing_one_variable_leave_the_last_ones_values_as_on_the_cpu():
     assert_identical(results[0], results[1])
 
 
-def test_a_full_spike_record_stops_the_run_where_the_cpu_stops(monkeypatch):
+@pytest.mark.parametrize("learning_too", [False, True])
+def test_a_full_spike_record_stops_the_run_where_the_cpu_stops(monkeypatch, learning_too):
     monkeypatch.setattr(simulator, "CHECK_EVERY", 8)  # the host also stops queuing steps after the record filled
     done = {}
     for backend in ("numba", "cuda"):
-        net, _ = _dyadic_network(backend)
+        net, _ = (_learning_network if learning_too else _dyadic_network)(backend)
         net.build()
-        rec = net._recorder(100)
-        rec = rec._replace(spike_step=np.zeros(40, np.int64), spike_index=np.zeros(40, np.int64))
-        done[backend] = (net.sim.run(rec, 0, 100), rec.spike_step.copy(), rec.spike_index.copy(),
-                         rec.pop_counts.copy(), rec.spike_count.copy())
-    assert 0 < done["cuda"][0] < 100
-    assert_identical(done["numba"], done["cuda"])
+        rec = net._recorder(200)
+        rec = rec._replace(spike_step=np.zeros(12 if learning_too else 40, np.int64),
+                           spike_index=np.zeros(12 if learning_too else 40, np.int64))
+        done[backend] = [net.sim.run(rec, 0, 200), rec.spike_step.copy(), rec.spike_index.copy(),
+                         rec.pop_counts.copy(), rec.spike_count.copy()] + (learning(net) if learning_too else [])
+    assert 0 < done["cuda"][0] < 200
+    (assert_to_rounding if learning_too else assert_identical)(done["numba"], done["cuda"])
 
 
 def learning(net: Network) -> list:
@@ -337,30 +346,9 @@ def test_a_weight_view_held_across_runs_still_writes_what_the_device_uses():
     assert_to_rounding(results[0], results[1])
 
 
-def test_a_full_spike_record_stops_a_learning_run_where_the_cpu_stops(monkeypatch):
-    monkeypatch.setattr(simulator, "CHECK_EVERY", 8)
-    done = {}
-    for backend in ("numba", "cuda"):
-        net, _ = _learning_network(backend)
-        net.build()
-        rec = net._recorder(200)
-        rec = rec._replace(spike_step=np.zeros(12, np.int64), spike_index=np.zeros(12, np.int64))
-        done[backend] = [net.sim.run(rec, 0, 200), rec.spike_step.copy(), rec.spike_index.copy(), learning(net)]
-    assert 0 < done["cuda"][0] < 200
-    assert_to_rounding(done["numba"], done["cuda"])
-
-
 @pytest.mark.parametrize("first, then", [("cuda", "numba"), ("numba", "cuda")])
 def test_a_learning_checkpoint_continues_on_the_other_backend(tmp_path, first, then):
-    straight, monitors = _learning_network("numba")
-    straight.run(8.0)
-    net, _ = _learning_network(first)
-    net.run(4.0)
-    eventsnn.save(net, tmp_path / "net.h5")
-    snap = load_snapshot(tmp_path / "net.h5")
-    snap.config["backend"] = then
-    resumed = Network.from_checkpoint(snap)
-    resumed.run(4.0)
+    straight, _, resumed = continued(_learning_network, tmp_path, first, then, 8.0)
     assert_to_rounding([p.state for p in resumed.populations] + learning(resumed),
                        [p.state for p in straight.populations] + learning(straight))
     assert_to_rounding(_records(resumed.monitors), _records(straight.monitors))
