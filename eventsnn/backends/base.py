@@ -18,8 +18,8 @@ import warnings
 import numpy as np
 
 from ..inputs import SpikeGenerator
-from ..kernels.codegen import Plan
 from ..kernels import plasticity as plasticity_kernels
+from ..kernels.codegen import Plan
 from ..kernels.cpu import rows_ascend
 from ..plasticity import CONSTANTS, DECAY_COLUMNS, DECAY_STEPS, RSTDP, decay_table
 from ..population import as_view

@@ -32,9 +32,8 @@ from ...plasticity import NEAREST, POST, PRE, RATE_MINUS, RATE_PLUS, RSTDP_, bum
 from ..plasticity import synapse_value
 from .launch import LANES, running
 
-device = cuda.jit(device=True)
 
-@device
+@cuda.jit(device=True)
 def released(pl, count, l):
     """Projection l's dopamine spikes of the step: those delivered from Python and its source's (the CPU's
     sum)."""
