@@ -99,7 +99,8 @@ def lm_engine(out: Path) -> list[str]:
     p = data["parity"]
     return [f"LM engine tokens/s, GPU: {gpu}; CPU engine: {cpu}",
             f"Parity at batch {p['batch']}: largest logit difference {p['max_abs_diff']:.2e} (scale {p['scale']:.2f}), "
-            f"{p['streams_within_1e-5']:.1%} of streams within 1e-5, spikes GPU {p['spikes_gpu']} CPU {p['spikes_cpu']}"]
+            f"{p['streams_within_1e-5']:.1%} of streams within 1e-5, spikes GPU {p['spikes_gpu']} "
+            f"CPU {p['spikes_cpu']}"]
 
 
 def sparse(out: Path) -> list[str]:

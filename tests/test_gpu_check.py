@@ -74,9 +74,11 @@ def test_the_report_gives_verdicts_on_a_device_from_the_numbers(tmp_path):
     run = lambda n, ratio: {"n": n, "wall_s": 1.0, "peers": {"numba_1_thread": {"wall_s": ratio}},  # noqa: E731
                             "ratios": {"numba_1_thread": {"loop": ratio}}}
     (tmp_path / "cuba_cuda.json").write_text(json.dumps({"runs": [run(4000, 2.0), run(1_000_000, 60.0)]}))
-    cells = lambda f, b: {"layer_forward": {"median": 1.0, "ratio": f}, "layer_backward": {"median": 1.0, "ratio": b}}  # noqa: E731
+    cells = lambda f, b: {"layer_forward": {"median": 1.0, "ratio": f},  # noqa: E731
+                          "layer_backward": {"median": 1.0, "ratio": b}}
     layer = {"sizes": {"4096": {"ours": {"layer_forward": 0.01, "layer_backward": 0.02},
-                                "peers": {"norse": cells(2.0, 1.5), "spikingjelly": cells(1.2, 0.9)}}}, "missing_peers": []}
+                                "peers": {"norse": cells(2.0, 1.5), "spikingjelly": cells(1.2, 0.9)}}},
+             "missing_peers": []}
     (tmp_path / "train_step_cuda_4096.json").write_text(json.dumps(layer))
     report = gpu_report.report(tmp_path)
     assert "at 1M neurons: met" in report and "forward and backward: NOT met" in report  # SpikingJelly's backward
