@@ -182,7 +182,7 @@ class CudaBackend(CPUBackend):
         for name in DYNAMIC:
             getattr(pl, name).copy_to_host(getattr(self.pl, name))
         host = self.pl
-        for k in host.proj:  # only theirs: a static block may have been written on the host since the upload
+        for k in host.proj:  # only theirs: the others do not change on the device
             a, b = self.syn.syn[k], self.syn.syn[k + 1]
             self.tables.weight[a:b].copy_to_host(self.syn.weight[a:b])
         for l in range(host.proj.size):
