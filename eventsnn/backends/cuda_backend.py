@@ -176,15 +176,12 @@ class CudaBackend(CPUBackend):
             rec.spike_step[:c], rec.spike_index[:c] = steps[order], index[order]
 
     def _learning_back(self, pl) -> None:
-        """The learning state and the plastic projections' weights into their host owners; each history slot's
-        entries sorted (the device appends a step's presynaptic spikes in no particular order, the CPU in
-        ascending order)."""
+        """The learning state and the weights into their host owners; each history slot's entries sorted (the
+        device appends a step's presynaptic spikes in no particular order, the CPU in ascending order)."""
         for name in DYNAMIC:
             getattr(pl, name).copy_to_host(getattr(self.pl, name))
+        self.tables.weight.copy_to_host(self.syn.weight)  # all: the static ones come back as they were uploaded
         host = self.pl
-        for k in host.proj:  # only theirs: the others do not change on the device
-            a, b = self.syn.syn[k], self.syn.syn[k + 1]
-            self.tables.weight[a:b].copy_to_host(self.syn.weight[a:b])
         for l in range(host.proj.size):
             n_pre = host.pre_range[l, 1] - host.pre_range[l, 0]
             for slot in range(host.depth[l]):
