@@ -64,13 +64,21 @@ class FakeMemory:
         return self
 
 
-def fake_array(host) -> devicearray.DeviceNDArray:
-    """A device array of ``host``'s shape and type; copies to the host give zeros, copies to it do nothing."""
+class FakeArray(devicearray.DeviceNDArray):
+    """A device array over FakeMemory (and so are its slices): copies to the host give zeros, copies to it do
+    nothing."""
+
+    def copy_to_host(self, ary=None, stream=0):
+        return np.zeros(self.shape, self.dtype) if ary is None else ary
+
+    def copy_to_device(self, ary, stream=0):
+        pass
+
+
+def fake_array(host) -> FakeArray:
+    """A stand-in device array of ``host``'s shape and type."""
     host = np.ascontiguousarray(host)
-    array = devicearray.DeviceNDArray(host.shape, host.strides, host.dtype, gpu_data=FakeMemory())
-    array.copy_to_host = lambda out=None, stream=0: np.zeros(host.shape, host.dtype) if out is None else out
-    array.copy_to_device = lambda ary, stream=0: None  # (each run uploads the weights again)
-    return array
+    return FakeArray(host.shape, host.strides, host.dtype, gpu_data=FakeMemory())
 
 
 def launches(stream, config, kernel, *args) -> None:

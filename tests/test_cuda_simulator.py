@@ -346,6 +346,26 @@ def test_a_weight_view_held_across_runs_still_writes_what_the_device_uses():
     assert_to_rounding(results[0], results[1])
 
 
+def test_a_run_copies_to_the_device_only_the_weights_of_plastic_and_handed_out_projections(monkeypatch):
+    net, _ = _learning_network("cuda")
+    drive, _, cells = net.populations
+    static = net.add(Sparse.fixed_probability(drive, cells, 0.5, 3.0, seed=9))
+    net.run(0.3)  # builds the tables on the device: every weight once
+    copied = []
+    device_array = type(net.sim.tables.weight)
+    copy = device_array.copy_to_device
+    monkeypatch.setattr(device_array, "copy_to_device", lambda self, ary, *a: (copied.append(ary.size),
+                                                                                copy(self, ary, *a))[1])
+    stdp, rstdp, _ = net.projections
+    net.run(0.3)
+    assert copied == [stdp.n_synapses, rstdp.n_synapses]  # the host brings R-STDP's up to date between runs
+    static.weight[0] = 1.0  # handed out: from now on before every run
+    copied.clear()
+    net.run(0.3)
+    net.run(0.3)
+    assert copied == 2 * [stdp.n_synapses, rstdp.n_synapses, static.n_synapses]
+
+
 @pytest.mark.parametrize("first, then", [("cuda", "numba"), ("numba", "cuda")])
 def test_a_learning_checkpoint_continues_on_the_other_backend(tmp_path, first, then):
     straight, _, resumed = continued(_learning_network, tmp_path, first, then, 8.0)

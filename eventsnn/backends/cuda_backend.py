@@ -5,15 +5,17 @@ reading and writing a population's variables or a projection's weights,
 monitors and checkpoints work unchanged. A run copies the dynamic arrays
 (state, refractory counts, delay rings, generator cursors) to the device,
 runs every step there, and copies them and the records back. The synapse
-tables stay on the device across runs, but for the weights: they are copied
-to the device before every run, as a weight block handed out once stays
-live and writable (``w = proj.weight`` ... ``w[...] = 0`` after any number of
-runs writes the host's copy in place). Plastic projections learn on the
-device (``kernels.cuda.plasticity``): their learning state goes back and forth
-with the dynamic arrays, and their weights come back after each run. Spikes
-of a step are recorded in ascending neuron order, as on the CPU (sorted after
-the copy back), and so are the live entries of each step's presynaptic
-history of a plastic projection.
+tables stay on the device across runs, but for two kinds of weight block,
+copied to the device again before every run: a projection's block once it
+has been handed out (it stays live and writable: ``w = proj.weight`` ...
+``w[...] = 0`` after any number of runs writes the host's copy in place), and
+a plastic projection's (the host brings R-STDP synapses up to date when
+weights are written). So a network whose weights nobody touches copies them
+once. Plastic projections learn on the device (``kernels.cuda.plasticity``):
+their learning state goes back and forth with the dynamic arrays, and their
+weights come back after each run. Spikes of a step are recorded in ascending
+neuron order, as on the CPU (sorted after the copy back), and so are the live
+entries of each step's presynaptic history of a plastic projection.
 
 Not supported (refused when the network is built): MPI (one process, one GPU).
 ``Network.threads`` (CPU threads) is ignored. Results follow the determinism
@@ -64,6 +66,7 @@ class CudaBackend(CPUBackend):
         self.device = device_kernels()
         self.tables = None  # the synapse tables on the device, built by the first run
         self.learning = None  # the plastic projections' static arrays on the device, also built by the first run
+        self.handed_out: set[int] = set()  # projections whose live weight block a caller may still write
         super().__init__(net)
 
     def kernel(self, plan: codegen.Plan | None, model):
@@ -79,7 +82,8 @@ class CudaBackend(CPUBackend):
             self.learning = {name: self.device.cuda.to_device(getattr(self.pl, name)) for name in self.pl._fields
                              if name not in DYNAMIC}
         else:
-            self.tables.weight.copy_to_device(self.syn.weight)
+            for lo, hi in self._weight_blocks(self.handed_out.union(self.pl.proj.tolist())):
+                self.tables.weight[lo:hi].copy_to_device(self.syn.weight[lo:hi])
         dyn, drive, record = self._dynamic(), self._drive(), self._record(rec, n_steps)
         samples = self._to_device(self.device.Samples, **{name: getattr(rec, name) for name in
                                                           self.device.Samples._fields})
@@ -99,7 +103,17 @@ class CudaBackend(CPUBackend):
             self._learning_back(pl)
         return int(record.clock.copy_to_host()[1])
 
+    def synapse_block(self, proj, name: str) -> np.ndarray:
+        if name == "weight":
+            self.handed_out.add(self.projection_index[id(proj)])
+        return super().synapse_block(proj, name)
+
     # --- copies ------------------------------------------------------------------
+    def _weight_blocks(self, projections) -> list[tuple[int, int]]:
+        """The nonempty [lo, hi) ranges of ``projections``' weights in the synapse table."""
+        bounds = [(int(self.syn.syn[k]), int(self.syn.syn[k + 1])) for k in sorted(projections)]
+        return [(lo, hi) for lo, hi in bounds if hi > lo]
+
     def _to_device(self, structure, **arrays):
         """``structure`` (a NamedTuple of ``kernels.cuda.simulator``) of ``arrays`` copied to the device."""
         return structure(**{name: self.device.cuda.to_device(a) for name, a in arrays.items()})
@@ -180,7 +194,8 @@ class CudaBackend(CPUBackend):
         device appends a step's presynaptic spikes in no particular order, the CPU in ascending order)."""
         for name in DYNAMIC:
             getattr(pl, name).copy_to_host(getattr(self.pl, name))
-        self.tables.weight.copy_to_host(self.syn.weight)  # all: the static ones come back as they were uploaded
+        for lo, hi in self._weight_blocks(self.pl.proj.tolist()):
+            self.tables.weight[lo:hi].copy_to_host(self.syn.weight[lo:hi])
         host = self.pl
         for l in range(host.proj.size):
             n_pre = host.pre_range[l, 1] - host.pre_range[l, 0]
