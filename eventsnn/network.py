@@ -93,9 +93,13 @@ class Network:
     def checkpoint_state(self) -> Snapshot:
         return network_checkpoint.snapshot(self)
 
+    # eventsnn.load(path, backend=...): checked before the file is read into a network
+    load_options = {"backend": lambda value: check_choice("backend", value, tuple(BACKENDS))}
+
     @classmethod
-    def from_checkpoint(cls, snap: Snapshot) -> "Network":
-        return network_checkpoint.restore(cls, snap)
+    def from_checkpoint(cls, snap: Snapshot, backend: str | None = None) -> "Network":
+        """The network ``snap`` describes, on ``backend`` (None: the one that saved it)."""
+        return network_checkpoint.restore(cls, snap, backend)
 
     @property
     def threads(self) -> int | None:

@@ -131,8 +131,9 @@ def snapshot(net) -> Snapshot:
     return Snapshot(KIND, config, params, {"dynamic": dynamic, "monitors": records})
 
 
-def restore(cls, snap: Snapshot):
-    """Rebuild the network a snapshot describes (a :class:`CheckpointError` if it does not fit)."""
+def restore(cls, snap: Snapshot, backend: str | None = None):
+    """Rebuild the network a snapshot describes, on ``backend`` (None: the saved one; a :class:`CheckpointError`
+    if it does not fit)."""
     cfg, params = snap.config, snap.parameters
     if cfg.get("layout") not in READS:
         raise CheckpointError(f"/config: network layout {cfg.get('layout', 1)!r} (written by eventsnn 0.1.0, "
@@ -145,7 +146,7 @@ def restore(cls, snap: Snapshot):
             pop, start, stop = spec
             return PopulationView(pops[pop], start, stop)
 
-        net = cls(dt=cfg["dt"], seed=cfg["seed"], backend=cfg["backend"],
+        net = cls(dt=cfg["dt"], seed=cfg["seed"], backend=cfg["backend"] if backend is None else backend,
                   weight_dtype=cfg.get("weight_dtype", "float64"))
         net.add(*pops)
         for k, pc in enumerate(cfg["projections"]):

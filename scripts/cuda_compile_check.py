@@ -21,11 +21,12 @@ if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
 
 import numba.cuda.dispatcher as dispatcher  # noqa: E402
 from numba import cuda, typeof  # noqa: E402
+from cuda.pathfinder import DynamicLibNotFoundError  # noqa: E402
 
 from eventsnn.inputs import Poisson  # noqa: E402
 from eventsnn.kernels.codegen import Plan, device_neuron  # noqa: E402
 from eventsnn import Network, Population, Sparse  # noqa: E402
-from eventsnn.kernels.cuda import bptt, event_linear, inference, optim, plasticity, simulator  # noqa: E402
+from eventsnn.kernels.cuda import INSTALL, bptt, event_linear, inference, optim, plasticity, simulator  # noqa: E402
 from eventsnn.lm.engine import Engine, InferenceLM  # noqa: E402
 from eventsnn.lm.model import LMConfig, SpikingLM  # noqa: E402
 from eventsnn.neurons import ALIF, IF, LIF, AdEx, CondLIF, Izhikevich  # noqa: E402
@@ -122,4 +123,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except DynamicLibNotFoundError as err:  # numba-cuda alone (the dev extra) has no compilers: the cuda extra has
+        raise SystemExit(f"{err}\nCompiling needs the CUDA toolkit's NVVM and NVRTC: {INSTALL}") from None

@@ -15,8 +15,9 @@ Compiling needs NVVM only (``pip install ".[cuda]"``: the toolkit wheels).
     python scripts/cuda_launch_overhead.py [--steps 2000] [--n 4000]
 
 The first run of each network compiles its kernels and checks that each
-launch bound by ``simulator.bind`` passes the driver the configuration and
-parameters of numba-cuda's own launch of the same call. Then it prints the
+launch bound by ``launch.bind`` (as the simulator module calls it) passes
+the driver the configuration and parameters of numba-cuda's own launch of
+the same call. Then it prints the
 host microseconds per simulated step, and per launch, for CUBA
 (``cuba``: neurons, propagation, spike record) and for CUBA with a one-step
 delay, a timed drive and a state monitor (``cuba+``: every kernel but the
@@ -42,10 +43,11 @@ import numba.cuda.codegen as codegen  # noqa: E402
 from cuda import bindings  # noqa: E402
 import numba.cuda.dispatcher as dispatcher  # noqa: E402
 from numba import cuda  # noqa: E402
+from cuda.pathfinder import DynamicLibNotFoundError  # noqa: E402
 from numba.cuda.cudadrv import devicearray  # noqa: E402
 
 from eventsnn.inputs import TimedCurrent  # noqa: E402
-from eventsnn.kernels.cuda import simulator  # noqa: E402
+from eventsnn.kernels.cuda import INSTALL, simulator  # noqa: E402
 from eventsnn.monitors import StateMonitor  # noqa: E402
 from eventsnn.plasticity import STDP  # noqa: E402
 from eventsnn.reference_networks import cuba  # noqa: E402
@@ -91,7 +93,8 @@ launches.count = 0
 
 
 def checked(bind):
-    """``simulator.bind`` whose launches are checked against numba-cuda's own launch of the same call."""
+    """``launch.bind`` (as the simulator module calls it), its launches checked against numba-cuda's own launch
+    of the same call."""
     def bind_checked(configured, *args):
         seen = []  # each launch's grid, block and parameters' values
         dispatcher.launch = lambda stream, config, kernel, *params: seen.append(
@@ -158,4 +161,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except DynamicLibNotFoundError as err:  # numba-cuda alone (the dev extra) has no compilers: the cuda extra has
+        raise SystemExit(f"{err}\nCompiling needs the CUDA toolkit's NVVM and NVRTC: {INSTALL}") from None

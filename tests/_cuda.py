@@ -1,8 +1,10 @@
 """numba.cuda for the CUDA tests: Numba's CUDA simulator, unless NUMBA_ENABLE_CUDASIM=0 asks for the device.
 
-Import this before anything imports numba.cuda: the flag is read then. It
-changes nothing for the CPU kernels (Numba reads it only in numba.cuda), so
-the rest of a pytest process is unaffected. benchmarks/gpu_check.sh runs
+Import this before anything imports numba.cuda: it sets the flag and has
+Numba re-read its configuration (Numba reads its flags when numba is
+imported, which ``import eventsnn`` has done), and numba.cuda picks the
+simulator when it is imported. Only numba.cuda acts on the flag, so the CPU
+kernels and the rest of a pytest process are unaffected. benchmarks/gpu_check.sh runs
 these tests with NUMBA_ENABLE_CUDASIM=0 on a real GPU.
 """
 import os

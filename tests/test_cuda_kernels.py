@@ -64,6 +64,10 @@ def test_lif_without_the_adaptation_history_matches_the_cpu(reset):
             np.testing.assert_allclose(a, b, **TOL)
     with pytest.raises(ValueError, match="trace.adapt must hold 5 or 0 time steps, got 2"):
         gpu_bptt.neuron_backward(g, lean._replace(adapt=np.zeros((2, 2, 3), np.float32)), p, state)
+    adaptive = p._replace(gamma=np.array([0.0, 0.2, 0.0], np.float32))  # its gradients would need a[t]
+    for gamma in (adaptive.gamma, cuda.to_device(adaptive.gamma)):
+        with pytest.raises(ValueError, match="trace.adapt holds no time steps .* params.gamma is not 0"):
+            gpu_bptt.neuron_backward(g, lean, adaptive._replace(gamma=gamma), state)
 
 
 def test_neuron_kernels_keep_device_arrays_on_the_device_and_start_from_rest():
@@ -139,6 +143,17 @@ def test_bad_event_product_arguments_are_named():
         gpu_linear.active_index(np.array([[np.inf]]))
 
 
+@pytest.mark.parametrize("indptr, indices, message", [
+    ([0, 1], [-1], r"index.indices must lie in \[0, 2\) \(the rows of dense\), got -1"),
+    ([0, 1], [2], r"index.indices must lie in \[0, 2\) \(the rows of dense\), got 2"),
+    ([0, 2], [0], "index.indptr must run from 0 to 1 .*got 0 to 2"),
+    ([0, 1, 0, 1], [0], "index.indptr must not decrease, got 1 then 0")])
+def test_a_host_csr_that_would_read_outside_dense_is_refused(indptr, indices, message):
+    index = gpu_linear.CSR(np.array(indptr, np.int64), np.array(indices, np.int32), np.ones(len(indices), np.float32))
+    with pytest.raises(ValueError, match=message):
+        gpu_linear.sparse_matmul(index, np.ones((2, 3), np.float32))
+
+
 @settings(max_examples=15, deadline=None)
 @given(n=st.integers(1, 40), step=st.integers(1, 50), decoupled=st.booleans(), wd=st.floats(0, 0.5),
        lr=st.floats(1e-4, 0.1), seed=st.integers(0, 2**31))
@@ -173,3 +188,12 @@ def test_adam_update_of_device_arrays_and_of_a_matrix():
         gpu_optim.adam_update(w.astype(np.float64), g, m, v, scalars)
     with pytest.raises(ValueError, match=r"g must have shape \(4, 5\)"):
         gpu_optim.adam_update(w, g[:2], m, v, scalars)
+    with pytest.raises(ValueError, match="v must be >= 0, got -1.0"):
+        gpu_optim.adam_update(w, g, m, np.full_like(v, -1.0), scalars)
+    with pytest.raises(ValueError, match="scalars.bias2 and scalars.eps must be > 0, got 0.0"):
+        gpu_optim.adam_update(w, g, m, v, scalars._replace(bias2=np.float32(0)))
+    with pytest.raises(ValueError, match="scalars.step must be finite, got nan"):
+        gpu_optim.adam_update(w, g, m, v, scalars._replace(step=np.float32("nan")))
+    opt.step_count = 0
+    with pytest.raises(ValueError, match=r"step_count must be at least 1 .*got 0"):
+        opt.scalars(np.float32)

@@ -16,7 +16,6 @@ import eventsnn
 from eventsnn import Network, Population
 from eventsnn.backends import cuda_backend
 from eventsnn.backends.distributed import Layout
-from eventsnn.checkpoint.hdf5 import load_snapshot
 from eventsnn.inputs import Poisson, SpikeGenerator, TimedCurrent
 from eventsnn.kernels.cuda import simulator
 from eventsnn.monitors import RateMonitor, SpikeMonitor, StateMonitor, SynapseMonitor
@@ -153,9 +152,7 @@ def continued(build, tmp_path, first: str, then: str, duration: float) -> tuple[
     net, _ = build(first)
     net.run(duration / 2)
     eventsnn.save(net, tmp_path / "net.h5")
-    snap = load_snapshot(tmp_path / "net.h5")
-    snap.config["backend"] = then
-    resumed = Network.from_checkpoint(snap)
+    resumed = eventsnn.load(tmp_path / "net.h5", backend=then)
     assert type(resumed.sim).name == then
     resumed.run(duration / 2)
     return straight, monitors, resumed
@@ -411,6 +408,14 @@ def test_without_a_gpu_the_error_says_what_to_install(monkeypatch):
         Network(Population(2, LIF()), backend="cuda").run(1.0)
     with pytest.raises(RuntimeError, match="no CUDA GPU"):
         cuda_backend.device_kernels()
+    from eventsnn.kernels.cuda import event_linear
+    from eventsnn.lm.cuda_engine import CudaEngine
+
+    simulator_hint = "NUMBA_ENABLE_CUDASIM=1 in the environment before numba is imported"
+    with pytest.raises(RuntimeError, match=f"no CUDA GPU.*{simulator_hint}"):
+        event_linear.event_matmul(np.ones((1, 1), np.float32), np.ones((1, 1), np.float32))
+    with pytest.raises(RuntimeError, match=f"no CUDA GPU.*{simulator_hint}"):
+        CudaEngine(None)  # checked before anything else
 
 
 @pytest.mark.parametrize("projection, monitor", [(False, True), (True, False)])

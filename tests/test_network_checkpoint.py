@@ -49,6 +49,33 @@ def test_pending_delayed_spikes_survive_a_checkpoint(tmp_path):
     assert restored.monitors[0].values.shape[0] == 40  # 10 samples before saving, 30 after
 
 
+def test_a_network_saved_on_one_backend_continues_on_another_through_load(tmp_path):
+    spec = _small_spec()
+    whole, whole_monitors = build_network(spec)
+    whole.run(2 * spec.duration)
+    first, _ = build_network(spec)
+    first.run(spec.duration)
+    save(first, tmp_path / "net.h5")
+    resumed = load(tmp_path / "net.h5", backend="numpy")
+    assert resumed.backend == "numpy" and type(resumed.sim).name == "numpy"
+    resumed.run(spec.duration)
+    assert whole.spike_count > 0
+    for a, b in zip(spike_record(whole_monitors), spike_record(resumed.monitors)):
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+    for a, b in zip(whole.populations, resumed.populations):
+        np.testing.assert_allclose(a.state, b.state, rtol=0, atol=1e-12)
+
+
+def test_load_refuses_an_unknown_option_or_backend_by_name(tmp_path):
+    net, _ = build_network(_small_spec())
+    save(net, tmp_path / "net.h5")
+    with pytest.raises(ValueError, match="backend.*'gpu'"):
+        load(tmp_path / "net.h5", backend="gpu")
+    with pytest.raises(ValueError, match="no option 'threads'.*backend"):
+        load(tmp_path / "net.h5", threads=2)
+
+
 def test_a_changed_synapse_table_is_refused(tmp_path):
     net, _ = build_network(_small_spec())
     save(net, tmp_path / "net.h5")

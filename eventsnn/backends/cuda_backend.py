@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import MissingDependencyError
 from ..kernels import codegen
 from .base import CPUBackend
 from .distributed import Layout
 from .state import Recorder
 
-INSTALL = 'pip install "eventsnn[cuda]" (from a checkout: pip install ".[cuda]")'
 # The learning state a run changes (copied to the device before it and back after it); the rest of
 # backends.state.Plasticity stays on the device across runs.
 DYNAMIC = ("x_pre", "t_pre", "x_post", "t_post", "elig", "t_elig", "hist", "hist_n", "dopamine", "t_dopamine",
@@ -40,16 +38,12 @@ DYNAMIC = ("x_pre", "t_pre", "x_post", "t_post", "elig", "t_elig", "hist", "hist
 
 def device_kernels():
     """``kernels.cuda.simulator`` (importing ``numba.cuda``), once a GPU or Numba's CUDA simulator is there."""
-    try:
-        from numba import cuda
-    except ImportError as err:
-        raise MissingDependencyError(f'backend="cuda" needs numba-cuda ({err}): {INSTALL}') from err
-    if not cuda.is_available():
-        raise RuntimeError(f'backend="cuda" found no CUDA GPU (numba.cuda.is_available() is False): run it on a '
-                           f'machine with an NVIDIA GPU and its driver, with numba-cuda and the CUDA toolkit '
-                           f'installed by {INSTALL}; NUMBA_ENABLE_CUDASIM=1 runs Numba\'s CUDA simulator instead')
-    from ..kernels.cuda import simulator
+    from ..kernels.cuda import arrays, simulator  # a MissingDependencyError without numba-cuda
 
+    try:
+        arrays.require_device()
+    except RuntimeError as err:
+        raise RuntimeError(f'backend="cuda": {err}') from None
     return simulator
 
 

@@ -240,16 +240,29 @@ def _library_version() -> str:
 # ----------------------------------------------------------------- reading
 
 
-def load(path: str | os.PathLike) -> Any:
-    """Rebuild the object saved in ``path`` through its registered class."""
+def load(path: str | os.PathLike, **options: Any) -> Any:
+    """Rebuild the object saved in ``path`` through its registered class.
+
+    ``options`` go to the class's ``from_checkpoint``, each checked first by
+    the class's ``load_options`` (a dict: name -> check): a Network takes
+    ``backend`` ("numpy", "numba" or "cuda"; default: the one that saved it),
+    to continue on another backend, e.g. a run saved on a GPU on a machine
+    without one.
+    """
     snap = load_snapshot(path)
     cls = registered_class(snap.kind)
     if cls is None:
         raise CheckpointError(
             f"{path}: unknown kind {snap.kind!r} (root attribute 'kind'); registered kinds: {registered_kinds()}"
         )
+    checks = getattr(cls, "load_options", {})
+    for name, value in options.items():
+        if name not in checks:
+            raise ValueError(f"load: a {snap.kind} checkpoint takes no option {name!r} "
+                             f"(its options: {sorted(checks) or 'none'})")
+        checks[name](value)
     try:
-        return cls.from_checkpoint(snap)
+        return cls.from_checkpoint(snap, **options)
     except CheckpointError as err:
         raise CheckpointError(f"{path}: {err}") from err
     except (KeyError, ValueError) as err:

@@ -13,6 +13,7 @@ import numpy as np
 from numba import cuda
 
 from .._validation import check_int
+from ..kernels.cuda.arrays import require_device
 from ..kernels.cuda.inference import MAX_POPULATIONS, MAX_THREADS, token_steps
 from .engine import Engine, InferenceLM
 
@@ -26,6 +27,7 @@ class CudaEngine(Engine):
     """
 
     def __init__(self, lm: InferenceLM, batch: int = 1, threads: int = 128):
+        require_device()
         super().__init__(lm, batch, "event")
         self.threads = check_int("threads", threads, 1)
         if self.threads > MAX_THREADS:

@@ -116,7 +116,11 @@ class Adam(Optimizer):
         self.weight_decay = check_nonnegative("weight_decay", weight_decay)
 
     def scalars(self, dtype: Any) -> "AdamScalars":
-        """The scalars of this step's :func:`adam_update` (step count ``step_count``) in ``dtype``."""
+        """The scalars of this step's :func:`adam_update` (step count ``step_count``, at least 1: ``step`` counts
+        the step before it updates) in ``dtype``."""
+        if self.step_count < 1:
+            raise ValueError(f"step_count must be at least 1 (the step being taken; step() counts it first), "
+                             f"got {self.step_count}")
         t, dt = self.step_count, np.dtype(dtype).type  # scalars in the parameter's dtype keep float32 math float32
         coupled, decoupled = (0.0, self.weight_decay) if self.decoupled else (self.weight_decay, 0.0)
         return AdamScalars(dt(self.b1), dt(1 - self.b1), dt(self.b2), dt(1 - self.b2), dt(self.lr / (1 - self.b1 ** t)),

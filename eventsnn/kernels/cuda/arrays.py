@@ -7,8 +7,18 @@ import numpy as np
 from numba import cuda
 
 from ..._validation import check_array
+from . import INSTALL
 
 THREADS = 128  # threads per block of the one-thread-per-element kernels
+
+
+def require_device() -> None:
+    """A RuntimeError that says what to do unless a CUDA GPU (or Numba's CUDA simulator) is there."""
+    if not cuda.is_available():
+        raise RuntimeError(f"no CUDA GPU found (numba.cuda.is_available() is False): run on a machine with an "
+                           f"NVIDIA GPU and its driver, with numba-cuda and the CUDA toolkit installed by "
+                           f"{INSTALL}; or run Numba's CUDA simulator: NUMBA_ENABLE_CUDASIM=1 in the environment "
+                           f"before numba is imported (import eventsnn imports it)")
 
 
 def on_device(x: Any) -> bool:
@@ -23,6 +33,7 @@ def device_array(name: str, x: Any, shape: tuple | None = None, dtype: Any = np.
     (finite values included) and copied; a device array is checked for
     dtype and shape only (looking for NaN would cost a copy to the host).
     """
+    require_device()
     if not on_device(x):
         return cuda.to_device(check_array(name, x, shape=shape, dtype=dtype))
     d = x if hasattr(x, "copy_to_host") else cuda.as_cuda_array(x)  # a CuPy or PyTorch array is viewed, not copied

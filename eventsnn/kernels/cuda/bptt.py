@@ -179,8 +179,9 @@ def neuron_forward(current: Any, params: NeuronParams, state: Any = None, keep_a
 
 def neuron_backward(g_spk: Any, trace: NeuronTrace, params: NeuronParams, state: Any = None,
                     detach_reset: bool = True, kind: int = FAST_SIGMOID, slope: float = 25.0) -> NeuronGrads:
-    """BPTT for :func:`neuron_forward` given dL/dspk [T, B, N]: ``bptt.neuron_backward``'s results
-    (dL/dgamma and dL/drho are 0 for a trace without the adaptation history).
+    """BPTT for :func:`neuron_forward` given dL/dspk [T, B, N]: ``bptt.neuron_backward``'s results.
+    A trace without the adaptation history (``keep_adaptation=False``) serves only gamma = 0 (LIF), where
+    dL/dgamma and dL/drho are 0; with another gamma it is refused.
 
     ``kind`` and ``slope`` pick the surrogate derivative (``bptt.FAST_SIGMOID``, ...;
     an ``eventsnn.autodiff`` surrogate carries both); the starting ``state`` is a constant.
@@ -195,6 +196,9 @@ def neuron_backward(g_spk: Any, trace: NeuronTrace, params: NeuronParams, state:
     if ad.shape[0] not in (0, T):
         raise ValueError(f"trace.adapt must hold {T} or 0 time steps, got {ad.shape[0]}")
     beta, thr, rho, gamma = _params(params, N)
+    if T and ad.shape[0] == 0 and gamma.copy_to_host().any():  # its gradients need a[t]: refuse, not guess
+        raise ValueError("trace.adapt holds no time steps (neuron_forward(..., keep_adaptation=False)), but "
+                         "params.gamma is not 0: the backward pass of an adaptive neuron needs the history")
     mem0, spk0, a0 = _state(state, B, N)
     check_choice("kind", kind, (FAST_SIGMOID, ATAN, SIGMOID, TRIANGLE))
     slope = check_positive("slope", slope)  # float64, rounded in the kernel as the CPU rounds it

@@ -115,6 +115,8 @@ def sparse_matmul(index: CSR, dense: Any) -> Any:
         raise ValueError(f"index must be a CSR, got {index!r}")
     device = on_device(dense)
     dense = device_array("dense", dense, (None, None))
+    if not (on_device(index.indptr) or on_device(index.indices)):  # a device CSR's entries are not read back
+        _check_structure(np.asarray(index.indptr), np.asarray(index.indices), dense.shape[0])
     indptr = device_array("index.indptr", index.indptr, (None,), np.int64)
     indices = device_array("index.indices", index.indices, (None,), np.int32)
     values = device_array("index.values", index.values, (indices.size,))
@@ -125,6 +127,21 @@ def sparse_matmul(index: CSR, dense: Any) -> Any:
     if rows * N:
         _sparse_matmul[blocks(rows * N), THREADS](indptr, indices, values, dense, out)
     return returned(out, device)
+
+
+def _check_structure(indptr: np.ndarray, indices: np.ndarray, columns: int) -> None:
+    """A host CSR's row pointers run from 0 up to its entries' count, and each column lies in [0, columns)."""
+    if indptr.ndim != 1 or indptr.size == 0 or indices.ndim != 1:
+        return  # the shape checks name these
+    if indptr[0] != 0 or indptr[-1] != indices.size:
+        raise ValueError(f"index.indptr must run from 0 to {indices.size} (the entries of index.indices), got "
+                         f"{indptr[0]} to {indptr[-1]}")
+    fall = np.flatnonzero(np.diff(indptr) < 0)
+    if fall.size:
+        raise ValueError(f"index.indptr must not decrease, got {indptr[fall[0]]} then {indptr[fall[0] + 1]}")
+    outside = (indices < 0) | (indices >= columns)
+    if outside.any():
+        raise ValueError(f"index.indices must lie in [0, {columns}) (the rows of dense), got {indices[outside][0]}")
 
 
 def event_matmul(x: Any, w: Any) -> Any:

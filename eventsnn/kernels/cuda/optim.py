@@ -35,12 +35,20 @@ def adam_update(w: Any, g: Any, m: Any, v: Any, scalars: AdamScalars) -> None:
     """
     if not isinstance(scalars, AdamScalars):
         raise ValueError(f"scalars must be an AdamScalars, got {scalars!r}")
+    for name, value in scalars._asdict().items():
+        if not np.isfinite(value):
+            raise ValueError(f"scalars.{name} must be finite, got {float(value)}")
+    if not (scalars.bias2 > 0 and scalars.eps > 0):  # the update divides by sqrt(v / bias2) + eps
+        raise ValueError(f"scalars.bias2 and scalars.eps must be > 0, got {float(scalars.bias2)} and "
+                         f"{float(scalars.eps)}")
     for name, a in (("w", w), ("m", m), ("v", v)):
         if not on_device(a) and not (isinstance(a, np.ndarray) and a.dtype == np.float32 and a.flags.writeable):
             raise ValueError(f"{name} must be a writeable float32 NumPy or device array (it is updated in place)")
     shape = tuple(w.shape) if on_device(w) else np.shape(w)
     given = {"w": w, "g": g, "m": m, "v": v}
     dev = {name: device_array(name, a, shape) for name, a in given.items()}
+    if not on_device(v) and (v < 0).any():  # a second moment; its square root is taken (a device v is not read)
+        raise ValueError(f"v must be >= 0, got {float(v[v < 0].flat[0])}")
     flat = [d.reshape(d.size) for d in dev.values()]
     if flat[0].size:
         _adam[blocks(flat[0].size), THREADS](*flat, *(np.float32(s) for s in scalars))
