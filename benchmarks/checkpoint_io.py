@@ -1,6 +1,6 @@
 """Checkpoint size and save/load time of a training run (the issue's measure: the small LM preset).
 
-    python benchmarks/checkpoint_io.py runs/small --json results/checkpoint_io.json
+    python benchmarks/checkpoint_io.py runs/small --json benchmarks/results/checkpoint_io.json
 
 Saves the run (model, optimizer moments, RNG, data position, history,
 tokenizer, carried state) atomically with fsync, and loads it back with full

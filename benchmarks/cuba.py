@@ -1,6 +1,6 @@
 """CUBA benchmark (Brette et al. 2007, benchmark 2): simulation speed against Brian2 and NEST.
 
-    python benchmarks/cuba.py --n 4000 --duration 10 --json results/cuba.json [--compare brian2 nest]
+    python benchmarks/cuba.py --n 4000 --duration 10 --json benchmarks/results/cuba.json [--compare brian2 nest]
     python benchmarks/cuba.py --n 4000 16000 64000 --duration 1
 
 Mean out-degree 80 at every size (p = 80/n). Timed separately:
@@ -19,7 +19,7 @@ of ours just before and after it, the median over the rounds (``ratios``;
 ``loop_range`` and ``build_and_loop_range`` the extremes). The rows shown
 are each side's run of median loop time; ``wall_s_runs`` keeps them all.
 
-    python benchmarks/cuba.py --n 64000 --duration 1 --threads 1 2 [--compare brian2] --json results/cuba_threads.json
+    python benchmarks/cuba.py --n 64000 --duration 1 --threads 1 2 [--compare brian2] --json benchmarks/results/cuba_threads.json
 
 ``--threads`` measures eventsnn on each thread count (``Network.threads``)
 and, with ``--compare brian2``, Brian2's cpp_standalone on as many OpenMP
@@ -28,7 +28,7 @@ round by round (ours on 1, Brian2 on 1, ours on 2, Brian2 on 2, ...);
 ``speedup`` is each side's loop time on one thread over that on k threads
 in the same round, the median over the rounds.
 
-    python benchmarks/cuba.py --backend cuda --n 4000 64000 1000000 --duration 0.1 --json results/cuba_cuda.json
+    python benchmarks/cuba.py --backend cuda --n 4000 64000 1000000 --duration 0.1 --json benchmarks/results/cuba_cuda.json
 
 ``--backend cuda`` runs eventsnn on the GPU (``backend="cuda"``, docs/cuda.md)
 and, in the same run, the one-core Numba backend as its peer (``numba_1_thread``,

@@ -1,6 +1,6 @@
 """Throughput of the event product (sparse binary x dense) that dominates the MLP training step.
 
-    NUMBA_NUM_THREADS=2 python benchmarks/event_product.py --json results/event_product.json
+    NUMBA_NUM_THREADS=2 python benchmarks/event_product.py --json benchmarks/results/event_product.json
 
 ``sparse_matmul`` adds, for each nonzero x[m, k], the row W[k] (512 float32)
 into out[m]. The MLP benchmark's forward X @ W (X: 3200 x 784 Bernoulli(0.2))

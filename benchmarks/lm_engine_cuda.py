@@ -11,7 +11,7 @@ tokens at the largest batch: ``max_abs_diff``, ``scale`` (the largest
 (a spike flipped by rounding at a threshold sends one stream its own way)
 and both engines' spike totals.
 
-    python benchmarks/lm_engine_cuda.py --json results/lm_engine_cuda.json
+    python benchmarks/lm_engine_cuda.py --json benchmarks/results/lm_engine_cuda.json
 """
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ first ``--calibrate`` seconds, so both anneal within the time they get.
 process: one core each, both runs within ``minutes`` of wall time.
 
     NUMBA_NUM_THREADS=1 python benchmarks/lm_quality.py --minutes 30 --parallel --out runs/small \
-        --json results/lm_quality.json
+        --json benchmarks/results/lm_quality.json
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """What synaptic plasticity costs: networks with and without it, and CUBA + STDP against Brian2.
 
-    NUMBA_NUM_THREADS=1 python benchmarks/plasticity.py --json results/plasticity.json
+    NUMBA_NUM_THREADS=1 python benchmarks/plasticity.py --json benchmarks/results/plasticity.json
     NUMBA_NUM_THREADS=1 python benchmarks/plasticity.py --n 4000 --duration 10 --izh-duration 60 --rounds 3 --peers ""
 
 (a) CUBA (Brette et al. 2007, benchmark 2; ``eventsnn.reference_networks.cuba``,

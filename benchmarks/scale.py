@@ -1,6 +1,6 @@
 """Scale: a CUBA-like network of many synapses, its build and run times and its memory per synapse.
 
-    python benchmarks/scale.py [--synapses 1e9] [--peer-synapses 1e7] [--json results/scale.json]
+    python benchmarks/scale.py [--synapses 1e9] [--peer-synapses 1e7] [--json benchmarks/results/scale.json]
 
 The network: CUBA (Brette et al. 2007; ``eventsnn.reference_networks.cuba``'s
 neurons) of n = synapses / out_degree LIF neurons (80% excitatory), each

@@ -1,6 +1,6 @@
 """Event-driven vs dense inference: how cost follows activity.
 
-    python benchmarks/sparse_vs_dense.py [--checkpoint CKPT] --json results/sparse_vs_dense.json [--plot PNG]
+    python benchmarks/sparse_vs_dense.py [--checkpoint CKPT] --json benchmarks/results/sparse_vs_dense.json [--plot PNG]
 
 Model: a trained ``small`` spiking LM (trained here for ``--train-minutes``
 when no checkpoint is given) runs validation text through the event and the
@@ -31,7 +31,7 @@ activity·n_in rows, so its floor is (active rows · row bytes) / bandwidth.
 ``--device cuda`` runs both parts on a GPU (docs/cuda.md), the layer for
 batches of streams (``--batches``, default 1, 16, 256, 1024):
 
-    python benchmarks/sparse_vs_dense.py --device cuda --json results/sparse_vs_dense_cuda.json
+    python benchmarks/sparse_vs_dense.py --device cuda --json benchmarks/results/sparse_vs_dense_cuda.json
 
 Sweep: the event product is eventsnn.kernels.cuda.event_linear.event_matmul
 (the CSR of the spikes built on the device, then the weight rows of the
@@ -481,7 +481,9 @@ def lm_shape(text: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", help="write the results here")
-    parser.add_argument("--plot", default="results/sparse_vs_dense.png", help="speedup plot (needs matplotlib; CPU)")
+    parser.add_argument("--plot", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                                       "sparse_vs_dense.png"),
+                        help="speedup plot (needs matplotlib; CPU)")
     parser.add_argument("--checkpoint", help="trained language model (training checkpoint or run directory)")
     parser.add_argument("--train-minutes", type=float, default=10.0,
                         help="training time when no checkpoint is given (CPU; the GPU run takes random weights)")

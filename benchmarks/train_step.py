@@ -18,13 +18,13 @@ after it, and the JSON keeps every measurement's median (``log``). Peers not
 installed are skipped and listed (``missing_peers``): without torch eventsnn
 runs alone.
 
-    NUMBA_NUM_THREADS=2 python benchmarks/train_step.py --json results/train_step.json
+    NUMBA_NUM_THREADS=2 python benchmarks/train_step.py --json benchmarks/results/train_step.json
 
 ``--device cuda`` runs (b) alone on a GPU at each n of ``--layer-sizes``
 (default 4096 and 16384; eventsnn's side: benchmarks/_cuda_train.py), the
 peers on torch CUDA, each in its own process as above:
 
-    python benchmarks/train_step.py --device cuda --json results/train_step_cuda.json
+    python benchmarks/train_step.py --device cuda --json benchmarks/results/train_step_cuda.json
 """
 from __future__ import annotations
 

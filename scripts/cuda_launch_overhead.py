@@ -10,9 +10,10 @@ loading the compiled module (``get_cufunc``: a no-op) and the launch
 ``ParamHolder``), so everything up to the driver is timed. The driver's
 ``cuLaunchKernel`` comes on top (a few microseconds each). The host never
 reads how many steps ran (``CHECK_EVERY``: once per 256 steps on a device).
-Compiling needs NVVM only (``pip install ".[cuda]"``: the toolkit wheels).
+Compiling needs the toolkit's NVVM and NVRTC (``pip install ".[cuda]"``:
+the toolkit wheels).
 
-    python scripts/cuda_launch_overhead.py [--steps 2000] [--n 4000]
+    python scripts/cuda_launch_overhead.py [--steps 2000] [--n 4000] [--json PATH]
 
 The first run of each network compiles its kernels and checks that each
 launch bound by ``launch.bind`` (as the simulator module calls it) passes
@@ -31,6 +32,8 @@ import argparse
 import contextlib
 import ctypes
 import importlib
+import importlib.metadata
+import json
 import os
 import time
 
@@ -140,8 +143,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--n", type=int, default=4000, help="neurons (the host cost does not depend on it)")
     parser.add_argument("--cc", default="9.0")
+    parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args()
     stand_ins(tuple(int(v) for v in args.cc.split(".")))
+    results = {"steps": args.steps, "n": args.n, "cc": args.cc, "numba_cuda": importlib.metadata.version("numba-cuda"),
+               "networks": {}}
     for name in ("cuba", "cuba+", "stdp"):
         net = network(name, args.n)
         bind, simulator.bind = simulator.bind, checked(simulator.bind)
@@ -158,6 +164,11 @@ def main() -> None:
         per_launch = per_step * args.steps / launches.count
         print(f"{name:6} {launches.count / args.steps:4.1f} launches/step  {per_step * 1e6:7.1f} us/step  "
               f"{per_launch * 1e6:6.1f} us/launch  (best of 3 runs of {args.steps} steps)", flush=True)
+        results["networks"][name] = {"launches_per_step": launches.count / args.steps, "host_us_per_step":
+                                     per_step * 1e6, "host_us_per_launch": per_launch * 1e6}
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
 
 
 if __name__ == "__main__":
