@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -52,9 +51,7 @@ def main() -> None:
     print(f"corpus {results['corpus_mb']:.1f} MB: train --data peaks at {results['data_peak_mb']:.0f} MB, "
           f"--corpus at {results['corpus_peak_mb']:.0f} MB (tokenize once: {results['tokenize_peak_mb']:.0f} MB)")
     if args.json:
-        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+        Path(args.json).write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
