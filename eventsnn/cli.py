@@ -8,7 +8,7 @@
                    [--steps N] [--out DIR] [--resume CKPT] [--seed S] [--force] [--json PATH]
     eventsnn generate CKPT [--prompt TEXT] [--max-tokens N] [--temperature T] [--top-k K]
                       [--top-p P] [--seed S] [--engine event|dense] [--precision float32|int8]
-    eventsnn export CKPT OUT [--precision float32|int8] [--eval-tokens N] [--corpus PATH]
+    eventsnn export CKPT OUT [--precision float32|int8] [--eval-tokens N] [--corpus PATH] [--force]
     eventsnn report CKPT [--prompt TEXT] [--json PATH] [--plots DIR] [--corpus PATH]
     eventsnn adapt CKPT --corpus FILE [--rule rstdp|sgd|none] [--json PATH] [--save STATE] [--resume STATE] ...
 
@@ -116,6 +116,8 @@ def _train(args: argparse.Namespace) -> int:
                      "--tokenizer and --bpe-vocab")
     if args.tokenizer == "bpe":
         require("tokenizers", "--tokenizer bpe")  # before any work: the vocabulary is learned first
+    if args.json and not Path(args.json).resolve().parent.is_dir():  # written at the end: checked at the start
+        raise _Usage(f"--json {args.json}: its directory does not exist")
     source = resolve_checkpoint(args.resume) if args.resume else None
     if source is not None:
         out = Path(args.out) if args.out else source.parent
@@ -173,6 +175,8 @@ def _start_run(args: argparse.Namespace, source: Path | None) -> tuple[Trainer, 
         run.use_corpus(args.corpus)
     if args.data:
         run.use_token_file(args.data)
+    if args.corpus or args.data:
+        run.streams  # noqa: B018 -- reads the new data now, so that a mismatch is refused before training starts
     until = args.steps or run.config.steps
     if until <= run.step:
         reason = (f"--steps {args.steps} is not beyond" if args.steps else
@@ -232,9 +236,12 @@ def _generate(args: argparse.Namespace) -> int:
     from .lm.generate import generate
 
     checkpoint = _checkpoint(args)
+    if args.online and (args.engine != "event" or args.precision not in (None, "float32")):
+        raise _Usage("--online runs the float32 event engine: leave out --engine dense and --precision int8")
     lm = load_inference(checkpoint, args.precision)
     if lm.tokenizer is None:
         raise ValueError(f"checkpoint {checkpoint!r} holds no tokenizer")
+    lm.tokenizer.encode(args.prompt, "--prompt")  # an unencodable prompt is refused before anything is printed
     sys.stdout.write(args.prompt)
     pieces, first = 0, None
     if args.online:  # the model keeps adapting (eventsnn.lm.adapt) to the prompt and to what it writes
@@ -267,6 +274,13 @@ def _export(args: argparse.Namespace) -> int:
         raise _Usage("export needs a checkpoint and an output file: eventsnn export CKPT OUT "
                      "(or eventsnn export --checkpoint CKPT OUT)")
     checkpoint, out = positional
+    if Path(out).is_dir():
+        raise _Usage(f"OUT {out!r} is a directory: give the HDF5 file to write")
+    if Path(out).exists():
+        if Path(out).resolve() == resolve_checkpoint(checkpoint).resolve():
+            raise _Usage(f"export would write over the checkpoint it reads ({out}): give another OUT")
+        if not args.force:
+            raise _Usage(f"OUT {out!r} exists: give --force to replace it")
     from .lm.adapt import adapted_export
 
     adapted = adapted_export(checkpoint, args.precision)
@@ -462,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-tokens", type=_number(int, 0), default=20000, metavar="N",
                    help="validation tokens to compare the export's loss with float32 on (0: skip)")
     p.add_argument("--corpus", metavar="PATH", help="the run's corpus, if not at its stored path")
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists (never the checkpoint read)")
 
     p = command("report", "sparsity, cost and quality of a trained language model", _report)
     _checkpoint_arguments(p, "the training run")

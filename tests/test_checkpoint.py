@@ -23,6 +23,7 @@ from eventsnn.checkpoint import (
     load,
     load_snapshot,
     pack_rng,
+    resolve_checkpoint,
     save,
     save_snapshot,
     save_step,
@@ -343,6 +344,21 @@ def test_latest_pointer_must_name_an_existing_step_file(tmp_path, pointer):
     (tmp_path / "latest").write_text(pointer)
     with pytest.raises(CheckpointError, match="latest"):
         latest_checkpoint(tmp_path)
+
+
+def test_resolving_a_missing_path_or_a_run_without_its_pointer_says_what_is_wrong(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint file or run directory: .*nothing.h5"):
+        resolve_checkpoint(tmp_path / "nothing.h5")
+    run = tmp_path / "run"
+    run.mkdir()
+    with pytest.raises(ValueError, match="holds no checkpoint yet"):
+        resolve_checkpoint(run)
+    model = TwoLayer([2, 2])
+    for step in (1, 2):
+        save_step(model, run, step)
+    (run / "latest").unlink()
+    with pytest.raises(ValueError, match="no 'latest' file .* e.g. .*step_000002.h5"):
+        resolve_checkpoint(run)
 
 
 # ------------------------------------------------------------ inspect

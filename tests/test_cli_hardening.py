@@ -221,6 +221,22 @@ def test_resume_refuses_settings_that_differ_from_the_run(run_copy, option, valu
     assert f"{option} {value} conflicts with the resumed run's {name} {stored}" in error_line(capsys)
 
 
+def test_resume_refuses_another_corpus_before_the_banner(run_copy, tmp_path, capsys):
+    other = tmp_path / "other.txt"
+    other.write_text(load_corpus()[20000:40000], encoding="utf-8")
+    assert run_cli("train", "--resume", str(run_copy), "--steps", "3", "--corpus", str(other)) == 2
+    out, err = capsys.readouterr()
+    assert "differs from the corpus this run was trained on" in err and "training" not in out
+    assert run_cli("train", "--resume", str(run_copy), "--steps", "3", "--corpus", str(tmp_path / "none.txt")) == 2
+    assert "no corpus file" in error_line(capsys)
+
+
+def test_train_checks_its_json_path_before_training(tmp_path, corpus, capsys):
+    assert run_cli("train", "--corpus", str(corpus), "--steps", "2", "--out", str(tmp_path / "run"),
+                   "--json", str(tmp_path / "missing" / "x.json")) == 2
+    assert "--json" in error_line(capsys) and not (tmp_path / "run").exists()
+
+
 def test_resume_accepts_settings_equal_to_the_runs(run_copy):
     assert run_cli("train", "--resume", str(run_copy), "--steps", "3", "--preset", "tiny", "--seed", "0") == 0
 

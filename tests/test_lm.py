@@ -10,6 +10,7 @@ import pytest
 from eventsnn import autodiff as ad
 from eventsnn.checkpoint import load, save
 from eventsnn.lm import engine as engine_module
+from eventsnn.lm.engine import mean_cross_entropy
 from eventsnn.lm.data import Streams, document_pieces, encode_corpus, load_corpus, split
 from eventsnn.lm.generate import generate, generate_ids, sample
 from eventsnn.lm.metrics import dense_macs_per_token, parameter_split
@@ -179,6 +180,11 @@ def test_documents_and_split():
     (lambda: sample(np.zeros(4), np.random.default_rng(), top_p=1.5), "top_p"),
     (lambda: sample(np.zeros(4), np.random.default_rng(), top_k=0), "top_k"),
     (lambda: TrainConfig(tokenizer="words"), "tokenizer"),
+    (lambda: sample(np.array([np.nan, 0.0]), np.random.default_rng()), "logits must be finite or -inf"),
+    (lambda: sample(np.zeros((2, 2)), np.random.default_rng()), "logits must have 1 dimension"),
+    (lambda: sample(np.zeros(3), None), "rng must be a numpy.random.Generator, got None"),
+    (lambda: CharTokenizer.train("ab").encode(5), "text must be a string, got int"),
+    (lambda: mean_cross_entropy(None, np.array([1.5, 2.0, 3.0])), "tokens must be integer token ids"),
 ])
 def test_bad_settings_name_the_parameter(call, parameter):
     with pytest.raises(ValueError, match=parameter):

@@ -96,7 +96,7 @@ def test_saved_and_resumed_state_reads_on_as_if_uninterrupted(run, tokens, rule,
     assert not np.array_equal(adapted.spiking["spikes_in.1"].weight, lm_of(run).spiking["spikes_in.1"].weight)
 
 
-def test_the_command_reports_the_stream_and_the_forgetting(run, tmp_path):
+def test_the_command_reports_the_stream_and_the_forgetting(run, tmp_path, capsys):
     _, checkpoint = run
     corpus = tmp_path / "shifted.txt"
     corpus.write_text(TEXT[5000:6000], encoding="utf-8")
@@ -116,6 +116,22 @@ def test_the_command_reports_the_stream_and_the_forgetting(run, tmp_path):
     assert main(["export", str(tmp_path / "rstdp.h5"), str(tmp_path / "int8.h5"), "--precision", "int8"]) == 0
     assert load_inference(tmp_path / "int8.h5").precision == "int8"
     assert main(["generate", str(checkpoint), "--online", "--max-tokens", "5", "--prompt", "ROMEO"]) == 0
+    capsys.readouterr()
+    state = str(tmp_path / "rstdp.h5")
+    for changed in (["--rule", "sgd"], ["--tau-anchor", "60"]):  # a resumed adaptation keeps its settings
+        assert main(["adapt", "--resume", state, "--corpus", str(corpus), *changed]) == 2
+    err = capsys.readouterr().err
+    assert "--rule 'sgd' conflicts with the resumed adaptation's rule 'rstdp'" in err
+    assert "--tau-anchor 60.0 conflicts with the resumed adaptation's tau_anchor 50.0" in err
+    # export never writes over what it reads, and replaces another file only when told to
+    assert main(["export", state, state]) == 2
+    assert main(["export", state, str(tmp_path / "int8.h5")]) == 2
+    assert main(["export", state, str(tmp_path / "int8.h5"), "--force"]) == 0
+    assert load_inference(tmp_path / "int8.h5").precision == "float32"
+    assert main(["generate", str(checkpoint), "--online", "--engine", "dense"]) == 2
+    err = capsys.readouterr().err
+    assert "export would write over the checkpoint it reads" in err and "give --force to replace it" in err
+    assert "--online runs the float32 event engine" in err
 
 
 def test_bad_input_is_named(run, tmp_path, capsys):

@@ -58,6 +58,13 @@ def test_lazy_subpackages_and_names_load_on_first_use():
         eventsnn.lm.nope  # noqa: B018
 
 
+def test_eventsnn_lm_generate_stays_the_function_whichever_import_comes_first():
+    for first in ("import eventsnn.lm.generate", "from eventsnn.lm import generate"):
+        out = assert_runs(f"{first}\nimport eventsnn.lm as lm\nimport eventsnn.lm.generate\n"
+                          "print(type(lm.generate).__name__, type(lm.sample).__name__)")
+        assert out.split() == ["function", "function"]
+
+
 def test_generation_from_a_training_run_or_an_export_imports_no_training_code(training_run, tmp_path):
     path, model, tokenizer = training_run
     export = save(InferenceLM.from_model(model, "int8", tokenizer), tmp_path / "x.h5")

@@ -1,6 +1,7 @@
 """Run directories: ``step_000123.h5`` checkpoints, a ``latest`` pointer, the last K kept, a lock."""
 from __future__ import annotations
 
+import errno
 import os
 import re
 from pathlib import Path
@@ -74,8 +75,14 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
     if path.is_dir():
         found = latest_checkpoint(path)
         if found is None:
+            steps = sorted(p.name for p in path.iterdir() if _STEP_FILE.fullmatch(p.name))
+            if steps:  # a run copied without its pointer, or one whose pointer was removed
+                raise ValueError(f"checkpoint directory {str(path)!r} has no 'latest' file naming its checkpoint; "
+                                 f"give one of its step files, e.g. {str(path / steps[-1])!r}")
             raise ValueError(f"checkpoint directory {str(path)!r} holds no checkpoint yet")
         path = found
+    elif not path.exists():
+        raise FileNotFoundError(errno.ENOENT, "no checkpoint file or run directory", str(path))
     return path
 
 

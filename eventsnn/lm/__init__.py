@@ -22,9 +22,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# Bound now, not on first use: the submodule of the same name would otherwise replace the function as this
+# package's ``generate`` once anything imports it (``eventsnn.lm.generate``). It loads no training code.
+from .generate import generate, sample
+
 if TYPE_CHECKING:
     from .config import PRESETS, LMConfig
-    from .generate import generate, sample
     from .metrics import Activity, Evaluation, evaluate
     from .model import SpikingLM
     from .report import build_report
@@ -32,13 +35,12 @@ if TYPE_CHECKING:
     from .train import TrainConfig, Trainer, load_trainer
 
 _MODULE_OF = {
-    "PRESETS": "config", "LMConfig": "config", "generate": "generate", "sample": "generate",
-    "Activity": "metrics", "Evaluation": "metrics", "evaluate": "metrics", "SpikingLM": "model",
+    "PRESETS": "config", "LMConfig": "config", "Activity": "metrics", "Evaluation": "metrics", "evaluate": "metrics", "SpikingLM": "model",
     "build_report": "report", "EOT": "tokenizer", "BPETokenizer": "tokenizer", "CharTokenizer": "tokenizer",
     "TrainConfig": "train", "Trainer": "train", "load_trainer": "train",
 }
 
-__all__ = sorted(_MODULE_OF)
+__all__ = sorted([*_MODULE_OF, "generate", "sample"])
 
 
 def __getattr__(name: str) -> Any:

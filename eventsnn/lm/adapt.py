@@ -469,18 +469,26 @@ def run_command(args: Any) -> dict[str, Any]:
     from .train import load_trainer
 
     text = load_corpus(args.corpus)
+    settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(AdaptConfig)
+                if getattr(args, f.name, None) is not None}
+    if settings.get("projections") == ["all"]:
+        settings["projections"] = None  # every spike-to-spike projection
     if args.resume:
         adapter = load_adapter(args.resume)
         if adapter.info.get("corpus_sha256") != corpus_digest(text):
             raise ValueError(f"--corpus {args.corpus!r} differs from the text the adaptation in {args.resume!r} "
                              "was reading (SHA-256 mismatch)")
+        asked = dataclasses.replace(adapter.config, **settings)
+        changed = [f.name for f in dataclasses.fields(AdaptConfig)
+                   if getattr(asked, f.name) != getattr(adapter.config, f.name)]
+        if changed:
+            name = changed[0]
+            raise ValueError(f"--{name.replace('_', '-')} {getattr(asked, name)!r} conflicts with the resumed "
+                             f"adaptation's {name} {getattr(adapter.config, name)!r}: a resumed adaptation keeps "
+                             "its rule and settings (leave the option out, or start a new adaptation)")
         source = adapter.info["source"]
     else:
         source = str(resolve_checkpoint(args.checkpoint))
-        settings = {f.name: getattr(args, f.name) for f in dataclasses.fields(AdaptConfig)
-                    if getattr(args, f.name, None) is not None}
-        if settings.get("projections") == ["all"]:
-            settings["projections"] = None  # every spike-to-spike projection
         config = AdaptConfig(**settings)
         adapter = Adapter(load_inference(source), config, load_trainer(source).model if config.rule == "sgd" else None)
         adapter.info = {"source": source, "corpus_sha256": corpus_digest(text)}

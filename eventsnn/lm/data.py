@@ -51,7 +51,7 @@ def load_corpus(path: str | os.PathLike | None = None) -> str:
     """The text of ``path`` (UTF-8), or of the bundled Tiny Shakespeare if None."""
     text = "".join(corpus_blocks(path))
     if not text.strip():
-        raise ValueError(f"corpus {str(path) if path else 'bundled'!r} is empty")
+        raise ValueError(f"corpus {str(path) if path else 'bundled'!r} is empty or only whitespace")
     return text
 
 

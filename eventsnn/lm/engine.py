@@ -368,6 +368,8 @@ class Engine:
 
 def mean_cross_entropy(lm: InferenceLM, tokens: np.ndarray, batch: int = 16, engine: str = "event") -> float:
     """Mean next-token cross-entropy (nats) of ``tokens`` read as ``batch`` contiguous streams from rest."""
+    if not np.issubdtype(np.asarray(tokens).dtype, np.integer):  # a float id would be truncated silently
+        raise ValueError(f"tokens must be integer token ids, got dtype {np.asarray(tokens).dtype}")
     tokens = check_array("tokens", tokens, ndim=1, dtype=np.int64)
     length = (tokens.size - 1) // check_int("batch", batch, 1)
     if length < 1:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
-from .._validation import check_finite, check_int, check_nonnegative
+from .._validation import check_array, check_finite, check_int, check_nonnegative
 from .engine import Engine, InferenceLM
 from .tokenizer import Tokenizer
 
@@ -40,7 +40,12 @@ def sample(logits: np.ndarray, rng: np.random.Generator, temperature: float = 1.
            top_p: float | None = None) -> int:
     """One token id drawn from ``logits`` [V] (see the module docstring)."""
     check_sampling(temperature, top_k, top_p)
-    z = np.asarray(logits, dtype=np.float64)
+    z = check_array("logits", logits, ndim=1, dtype=np.float64, finite=False)
+    if np.isnan(z).any() or np.isposinf(z).any() or not np.isfinite(z).any():  # or a token would be picked blindly
+        raise ValueError(f"logits must be finite or -inf, at least one finite, got {z[~np.isfinite(z)][:3]} "
+                         f"among {z.size}")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator, got {rng!r}")
     if temperature == 0:
         return int(np.argmax(z))
     order = np.argsort(-z, kind="stable")[:top_k]  # most likely first

@@ -59,6 +59,8 @@ class CharTokenizer:
         return cls(sorted(chars))
 
     def encode(self, text: str, name: str = "text") -> np.ndarray:
+        if not isinstance(text, str):
+            raise ValueError(f"{name} must be a string, got {type(text).__name__}")
         unknown = sorted(set(text) - self._index.keys())
         if unknown:
             raise ValueError(f"{name} contains characters outside the vocabulary: {''.join(unknown)!r}")

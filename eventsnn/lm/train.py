@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import os
 import signal
 import threading
@@ -204,8 +205,9 @@ class Trainer:
         if isinstance(source, TokenFile):
             name, digest, tokens = f"token file {str(source.path)!r}", source.corpus_sha256, source.tokens
             if source.tokenizer.to_dict() != self.tokenizer.to_dict():
-                raise ValueError(f"{name} was written with another tokenizer than this run's "
-                                 f"({source.tokenizer.kind}, {source.tokenizer.vocab_size} tokens)")
+                raise ValueError(f"{name} was written with another tokenizer ({source.tokenizer.kind}, "
+                                 f"{source.tokenizer.vocab_size} tokens) than this run's ({self.tokenizer.kind}, "
+                                 f"{self.tokenizer.vocab_size} tokens)")
             if self.tokens_digest not in (None, source.tokens_sha256):
                 raise ValueError(f"{name} holds other tokens than the file this run was trained on "
                                  f"(tokens SHA-256 {source.tokens_sha256[:12]}..., not {self.tokens_digest[:12]}...)")
@@ -222,11 +224,15 @@ class Trainer:
     def use_corpus(self, path: str | os.PathLike | None) -> None:
         """Read the training data from ``path`` (it must hold the text the run started with; None: the
         bundled corpus); later checkpoints store its absolute path."""
+        if path is not None and not os.path.isfile(path):
+            raise FileNotFoundError(errno.ENOENT, "no corpus file", str(path))
         self._relocate(corpus=None if path is None else os.path.abspath(path), data=None)
 
     def use_token_file(self, path: str | os.PathLike) -> None:
         """Read the training data from token file ``path`` (it must hold the corpus and tokenizer the run
         started with); later checkpoints store its absolute path."""
+        if not os.path.isfile(path):
+            raise FileNotFoundError(errno.ENOENT, "no token file", str(path))
         self._relocate(data=os.path.abspath(path))
 
     def _relocate(self, **paths: str | None) -> None:
