@@ -154,3 +154,46 @@ def test_gradcheck_catches_a_wrong_vjp():
 
     with pytest.raises(AssertionError, match="finite difference"):
         ad.gradcheck(bad_square, [np.array([1.0, 2.0])])
+
+
+@pytest.mark.parametrize("data", [None, "0.9", np.array([1 + 2j]), [object()]])
+def test_tensor_refuses_what_is_not_real_numbers(data):
+    with pytest.raises(ValueError, match="Tensor data must be real numbers"):
+        Tensor(data)
+
+
+@pytest.mark.parametrize("op", [ad.neg, ad.exp, ad.log, ad.tanh, ad.sigmoid, ad.relu, ad.sum, ad.mean, ad.transpose,
+                                lambda a: ad.reshape(a, (6,)), lambda a: ad.getitem(a, 1), ad.spike, ad.layer_norm])
+def test_unary_ops_take_array_likes_as_constants(op):
+    x = np.arange(1.0, 7.0).reshape(2, 3)
+    np.testing.assert_array_equal(op(x.tolist()).data, op(Tensor(x)).data)
+    assert not op(x).requires_grad
+
+
+def test_array_weights_are_constants_that_backward_skips():
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    w = np.arange(6.0).reshape(3, 2)
+    for op in (ad.linear, ad.event_linear):
+        x.grad = None
+        op(x, w.tolist(), [1.0, 2.0]).sum().backward()
+        np.testing.assert_allclose(x.grad, np.tile(w.sum(axis=1), (2, 1)))
+    np.testing.assert_array_equal(ad.embedding(w, [2]).data, [[4.0, 5.0]])
+    assert ad.cross_entropy(np.zeros((2, 4)), [0, 3]).item() == pytest.approx(np.log(4))
+    assert ad.mse([1.0, 1.0], np.zeros(2)).item() == 1.0
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda a: ad.sum(a, axis=5), r"sum: axis 5 .*\(2, 3\)"),
+    (lambda a: ad.mean(a, axis=(0, 2)), r"mean: axis \(0, 2\)"),
+    (lambda a: a.sum(axis=1.5), "sum: axis 1.5"), (lambda a: ad.stack([a, a], axis=9), r"stack: axis 9 .*\(2, 3\)"),
+])
+def test_bad_axis_names_the_op_and_axis(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(Tensor(np.ones((2, 3))))
+
+
+def test_out_of_range_index_names_the_index_and_shape():
+    a = Tensor(np.ones((2, 3)))
+    with pytest.raises(IndexError, match=r"getitem: index 5 does not fit shape \(2, 3\)"):
+        a[5]
+    assert len(list(a)) == 2  # an IndexError still ends iteration

@@ -115,6 +115,8 @@ def test_spike_gradient_is_surrogate():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(beta=1.5), "beta"), (dict(beta=-0.1), "beta"), (dict(threshold=np.nan), "threshold"),
     (dict(beta=np.ones(3)), r"beta must have shape \(\) or \(4,\)"), (dict(reset="soft"), "reset"),
+    (dict(threshold=0.0), "threshold must be > 0"), (dict(threshold=np.array([1, 1, -1, 1])), "threshold must be > 0"),
+    (dict(beta="0.9"), "beta must be a number"), (dict(beta=None), "beta must be a number.*got None"),
 ])
 def test_bad_neuron_arguments(kwargs, match):
     args = dict(beta=0.9, threshold=1.0) | kwargs
@@ -156,6 +158,16 @@ def test_state_carries_across_chunks(T1, T2, reset, detach, sur, seed):
 def test_state_of_the_wrong_shape_is_rejected():
     with pytest.raises(ValueError, match="state.mem"):
         ad.alif_sequence_from(Tensor(np.zeros((3, 2, 4))), 0.9, 1.0, state=ad.NeuronState.zeros(2, 5))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(state=(np.zeros((2, 4)),) * 2), "state must be a NeuronState"),
+    (dict(state=5), "state must be a NeuronState"),
+    (dict(gamma=-1.0), r"gamma must lie in \[0.0, inf\]"),
+])
+def test_bad_state_and_gamma_are_refused_by_name(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ad.alif_sequence_from(Tensor(np.zeros((3, 2, 4))), **dict(beta=0.9, threshold=1.0, rho=0.5) | kwargs)
 
 
 @pytest.mark.parametrize("reset", [0, 1, 2])

@@ -207,3 +207,54 @@ def test_adam_kernel_matches_numpy_twin(dtype, decoupled):
         assert p.data.dtype == dtype
         np.testing.assert_allclose(p.data, w, rtol=tol, atol=tol)
         np.testing.assert_allclose(opt.state["exp_avg"]["0"], m, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("opt_cls", [nn.SGD, nn.Adam, nn.AdamW])
+@pytest.mark.parametrize("grad", [np.ones((2, 3)), np.ones(2), np.ones(6)])
+def test_gradient_of_another_shape_is_refused(opt_cls, grad):
+    lin = nn.Linear(3, 2, seed=0)
+    opt = opt_cls(lin.named_parameters(), lr=0.1)
+    lin.weight.grad, lin.bias.grad = grad, np.ones(2)
+    before = lin.state_dict()
+    with pytest.raises(ValueError, match=r"gradient of weight has shape .* parameter has shape \(3, 2\)"):
+        opt.step()
+    assert opt.step_count == 0 and all(np.array_equal(a, before[n]) for n, a in lin.state_dict().items())
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda w: nn.SGD([w, w], lr=0.1), "parameter 1 is the same Tensor as parameter 0"),
+    (lambda w: nn.SGD([("a", w), ("a", w * 1)], lr=0.1), "parameter names must be distinct"),
+    (lambda w: nn.Adam(nn.Linear(3, 2)), "module Linear"),
+    (lambda w: nn.Adam([np.ones(3)]), "params must hold Tensors, got ndarray"),
+    (lambda w: nn.clip_grad_norm([np.ones(3)], 1.0), "params must hold Tensors, got ndarray"),
+    (lambda w: nn.Adam([w], betas=0.9), "betas"), (lambda w: nn.Adam([w], betas=(0.9,)), "betas"),
+    (lambda w: nn.AdamW([w], betas=(0.9, 0.99, 0.999)), "betas"),
+    (lambda w: nn.SGD([w], lr=0.1, momentum=1.0), r"momentum must lie in \[0, 1\)"),
+    (lambda w: nn.warmup_cosine(40, 1e-3, 0, 50, min_lr=1.0), "min_lr must be <= base_lr"),
+])
+def test_bad_optimizer_arguments_are_refused_by_name(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(Tensor(np.ones(3), requires_grad=True))
+
+
+def test_negative_second_moment_is_refused_on_load():
+    opt = nn.Adam([Tensor(np.ones(3), requires_grad=True)])
+    state = opt.state_dict()
+    state["exp_avg_sq"]["0"] = -np.ones(3)
+    with pytest.raises(ValueError, match=r"exp_avg_sq.0 must be >= 0"):
+        opt.load_state_dict(state)
+    assert np.all(opt.state["exp_avg_sq"]["0"] == 0)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.float16, "banana"])
+def test_linear_dtype_must_be_float32_or_float64(dtype):
+    with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+        nn.Linear(3, 2, dtype=dtype)
+    assert nn.Linear(3, 2, dtype=np.float32).weight.dtype == np.float32
+
+
+def test_layers_and_losses_take_array_likes():
+    x = np.full((4, 1, 3), 0.6)
+    np.testing.assert_array_equal(nn.LIF(3)(x.tolist()).data, nn.LIF(3)(Tensor(x)).data)
+    np.testing.assert_array_equal(nn.ALIF(3)(x.tolist()).data, nn.ALIF(3)(Tensor(x)).data)
+    assert nn.firing_rate_loss(np.ones((2, 3)), 0.1).item() == pytest.approx(0.81)

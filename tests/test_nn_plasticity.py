@@ -99,6 +99,20 @@ def test_bad_input_names_the_value():
         rstdp_step([0, 1], [1, 0], w, state, 0.0, RSTDPParams(esnn.STDP()))
 
 
+@pytest.mark.parametrize("state, match", [
+    (None, "state must be an RSTDPState"),
+    ((np.zeros(2), np.zeros(2), np.zeros((2, 2)), np.zeros(())), "state must be an RSTDPState"),
+    (RSTDPState(np.zeros(2), np.zeros(2), np.full((2, 2), np.nan), np.zeros(())), "state.elig must be finite"),
+    (RSTDPState(np.zeros(2), np.zeros(2), np.zeros((2, 2)), np.array(np.nan)), "state.dopamine must be finite"),
+    (RSTDPState(np.zeros(2), np.zeros(2), np.zeros((2, 2)), np.zeros(2)), "state.dopamine must be a single value"),
+    (RSTDPState(-np.ones(2), np.zeros(2), np.zeros((2, 2)), np.zeros(())), "state.x_pre must be >= 0"),
+    (RSTDPState(np.zeros(2), np.zeros(3), np.zeros((2, 2)), np.zeros(())), r"state.x_post must have shape \(2,\)"),
+])
+def test_bad_state_names_the_field(state, match):
+    with pytest.raises(ValueError, match=match):
+        rstdp_step([0, 1], [1, 0], np.zeros((2, 2)), state, 0.0, RSTDPParams(esnn.RSTDP()))
+
+
 @settings(max_examples=20, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.floats(2.0, 300.0), st.floats(2.0, 300.0), st.floats(-2e-3, 2e-3),
        st.integers(1, 6), st.integers(1, 6), st.floats(0.5, 40.0))

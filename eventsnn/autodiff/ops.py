@@ -2,6 +2,8 @@
 
 Notation: ``g`` is dL/d(output); every VJP returns dL/d(input) for each input,
 with the input's shape (broadcast axes summed back by :func:`unbroadcast`).
+Every op takes array-likes where it takes Tensors: they become constants
+(:func:`~eventsnn.autodiff.tensor.as_tensor`), which no gradient reaches.
 """
 from __future__ import annotations
 
@@ -92,37 +94,43 @@ def div(a: ArrayLike, b: ArrayLike) -> Tensor:
                   lambda g: (unbroadcast(g / b.data, a.shape), unbroadcast(-g * out / b.data, b.shape)))
 
 
-def neg(a: Tensor) -> Tensor:
+def neg(a: ArrayLike) -> Tensor:
     """-a."""
+    a = as_tensor(a)
     return record("neg", -a.data, (a,), lambda g: (-g,))
 
 
 # ---- elementwise unary -------------------------------------------------------------
-def exp(a: Tensor) -> Tensor:
+def exp(a: ArrayLike) -> Tensor:
     """e^a."""
+    a = as_tensor(a)
     out = np.exp(a.data)
     return record("exp", out, (a,), lambda g: (g * out,))
 
 
-def log(a: Tensor) -> Tensor:
+def log(a: ArrayLike) -> Tensor:
     """ln a (a > 0)."""
+    a = as_tensor(a)
     return record("log", np.log(a.data), (a,), lambda g: (g / a.data,))
 
 
-def tanh(a: Tensor) -> Tensor:
+def tanh(a: ArrayLike) -> Tensor:
     """tanh a; derivative 1 - tanh^2."""
+    a = as_tensor(a)
     out = np.tanh(a.data)
     return record("tanh", out, (a,), lambda g: (g * (1 - out * out),))
 
 
-def sigmoid(a: Tensor) -> Tensor:
+def sigmoid(a: ArrayLike) -> Tensor:
     """1 / (1 + e^-a); derivative s (1 - s)."""
+    a = as_tensor(a)
     out = 0.5 * (1 + np.tanh(0.5 * a.data))  # overflow-free logistic
     return record("sigmoid", out, (a,), lambda g: (g * out * (1 - out),))
 
 
-def relu(a: Tensor) -> Tensor:
+def relu(a: ArrayLike) -> Tensor:
     """max(a, 0)."""
+    a = as_tensor(a)
     return record("relu", np.maximum(a.data, 0), (a,), lambda g: (g * (a.data > 0),))
 
 
@@ -134,21 +142,32 @@ def _expand(g: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool) ->
     return np.broadcast_to(g, shape).copy()
 
 
-def sum(a: Tensor, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def _reduce(op: str, f: Any, a: Tensor, axis: Any, keepdims: bool) -> np.ndarray:
+    """``f(a.data, axis, keepdims)``; an axis that ``a`` lacks is a ValueError naming ``op``."""
+    try:
+        return f(a.data, axis=axis, keepdims=keepdims)
+    except (np.exceptions.AxisError, TypeError):
+        raise ValueError(f"{op}: axis {axis!r} does not exist in shape {a.shape}") from None
+
+
+def sum(a: ArrayLike, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Sum over ``axis`` (all axes if None)."""
-    return record("sum", np.sum(a.data, axis=axis, keepdims=keepdims), (a,),
+    a = as_tensor(a)
+    return record("sum", _reduce("sum", np.sum, a, axis, keepdims), (a,),
                   lambda g: (_expand(g, a.shape, axis, keepdims),))
 
 
-def mean(a: Tensor, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
+def mean(a: ArrayLike, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis`` (all axes if None)."""
-    out = np.mean(a.data, axis=axis, keepdims=keepdims)
+    a = as_tensor(a)
+    out = _reduce("mean", np.mean, a, axis, keepdims)
     n = a.size // max(out.size, 1) if a.size else 1
     return record("mean", out, (a,), lambda g: (_expand(g / n, a.shape, axis, keepdims),))
 
 
-def reshape(a: Tensor, shape: tuple[int, ...]) -> Tensor:
+def reshape(a: ArrayLike, shape: tuple[int, ...]) -> Tensor:
     """The same values in ``shape``."""
+    a = as_tensor(a)
     try:
         out = a.data.reshape(shape)
     except ValueError:
@@ -156,8 +175,9 @@ def reshape(a: Tensor, shape: tuple[int, ...]) -> Tensor:
     return record("reshape", out, (a,), lambda g: (g.reshape(a.shape),))
 
 
-def transpose(a: Tensor, axes: Sequence[int] | None = None) -> Tensor:
+def transpose(a: ArrayLike, axes: Sequence[int] | None = None) -> Tensor:
     """Permute axes (reverse them if ``axes`` is None)."""
+    a = as_tensor(a)
     axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(axes)
     if sorted(axes) != list(range(a.ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation for shape {a.shape}")
@@ -181,23 +201,31 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     tensors = tuple(as_tensor(t) for t in tensors)
     shapes = {t.shape for t in tensors}
     if len(shapes) != 1:
-        raise ValueError(f"stack: all shapes must match, got {sorted(shapes)}")
-    out = np.stack([t.data for t in tensors], axis=axis)
+        raise ValueError(f"stack: needs tensors of one shape, got {sorted(shapes)}")
+    try:
+        out = np.stack([t.data for t in tensors], axis=axis)
+    except (np.exceptions.AxisError, TypeError):
+        raise ValueError(f"stack: axis {axis!r} does not exist for stacking shape {tensors[0].shape}") from None
     return record("stack", out, tensors,
                   lambda g: tuple(np.moveaxis(g, axis, 0)))
 
 
-def getitem(a: Tensor, index: Any) -> Tensor:
+def getitem(a: ArrayLike, index: Any) -> Tensor:
     """a[index] for basic slices and integer-array indices (repeats accumulate)."""
+    a = as_tensor(a)
     if isinstance(index, Tensor):
         index = index.data.astype(np.intp)
+    try:
+        out = a.data[index]
+    except IndexError as err:  # an IndexError still, so iterating over a Tensor stops at its end
+        raise IndexError(f"getitem: index {index!r:.80} does not fit shape {a.shape} ({err})") from None
 
     def vjp(g: np.ndarray) -> tuple[np.ndarray]:
         full = np.zeros_like(a.data)
         np.add.at(full, index, g)
         return (full,)
 
-    return record("getitem", a.data[index], (a,), vjp)
+    return record("getitem", out, (a,), vjp)
 
 
 # ---- linear algebra ----------------------------------------------------------------
@@ -212,12 +240,17 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     ))
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+def _tensors(*xs: ArrayLike | None) -> tuple[Tensor | None, ...]:
+    """Each of ``xs`` as a Tensor (see :func:`as_tensor`); None (an absent bias) stays None."""
+    return tuple(None if x is None else as_tensor(x) for x in xs)
+
+
+def linear(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None) -> Tensor:
     """y = x W + b with x[..., in], W[in, out], b[out].
 
     The VJP flattens the leading axes so dL/dW = x^T g is one matrix product.
     """
-    x = as_tensor(x)
+    x, weight, bias = _tensors(x, weight, bias)
     if weight.ndim != 2 or x.shape[-1:] != weight.shape[:1]:
         raise ValueError(f"linear: input shape {x.shape} does not fit weight shape {weight.shape}")
     if bias is not None and bias.shape != weight.shape[1:]:
@@ -236,7 +269,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return record("linear", out, inputs, vjp)
 
 
-def event_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+def event_linear(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None) -> Tensor:
     """y = x W + b like :func:`linear`, touching only the weight rows of nonzero inputs.
 
     Meant for spike input (x mostly 0, else 1). The nonzeros of x are listed
@@ -246,7 +279,7 @@ def event_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tenso
     stays dense (it is needed where x is a spike output) and is skipped when
     x does not require a gradient.
     """
-    x = as_tensor(x)
+    x, weight, bias = _tensors(x, weight, bias)
     if weight.ndim != 2 or x.shape[-1:] != weight.shape[:1]:
         raise ValueError(f"event_linear: input shape {x.shape} does not fit weight shape {weight.shape}")
     if bias is not None and bias.shape != weight.shape[1:]:
@@ -272,8 +305,9 @@ def event_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tenso
     return record("event_linear", out, inputs, vjp)
 
 
-def embedding(weight: Tensor, indices: ArrayLike) -> Tensor:
+def embedding(weight: ArrayLike, indices: ArrayLike) -> Tensor:
     """Rows ``weight[indices]``; the VJP scatter-adds g into the used rows."""
+    weight = as_tensor(weight)
     idx = np.asarray(indices)
     if not np.issubdtype(idx.dtype, np.integer):
         raise ValueError(f"embedding: indices must be integers, got dtype {idx.dtype}")
@@ -288,9 +322,11 @@ def embedding(weight: Tensor, indices: ArrayLike) -> Tensor:
     return record("embedding", weight.data[idx], (weight,), vjp)
 
 
-def layer_norm(x: Tensor, gamma: Tensor | None = None, beta: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+def layer_norm(x: ArrayLike, gamma: ArrayLike | None = None, beta: ArrayLike | None = None,
+               eps: float = 1e-5) -> Tensor:
     """Normalise the last axis: y = (x - mu) / sqrt(var + eps) * gamma + beta."""
     eps = check_positive("eps", eps)
+    x, gamma, beta = _tensors(x, gamma, beta)
     n = x.shape[-1]
     for name, p in (("gamma", gamma), ("beta", beta)):
         if p is not None and p.shape != (n,):
@@ -325,11 +361,12 @@ def log_softmax_array(z: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def cross_entropy(logits: Tensor, targets: ArrayLike, ignore_index: int | None = -100) -> Tensor:
+def cross_entropy(logits: ArrayLike, targets: ArrayLike, ignore_index: int | None = -100) -> Tensor:
     """Mean over kept rows of -log softmax(logits)[target]; rows equal to ``ignore_index`` are skipped.
 
     ``logits`` has shape [..., C] and ``targets`` the leading shape [...].
     """
+    logits = as_tensor(logits)
     t = np.asarray(targets)
     if not np.issubdtype(t.dtype, np.integer):
         raise ValueError(f"cross_entropy: targets must be integers, got dtype {t.dtype}")
@@ -355,8 +392,9 @@ def cross_entropy(logits: Tensor, targets: ArrayLike, ignore_index: int | None =
     return record("cross_entropy", np.asarray(loss, dtype=logits.dtype), (logits,), vjp)
 
 
-def mse(pred: Tensor, target: ArrayLike) -> Tensor:
+def mse(pred: ArrayLike, target: ArrayLike) -> Tensor:
     """mean((pred - target)^2); ``target`` must have the same shape as ``pred``."""
+    pred = as_tensor(pred)
     target = as_tensor(target, pred.dtype)
     if target.shape != pred.shape:
         raise ValueError(f"mse: pred shape {pred.shape} and target shape {target.shape} differ")

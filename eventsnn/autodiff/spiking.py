@@ -20,8 +20,9 @@ from .tensor import Tensor, as_tensor, record
 RESETS = {"subtract": bptt.SUBTRACT, "zero": bptt.ZERO, "none": bptt.NONE}
 
 
-def spike(x: Tensor, surrogate: Surrogate = FastSigmoid()) -> Tensor:
+def spike(x: ArrayLike, surrogate: Surrogate = FastSigmoid()) -> Tensor:
     """H(x) = 1[x > 0]; backward multiplies by ``surrogate(x)``."""
+    x = as_tensor(x)
     if not isinstance(surrogate, Surrogate):
         raise ValueError(f"surrogate must be a Surrogate, got {surrogate!r}")
     out = (x.data > 0).astype(x.dtype)
@@ -29,15 +30,20 @@ def spike(x: Tensor, surrogate: Surrogate = FastSigmoid()) -> Tensor:
 
 
 def _per_neuron(name: str, value: ArrayLike, n: int, dtype: np.dtype, lo: float = -np.inf,
-                hi: float = np.inf) -> tuple[Tensor, np.ndarray]:
-    """``value`` as a Tensor of shape () or (n,), and its values broadcast to [n]."""
-    t = as_tensor(value, dtype)
+                hi: float = np.inf, positive: bool = False) -> tuple[Tensor, np.ndarray]:
+    """``value`` as a Tensor of shape () or (n,) with values in [lo, hi] (and > 0 if ``positive``), and its
+    values broadcast to [n]."""
+    try:
+        t = as_tensor(value, dtype)
+    except ValueError:  # None, a string: not numbers
+        raise ValueError(f"{name} must be a number, an array [N] or a Tensor, got {value!r:.80}") from None
     if t.shape not in ((), (n,)):
         raise ValueError(f"{name} must have shape () or ({n},), got {t.shape}")
     arr = check_array(name, t.data, dtype=dtype)
-    outside = (arr < lo) | (arr > hi)
+    outside = (arr < lo) | (arr > hi) | ((arr <= 0) if positive else False)
     if np.any(outside):
-        raise ValueError(f"{name} must lie in [{lo}, {hi}], got {arr[outside].flat[0]!r}")
+        rule = "be > 0" if positive else f"lie in [{lo}, {hi}]"
+        raise ValueError(f"{name} must {rule}, got {arr[outside].flat[0]!r}")
     return t, np.ascontiguousarray(np.broadcast_to(arr, (n,)))
 
 
@@ -59,8 +65,8 @@ def alif_sequence(current: Tensor, beta: ArrayLike, threshold: ArrayLike, rho: A
     """Adaptive LIF over time from rest: current[T, B, N] -> spikes[T, B, N].
 
     beta, rho in [0, 1] are the per-step decay factors of membrane and
-    adaptation (beta = exp(-dt / tau_mem)); threshold and gamma (threshold
-    increase per spike, in membrane units) are scalars or per-neuron [N].
+    adaptation (beta = exp(-dt / tau_mem)); threshold > 0 and gamma >= 0
+    (threshold increase per spike, in membrane units) are scalars or per-neuron [N].
     Gradients flow to every argument that is a Tensor with ``requires_grad``.
     """
     return alif_sequence_from(current, beta, threshold, rho, gamma, surrogate, reset, detach_reset)[0]
@@ -83,12 +89,15 @@ def alif_sequence_from(current: Tensor, beta: ArrayLike, threshold: ArrayLike, r
         raise ValueError(f"surrogate must be a Surrogate, got {surrogate!r}")
     mode = RESETS[check_choice("reset", reset, tuple(RESETS))]
     n, dtype = current.shape[2], current.dtype
-    params = [_per_neuron("beta", beta, n, dtype, 0.0, 1.0), _per_neuron("threshold", threshold, n, dtype),
-              _per_neuron("rho", rho, n, dtype, 0.0, 1.0), _per_neuron("gamma", gamma, n, dtype)]
+    params = [_per_neuron("beta", beta, n, dtype, 0.0, 1.0),
+              _per_neuron("threshold", threshold, n, dtype, positive=True),
+              _per_neuron("rho", rho, n, dtype, 0.0, 1.0), _per_neuron("gamma", gamma, n, dtype, 0.0)]
     tensors = tuple(t for t, _ in params)
     b, th, r, gm = (arr for _, arr in params)
     if state is None:
         state = NeuronState.zeros(current.shape[1], n, dtype)
+    if not isinstance(state, tuple) or len(state) != len(NeuronState._fields):
+        raise ValueError(f"state must be a NeuronState (mem, spk, adapt) or None, got {state!r:.80}")
     initial = tuple(check_array(f"state.{name}", x, shape=current.shape[1:], dtype=dtype)
                     for name, x in zip(NeuronState._fields, state))
     # the adaptation history is only read where gamma != 0 or gamma is learned

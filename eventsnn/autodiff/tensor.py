@@ -53,8 +53,9 @@ class Node:
 class Tensor:
     """An n-d array with an optional gradient.
 
-    ``data`` keeps its floating dtype (float64 unless given float32);
-    anything else is converted to float64. ``grad`` is filled by
+    ``data`` keeps its floating dtype (float64 unless given float32); other
+    real numbers (bool, int) are converted to float64 and anything else
+    (None, strings, complex, objects) is refused. ``grad`` is filled by
     :meth:`backward` for tensors with ``requires_grad``.
     """
 
@@ -63,6 +64,8 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, *, _node: Node | None = None):
         arr = np.asarray(data)
         if arr.dtype not in (np.float32, np.float64):
+            if arr.dtype.kind not in "biuf":  # None would become nan, a complex number would lose its imaginary part
+                raise ValueError(f"Tensor data must be real numbers, got {data!r:.80}")
             arr = arr.astype(np.float64)
         self.data: np.ndarray = arr
         self.grad: np.ndarray | None = None
@@ -170,7 +173,8 @@ def record(name: str, out: np.ndarray, inputs: tuple[Tensor, ...], vjp: Callable
 
 
 def as_tensor(x: Any, dtype: np.dtype | None = None) -> Tensor:
-    """``x`` itself if it is a Tensor, else a constant Tensor (of ``dtype`` if given)."""
+    """``x`` itself if it is a Tensor, else a constant Tensor (of ``dtype`` if given): no gradient reaches it."""
     if isinstance(x, Tensor):
         return x
-    return Tensor(np.asarray(x, dtype=dtype) if dtype is not None else x)
+    t = Tensor(x)  # refuses what is not numbers before a cast to ``dtype`` could turn "0.9" or None into one
+    return t if dtype is None or t.dtype == dtype else Tensor(t.data.astype(dtype))

@@ -6,11 +6,23 @@ import numpy as np
 from .._validation import check_choice, check_finite, check_int, check_positive
 from .. import autodiff as ad
 from ..autodiff import Surrogate, Tensor
+from ..autodiff.tensor import as_tensor
 from .module import Module
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def _float_dtype(dtype: type) -> np.dtype:
+    """``dtype`` if it is float32 or float64, the dtypes a Tensor keeps (others would be cast or truncate)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+    return dt
 
 
 class Linear(Module):
@@ -26,7 +38,7 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, event: bool = False,
                  dtype: type = np.float64, seed: int | np.random.Generator | None = None):
         n_in, n_out = check_int("in_features", in_features, 1), check_int("out_features", out_features, 1)
-        bound = 1.0 / np.sqrt(n_in)
+        dtype, bound = _float_dtype(dtype), 1.0 / np.sqrt(n_in)
         rng = _rng(seed)
         self.weight = Tensor(rng.uniform(-bound, bound, (n_in, n_out)).astype(dtype), requires_grad=True)
         self.bias = Tensor(rng.uniform(-bound, bound, n_out).astype(dtype), requires_grad=True) if bias else None
@@ -95,12 +107,15 @@ class LIF(Module):
     def beta(self) -> Tensor | float:
         return ad.sigmoid(self.beta_logit) if self.beta_logit is not None else self._beta
 
-    def _check(self, current: Tensor) -> None:
+    def _check(self, current: Tensor) -> Tensor:
+        """``current`` as a Tensor (array-likes become constants) of shape [T, B, size]."""
+        current = as_tensor(current)
         if current.ndim != 3 or current.shape[2] != self.size:
             raise ValueError(f"current must have shape [T, B, {self.size}], got {current.shape}")
+        return current
 
     def forward(self, current: Tensor) -> Tensor:
-        self._check(current)
+        current = self._check(current)
         return ad.lif_sequence(current, self.beta, self.threshold, self.surrogate, self.reset, self.detach_reset)
 
 
@@ -122,7 +137,7 @@ class ALIF(LIF):
         self._rho = rho
 
     def forward(self, current: Tensor) -> Tensor:
-        self._check(current)
+        current = self._check(current)
         rho = ad.sigmoid(self.rho_logit) if self.rho_logit is not None else self._rho
         return ad.alif_sequence(current, self.beta, self.threshold, rho, self.gamma, self.surrogate,
                                 self.reset, self.detach_reset)

@@ -2,8 +2,9 @@
 
 Optimizer state is plain data so a checkpoint layer can store it:
 ``state_dict() -> {"step": int, slot: {param_name: ndarray}}``.
-Before any parameter changes, ``step()`` checks that every gradient is
-finite and raises ``FloatingPointError`` otherwise.
+Before any parameter changes, ``step()`` checks that every gradient has its
+parameter's shape (``ValueError`` otherwise) and is finite
+(``FloatingPointError`` otherwise).
 """
 from __future__ import annotations
 
@@ -15,20 +16,36 @@ from numba import njit
 
 from .._validation import check_array, check_int, check_nonnegative, check_positive
 from ..autodiff import Tensor
+from .module import Module
 
 
 def _named(params: Iterable[Tensor] | Iterable[tuple[str, Tensor]]) -> dict[str, Tensor]:
-    """Accept ``module.named_parameters()`` or a plain list of Tensors (named "0", "1", ...)."""
-    items = list(params)
-    if not items:
-        raise ValueError("params must not be empty")
-    if all(isinstance(p, tuple) for p in items):
-        return dict(items)
-    return {str(i): p for i, p in enumerate(items)}
+    """Accept ``module.named_parameters()`` or a plain iterable of Tensors (named "0", "1", ...), each
+    Tensor once (a repeated one would be updated twice per step)."""
+    if isinstance(params, Module):
+        raise ValueError(f"params must be an iterable of Tensors such as module.parameters(), got the module "
+                         f"{type(params).__name__}")
+    try:
+        items = list(params)
+    except TypeError:
+        raise ValueError(f"params must be an iterable of Tensors, got {params!r:.80}") from None
+    named = dict(items) if items and all(isinstance(p, tuple) for p in items) else dict(enumerate(items))
+    if len(named) != len(items):  # a repeated name would silently drop a parameter
+        raise ValueError(f"parameter names must be distinct, got {[name for name, _ in items]!r:.200}")
+    first: dict[int, Any] = {}
+    for name, p in named.items():
+        if not isinstance(p, Tensor):
+            raise ValueError(f"params must hold Tensors, got {type(p).__name__} for parameter {name}")
+        if first.setdefault(id(p), name) != name:
+            raise ValueError(f"parameter {name} is the same Tensor as parameter {first[id(p)]}: pass each once")
+    return {str(name): p for name, p in named.items()}
 
 
-def _check_finite_grads(params: Mapping[str, Tensor]) -> None:
+def _check_grads(params: Mapping[str, Tensor]) -> None:
     for name, p in params.items():
+        if p.grad is not None and np.shape(p.grad) != p.shape:
+            raise ValueError(f"gradient of {name} has shape {np.shape(p.grad)} but the parameter has shape "
+                             f"{p.shape}; no parameter was updated")
         if p.grad is not None and not np.all(np.isfinite(p.grad)):
             raise FloatingPointError(f"gradient of {name} is not finite; no parameter was updated")
 
@@ -37,9 +54,12 @@ class Optimizer:
     """Base: holds named parameters, per-parameter slot arrays and the step count."""
 
     slots: tuple[str, ...] = ()
+    nonnegative_slots: tuple[str, ...] = ()  # slots that hold squares
 
     def __init__(self, params: Iterable[Any], lr: float):
         self.params = _named(params)
+        if not self.params:
+            raise ValueError("params must not be empty")
         self.lr = check_positive("lr", lr)
         self.step_count = 0
         self.state = {slot: {n: np.zeros_like(p.data) for n, p in self.params.items()} for slot in self.slots}
@@ -50,11 +70,11 @@ class Optimizer:
 
     def step(self) -> None:
         """Apply one update to every parameter that has a gradient."""
-        _check_finite_grads(self.params)
+        _check_grads(self.params)
         self.step_count += 1
         for name, p in self.params.items():
             if p.grad is not None:
-                self._update(name, p.data, p.grad.astype(p.dtype, copy=False))
+                self._update(name, p.data, np.asarray(p.grad, dtype=p.dtype))
 
     def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
         raise NotImplementedError
@@ -76,6 +96,10 @@ class Optimizer:
             shapes = {n: p.shape for n, p in self.params.items()}
             loaded[slot] = {n: check_array(f"{slot}.{n}", a, shape=shapes[n], dtype=self.params[n].dtype)
                             for n, a in state[slot].items()}
+            if slot in self.nonnegative_slots:
+                for n, a in loaded[slot].items():
+                    if np.any(a < 0):
+                        raise ValueError(f"{slot}.{n} must be >= 0 (it holds squares), got {a.min()!r}")
         self.step_count, self.state = step, loaded
 
 
@@ -87,6 +111,8 @@ class SGD(Optimizer):
     def __init__(self, params: Iterable[Any], lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
         super().__init__(params, lr)
         self.momentum = check_nonnegative("momentum", momentum)
+        if self.momentum >= 1:  # the velocity would never forget a gradient
+            raise ValueError(f"momentum must lie in [0, 1), got {momentum!r}")
         self.weight_decay = check_nonnegative("weight_decay", weight_decay)
 
     def _update(self, name: str, w: np.ndarray, g: np.ndarray) -> None:
@@ -104,12 +130,17 @@ class Adam(Optimizer):
     """
 
     slots = ("exp_avg", "exp_avg_sq")
+    nonnegative_slots = ("exp_avg_sq",)
     decoupled = False
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params, lr)
-        self.b1, self.b2 = (check_nonnegative("betas", b) for b in betas)
+        try:
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"betas must be a pair (beta1, beta2) in [0, 1), got {betas!r}") from None
+        self.b1, self.b2 = (check_nonnegative("betas", b) for b in (b1, b2))
         if not (self.b1 < 1 and self.b2 < 1):
             raise ValueError(f"betas must lie in [0, 1), got {betas!r}")
         self.eps = check_positive("eps", eps)
@@ -183,7 +214,7 @@ class AdamW(Adam):
 def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
     """Scale all gradients by min(1, max_norm / ||g||) with ||g|| the global L2 norm; return ||g||."""
     max_norm = check_positive("max_norm", max_norm)
-    grads = [p.grad for p in params if p.grad is not None]
+    grads = [p.grad for p in _named(params).values() if p.grad is not None]
     total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
     if not math.isfinite(total):
         raise FloatingPointError(f"gradient norm is not finite ({total!r})")

@@ -80,6 +80,22 @@ def _check_step(pre, post, weight, reward, params: RSTDPParams) -> tuple[np.ndar
     return pre, post, w, check_finite("reward", reward)
 
 
+def _check_state(state: RSTDPState, n_pre: int, n_post: int) -> RSTDPState:
+    """``state`` with finite traces of a (n_pre, n_post) projection, x_pre and x_post >= 0 (sums of decaying
+    spikes), as float64 arrays."""
+    if not isinstance(state, RSTDPState):
+        raise ValueError(f"state must be an RSTDPState (e.g. RSTDPState.initial(n_pre, n_post)), got {state!r:.80}")
+    if np.shape(state.dopamine) != ():
+        raise ValueError(f"state.dopamine must be a single value, got shape {np.shape(state.dopamine)}")
+    x_pre = check_array("state.x_pre", state.x_pre, shape=(n_pre,))
+    x_post = check_array("state.x_post", state.x_post, shape=(n_post,))
+    for name, trace in (("state.x_pre", x_pre), ("state.x_post", x_post)):
+        if np.any(trace < 0):
+            raise ValueError(f"{name} must be >= 0 (a spike trace), got {trace.min()!r}")
+    return RSTDPState(x_pre, x_post, check_array("state.elig", state.elig, shape=(n_pre, n_post)),
+                      np.asarray(check_finite("state.dopamine", state.dopamine)))
+
+
 def rstdp_step(pre, post, weight: np.ndarray, state: RSTDPState, reward: float,
                params: RSTDPParams) -> tuple[np.ndarray, RSTDPState]:
     """One step of R-STDP (see the module docstring). ``pre`` [n_pre] and ``post`` [n_post] are this step's
@@ -87,10 +103,7 @@ def rstdp_step(pre, post, weight: np.ndarray, state: RSTDPState, reward: float,
     (a new array) and state; nothing is modified in place."""
     pre, post, w, reward = _check_step(pre, post, weight, reward, params)
     rule, dt = params
-    n_pre, n_post = w.shape
-    if state.elig.shape != (n_pre, n_post) or state.x_pre.shape != (n_pre,) or state.x_post.shape != (n_post,):
-        raise ValueError(f"state must hold traces for a ({n_pre}, {n_post}) projection, got eligibility "
-                         f"{state.elig.shape}")
+    state = _check_state(state, *w.shape)
     r = 1.0 / rule.tau_c + 1.0 / rule.tau_n
     n = float(state.dopamine)
     c = state.elig

@@ -18,6 +18,8 @@ def warmup_cosine(step: int, base_lr: float, warmup_steps: int, total_steps: int
     warmup = check_int("warmup_steps", warmup_steps, 0)
     total = check_int("total_steps", total_steps, warmup + 1)
     min_lr = check_nonnegative("min_lr", min_lr)
+    if min_lr > base_lr:
+        raise ValueError(f"min_lr must be <= base_lr ({base_lr!r}): the schedule decays, got {min_lr!r}")
     if step < warmup:
         return base_lr * (step + 1) / warmup
     p = min(1.0, (step - warmup) / (total - warmup))
