@@ -197,3 +197,8 @@ def test_out_of_range_index_names_the_index_and_shape():
     with pytest.raises(IndexError, match=r"getitem: index 5 does not fit shape \(2, 3\)"):
         a[5]
     assert len(list(a)) == 2  # an IndexError still ends iteration
+
+
+def test_gradcheck_refuses_a_function_that_returns_no_tensor():
+    with pytest.raises(ValueError, match="fn must return a Tensor, got 3.0"):
+        ad.gradcheck(lambda x: 3.0, [np.ones(2)])

@@ -253,6 +253,14 @@ def test_linear_dtype_must_be_float32_or_float64(dtype):
     assert nn.Linear(3, 2, dtype=np.float32).weight.dtype == np.float32
 
 
+@pytest.mark.parametrize("seed", ["a", -1, 1.5])
+def test_layer_seed_is_refused_by_name(seed):
+    with pytest.raises(ValueError, match="seed"):
+        nn.Linear(3, 2, seed=seed)
+    with pytest.raises(ValueError, match="seed"):
+        nn.Embedding(3, 2, seed=seed)
+
+
 def test_layers_and_losses_take_array_likes():
     x = np.full((4, 1, 3), 0.6)
     np.testing.assert_array_equal(nn.LIF(3)(x.tolist()).data, nn.LIF(3)(Tensor(x)).data)

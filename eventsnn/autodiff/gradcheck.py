@@ -26,6 +26,8 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[np.ndarray], *, eps: f
         nonlocal w
         ts = [Tensor(a, requires_grad=track) for a in arrays]
         out = fn(*ts)
+        if not isinstance(out, Tensor):
+            raise ValueError(f"gradcheck: fn must return a Tensor, got {out!r:.80}")
         if w is None:
             w = np.random.default_rng(seed).standard_normal(out.shape)
         total = (out * w).sum()

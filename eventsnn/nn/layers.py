@@ -11,7 +11,9 @@ from .module import Module
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(None if seed is None else check_int("seed", seed, 0))
 
 
 def _float_dtype(dtype: type) -> np.dtype:
