@@ -14,6 +14,7 @@ write the live values through it.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -173,14 +174,16 @@ class Network:
 
     # --- running --------------------------------------------------------------
     def run(self, duration: float) -> None:
-        """Advance the network by ``duration`` ms (rounded to whole steps)."""
+        """Advance the network by ``duration`` ms in whole steps: rounded up when it is off the dt grid by more
+        than 1e-4 dt (Brian2's rule), so that a run never silently does nothing."""
         duration = check_finite("duration", duration)
         if duration < 0:
             raise ValueError(f"duration must be >= 0 ms, got {duration}")
         sim = self.build()
         for p in self.populations:
             p.model.check_state(p.state, self.dt)
-        remaining = int(round(duration / self.dt))
+        steps = duration / self.dt
+        remaining = round(steps) if abs(steps - round(steps)) <= 1e-4 else math.ceil(steps)
         while remaining:
             chunk = min(remaining, CHUNK_STEPS)
             rec = self._recorder(chunk)

@@ -104,3 +104,14 @@ def test_run_rejects_bad_duration():
     for bad in (-1.0, float("nan")):
         with pytest.raises(ValueError, match="duration"):
             net.run(bad)
+
+
+def test_a_duration_off_the_dt_grid_is_rounded_up_as_in_brian2():
+    net = esnn.Network(esnn.Population(1, esnn.LIF()), dt=0.1)
+    for _ in range(10):
+        net.run(0.04)  # never a run that does nothing
+    assert net.step == 10
+    net.run(0.15)
+    assert net.step == 12
+    net.run(0.3)  # 2.9999999999999996 steps: on the grid
+    assert net.step == 15
