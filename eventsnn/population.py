@@ -66,10 +66,7 @@ class Population:
         if isinstance(key, str):
             return self.state[self._row(key)]
         if isinstance(key, slice):
-            start, stop, step = key.indices(self.n)
-            if step != 1 or stop <= start:
-                raise ValueError(f"a population view must be a non-empty contiguous slice, got {key!r}")
-            return PopulationView(self, start, stop)
+            return _sliced(self, 0, self.n, key)
         raise ValueError(f"key must be a variable name or a slice, got {key!r}")
 
     def __setitem__(self, name: str, value) -> None:
@@ -92,10 +89,23 @@ class Population:
 
 
 class PopulationView:
-    """Neurons ``start .. stop-1`` of a population."""
+    """Neurons ``start .. stop-1`` of a population (0 <= start <= stop <= population.n).
+
+    ``view[a:b]`` slices it further, as a view of the same population."""
 
     def __init__(self, population: Population, start: int, stop: int) -> None:
+        if not isinstance(population, Population):
+            raise ValueError(f"population must be a Population, got {population!r}")
+        start = check_int("start", start, minimum=0)
+        stop = check_int("stop", stop, minimum=start)
+        if stop > population.n:
+            raise ValueError(f"stop must be <= the population's size {population.n}, got {stop}")
         self.population, self.start, self.stop = population, start, stop
+
+    def __getitem__(self, key) -> "PopulationView":
+        if not isinstance(key, slice):
+            raise ValueError(f"key must be a slice, got {key!r}")
+        return _sliced(self.population, self.start, self.n, key)
 
     @property
     def n(self) -> int:
@@ -103,6 +113,17 @@ class PopulationView:
 
     def __len__(self) -> int:
         return self.n
+
+
+def _sliced(population: Population, offset: int, n: int, key: slice) -> PopulationView:
+    """The view of neurons ``key`` (a slice, clamped to [0, n) as NumPy's) of the ``n`` from ``offset`` on."""
+    try:
+        start, stop, step = key.indices(n)
+    except TypeError:
+        raise ValueError(f"a population view's slice must hold integers, got {key!r}") from None
+    if step != 1 or stop <= start:
+        raise ValueError(f"a population view must be a non-empty contiguous slice, got {key!r}")
+    return PopulationView(population, offset + start, offset + stop)
 
 
 def as_view(obj, name: str) -> PopulationView:

@@ -115,3 +115,21 @@ def test_a_duration_off_the_dt_grid_is_rounded_up_as_in_brian2():
     assert net.step == 12
     net.run(0.3)  # 2.9999999999999996 steps: on the grid
     assert net.step == 15
+
+
+@pytest.mark.parametrize("start, stop, name", [(-5, 3, "start"), (5, 2, "stop"), (8, 30, "stop"), (0.0, 1, "start")])
+def test_a_view_outside_its_population_is_refused(start, stop, name):
+    pop = esnn.Population(10, esnn.LIF())
+    with pytest.raises(ValueError, match=rf"{name} must .*got {stop if name == 'stop' else start}"):
+        esnn.PopulationView(pop, start, stop)
+
+
+def test_slices_clamp_as_numpy_and_a_slice_of_a_view_is_a_view_of_the_population():
+    pop = esnn.Population(10, esnn.LIF())
+    assert (pop[5:100].start, pop[5:100].stop) == (5, 10)
+    inner = pop[2:8][1:100]
+    assert (inner.population, inner.start, inner.stop) == (pop, 3, 8)
+    assert (pop[2:8][-2:].start, pop[2:8][-2:].stop) == (6, 8)
+    for bad in (lambda: pop[1.5:3], lambda: pop[2:8][4:4], lambda: pop[2:8][3]):
+        with pytest.raises(ValueError, match="slice"):
+            bad()
