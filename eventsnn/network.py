@@ -125,14 +125,18 @@ class Network:
         for obj in objects:
             if isinstance(obj, Population):
                 self._add_population(obj)
-            elif isinstance(obj, Projection):
-                self.projections.append(obj)
+                continue
+            if isinstance(obj, Projection):
+                into = self.projections
             elif isinstance(obj, TimedCurrent):
-                self.drives.append(obj)
+                into = self.drives
             elif isinstance(obj, (SpikeMonitor, StateMonitor, RateMonitor, SynapseMonitor)):
-                self.monitors.append(obj)
+                into = self.monitors
             else:
                 raise ValueError(f"objects must be populations, projections, timed currents or monitors, got {obj!r}")
+            if any(known is obj for known in into):  # it would act (or record) twice
+                raise ValueError(f"objects may be added once each, got {obj!r} a second time")
+            into.append(obj)
         return objects[-1] if objects else None
 
     def _add_population(self, pop: Population) -> None:

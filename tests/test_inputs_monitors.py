@@ -133,3 +133,18 @@ def test_slices_clamp_as_numpy_and_a_slice_of_a_view_is_a_view_of_the_population
     for bad in (lambda: pop[1.5:3], lambda: pop[2:8][4:4], lambda: pop[2:8][3]):
         with pytest.raises(ValueError, match="slice"):
             bad()
+
+
+def test_a_projection_or_monitor_added_twice_is_refused():
+    source = esnn.Population(1, esnn.SpikeGenerator([0], [0.5]))
+    target = esnn.Population(1, esnn.IF(tau_e=5.0))
+    proj = esnn.Sparse.from_arrays(source, target, [0], [0], 1.0, target="v")
+    mon = esnn.SpikeMonitor(source)
+    for twice in ((proj, proj), (mon, mon)):
+        with pytest.raises(ValueError, match="added once each"):
+            esnn.Network(source, target, *twice)
+    net = esnn.Network(source, target, proj, mon, dt=DT)
+    with pytest.raises(ValueError, match="second time"):
+        net.add(mon)
+    net.run(2.0)  # a population added again (or through a view) is kept once
+    assert mon.num_spikes == 1
