@@ -91,6 +91,7 @@ def snapshot(net) -> Snapshot:
         cfg = {"pre": where(pr.pre), "post": where(pr.post), "target": pr.target,
                "kind": "dense" if isinstance(pr, Dense) else "sparse", "plasticity": None}
         weight = sim.synapse_values(pr, "weight")  # raw: R-STDP's refer to t_elig (pr.weight is integrated to now)
+        _check_finite(f"projection {k}'s weight", weight)
         if isinstance(pr, Dense):
             params[f"projections.{k}.weights"], params[f"projections.{k}.delay"] = weight.reshape(pr.delay.shape), pr.delay
         else:
@@ -128,7 +129,15 @@ def snapshot(net) -> Snapshot:
                     "ring": sim.ring(), "gen_cursor": sim.generator_cursor()})
     for k, p in enumerate(pops):
         dynamic[f"state.{k}"], dynamic[f"refractory.{k}"] = p.state, p.refractory
+        for name, row in zip(p.model.variable_names(), dynamic[f"state.{k}"]):
+            _check_finite(f"population {p.name!r}'s {name}", row)
     return Snapshot(KIND, config, params, {"dynamic": dynamic, "monitors": records})
+
+
+def _check_finite(name: str, values: np.ndarray) -> None:
+    """Refuse to save what could not be loaded (a NaN written into a live array, a diverged run)."""
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} must be finite to be saved, got {values[~np.isfinite(values)].flat[0]}")
 
 
 def restore(cls, snap: Snapshot, backend: str | None = None):

@@ -106,3 +106,20 @@ def _small_spec():
 
     return NetworkSpec(models=(esnn.Poisson(rate=100.0), esnn.LIF()), sizes=(5, 4),
                        projections=((0, 1, 0.5, 5.0, 1.0, "exc", 3),), seed=1, duration=5.0)
+
+
+def test_save_refuses_a_weight_or_state_that_load_would_refuse(tmp_path):
+    pop = esnn.Population(3, esnn.LIF(), name="p")
+    proj = esnn.Sparse.fixed_probability(pop, pop, 1.0, weight=0.5, seed=1)
+    net = esnn.Network(pop, proj, backend="numpy")
+    net.run(0.2)
+    proj.weight[1] = np.nan  # written into the live array, which the setter would have refused
+    with pytest.raises(ValueError, match="projection 0's weight must be finite to be saved, got nan"):
+        save(net, tmp_path / "w.h5")
+    proj.weight = 0.5
+    pop["v"][2] = np.inf
+    with pytest.raises(ValueError, match="population 'p''s v must be finite to be saved, got inf"):
+        save(net, tmp_path / "v.h5")
+    assert not any(tmp_path.iterdir())
+    pop["v"] = -65.0
+    assert load(save(net, tmp_path / "ok.h5")).step == net.step

@@ -114,3 +114,18 @@ def test_the_scale_benchmark_reports_build_run_and_bytes_per_synapse(tmp_path):
     assert ours[0]["build_s"] > 0 and ours[0]["run_s"] > 0 and ours[0]["rate_hz"] > 0
     assert ours[0]["table_bytes_per_synapse"] <= 10.0 and ours[0]["weight_dtype"] == "float32"
     assert ours[0]["resident_bytes_per_synapse"] > 0 and ours[0]["peak_bytes_per_synapse"] > 0
+
+
+def test_a_weight_beyond_float32_is_refused_not_stored_as_infinity():
+    pre, post = Population(2, LIF()), Population(2, LIF())
+    built = Sparse.fixed_probability(pre, post, 1.0, weight=-1e39, seed=1)
+    with pytest.raises(ValueError, match=r"projection 0's weight .*float32.*got -1e\+39"):
+        Network(built, backend="numpy", weight_dtype="float32").build()
+    proj = Sparse.fixed_probability(Population(2, LIF()), Population(2, LIF()), 1.0, weight=0.5, seed=1)
+    net = Network(proj, backend="numpy", weight_dtype="float32")
+    net.run(0.2)
+    with pytest.raises(ValueError, match=r"projection 0's weight .*got 1e\+39"):
+        proj.weight = 1e39
+    assert np.all(proj.weight == np.float32(0.5))
+    proj.weight = 3e38  # within float32's range
+    assert np.all(np.isfinite(proj.weight))

@@ -120,6 +120,7 @@ class CPUBackend:
             block = slice(syn[k], syn[k + 1])
             mask = keep.pop(k, None)
             post_k, weight_k, delay_k = (a if mask is None else a[mask] for a in pr.rows())
+            check_fits(f"projection {k}'s weight", weight_k, self.weight_dtype)
             pr.bind(self)  # the projection drops its arrays: each is freed once copied (a peak of ~the table)
             post[block] = post_k
             del post_k
@@ -361,6 +362,7 @@ class CPUBackend:
     def write_weight(self, proj, values: np.ndarray) -> None:
         """Set ``proj``'s weights (all of them, in its order), R-STDP synapses first brought to the current
         step (writing weights is an event for them)."""
+        check_fits(f"projection {self.projection_index[id(proj)]}'s weight", values, self.weight_dtype)
         l = self.plastic_index.get(id(proj))
         if l is not None and isinstance(proj.plasticity, RSTDP):
             self.catch_up_all(l, self.now)
@@ -378,6 +380,15 @@ class CPUBackend:
     def deliver_dopamine(self, proj, spikes: float) -> None:
         """Release ``spikes`` dopamine spikes onto ``proj`` at the next step run."""
         self.pl.pending[self.plastic_index[id(proj)]] += spikes
+
+
+def check_fits(name: str, values: np.ndarray, dtype: np.dtype) -> None:
+    """Refuse float64 ``values`` beyond the range of ``dtype`` (float32 would store them as infinities)."""
+    limit = float(np.finfo(dtype).max)
+    if values.size and dtype != values.dtype and max(-values.min(), values.max()) > limit:
+        bad = values.max() if values.max() > limit else values.min()
+        raise ValueError(f"{name} must lie within the network's weight_dtype {np.dtype(dtype).name} "
+                         f"(|w| <= {limit:g}), got {bad}")
 
 
 def _row_pointers(degree: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
