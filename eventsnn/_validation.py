@@ -12,7 +12,10 @@ import numpy as np
 
 
 def check_finite(name: str, value: float) -> float:
-    """Return ``value`` as a float; reject NaN, infinities and non-numbers."""
+    """Return ``value`` as a float; reject NaN, infinities and non-numbers (strings and bools too, which
+    ``float`` would take)."""
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -38,13 +41,29 @@ def check_nonnegative(name: str, value: float) -> float:
     return x
 
 
-def check_int(name: str, value: Any, minimum: int | None = None) -> int:
-    """Return ``value`` as an int (bools rejected), optionally >= ``minimum``."""
+def check_int(name: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return ``value`` as an int (bools rejected), optionally in [``minimum``, ``maximum``]."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"{name} must be an integer, got {value!r}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value!r}")
     return int(value)
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` if it is a bool (a string such as ``'no'`` would read as true)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_seed(name: str, value: Any) -> np.random.Generator:
+    """A NumPy generator from ``value``: None (fresh entropy), an int >= 0, or a generator (used as it is)."""
+    if value is None or isinstance(value, np.random.Generator):
+        return np.random.default_rng(value)
+    return np.random.default_rng(check_int(name, value, minimum=0))
 
 
 def check_choice(name: str, value: Any, choices: tuple) -> Any:
@@ -52,6 +71,17 @@ def check_choice(name: str, value: Any, choices: tuple) -> Any:
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
     return value
+
+
+def as_array(name: str, value: Any, dtype: Any = np.float64) -> np.ndarray:
+    """``value`` as an array of ``dtype`` (0-d for a number); None and text, which NumPy would read as NaN
+    or parse, are a ValueError naming ``name``, as is anything else that does not convert."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}")
+    try:
+        return np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be convertible to {np.dtype(dtype).name}, got {value!r}") from err
 
 
 def check_array(
@@ -68,10 +98,7 @@ def check_array(
     ``shape`` may contain ``None`` for a free axis. Non-finite entries are
     rejected when ``finite`` is true (for floating dtypes).
     """
-    try:
-        arr = np.ascontiguousarray(value, dtype=dtype)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be convertible to {np.dtype(dtype).name}, got {value!r}") from err
+    arr = np.ascontiguousarray(as_array(name, value, dtype))
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
     if shape is not None:

@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ._validation import check_array, check_positive
+from ._validation import as_array, check_array, check_positive
 from .kernels.random import uniform
 from .neuron_model import NeuronModel, Variable, parameter
 from .population import as_view
@@ -101,12 +101,20 @@ class TimedCurrent:
             raise ValueError(f"variable must be one of {names} for this model, got {variable!r}")
         self.variable = variable
         self.dt = check_positive("dt", dt)
-        arr = np.asarray(values, dtype=np.float64)
+        arr = as_array("values", values)
         if arr.ndim == 1:
             arr = np.repeat(arr[:, None], self.view.n, axis=1)
         self.values = check_array("values", arr, shape=(None, self.view.n))
         if self.values.shape[0] == 0:
             raise ValueError("values must hold at least one sample, got shape (0, n)")
+
+    def check(self, dt: float) -> None:
+        """Refuse values the model could not run from on a network of step ``dt`` (e.g. a Poisson rate above
+        1000/dt Hz), as it refuses them in its state: the population's state with the variable set to each."""
+        pop = self.view.population
+        state = np.tile(pop.state[:, self.view.start:self.view.stop], (1, self.values.shape[0]))
+        state[pop.model.variable_names().index(self.variable)] = self.values.ravel()
+        pop.model.check_state(state, dt)
 
     def resampled(self, dt: float, n_steps: int) -> np.ndarray:
         """Values at each of ``n_steps`` network steps of ``dt`` ms."""

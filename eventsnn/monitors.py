@@ -10,7 +10,7 @@ import hashlib
 
 import numpy as np
 
-from ._validation import check_array, check_choice, check_indices, check_int
+from ._validation import check_choice, check_indices, check_int
 from .plasticity import RSTDP, SYNAPSE_VARIABLES
 from .population import PopulationView, as_view
 
@@ -112,7 +112,7 @@ class StateMonitor(_Sampled):
         self.row = self.view.population._row(variable)
         if indices is None:
             indices = np.arange(self.view.n)
-        self.indices = check_array("indices", np.atleast_1d(indices), ndim=1, dtype=np.int64)
+        self.indices = check_indices("indices", np.atleast_1d(indices), ndim=1)
         if self.indices.size == 0 or self.indices.min() < 0 or self.indices.max() >= self.view.n:
             raise ValueError(f"indices must be non-empty and lie in [0, {self.view.n}), got {indices!r}")
         self.every = check_int("every", every, minimum=1)
@@ -170,7 +170,7 @@ class SynapseMonitor(_Sampled):
         m = projection.n_synapses
         if indices is None:
             indices = np.arange(m)
-        self.indices = check_array("indices", np.atleast_1d(indices), ndim=1, dtype=np.int64)
+        self.indices = check_indices("indices", np.atleast_1d(indices), ndim=1)
         if self.indices.size == 0 or self.indices.min() < 0 or self.indices.max() >= m:
             raise ValueError(f"indices must be non-empty and lie in [0, {m}), got {indices!r}")
         self.every = check_int("every", every, minimum=1)

@@ -76,7 +76,7 @@ class Network:
     def __init__(self, *objects, dt: float = 0.1, seed: int = 0, backend: str = "numba",
                  threads: int | None = None, weight_dtype: str = "float64") -> None:
         self.dt = check_positive("dt", dt)
-        self.seed = check_int("seed", seed, minimum=0)
+        self.seed = check_int("seed", seed, minimum=0, maximum=2**63 - 1)  # the kernels take it as an int64
         self.backend = check_choice("backend", backend, tuple(BACKENDS))
         self.weight_dtype = check_weight_dtype(weight_dtype)
         self.populations: list[Population] = []
@@ -186,6 +186,8 @@ class Network:
         sim = self.build()
         for p in self.populations:
             p.model.check_state(p.state, self.dt)
+        for d in self.drives:
+            d.check(self.dt)
         steps = duration / self.dt
         remaining = round(steps) if abs(steps - round(steps)) <= 1e-4 else math.ceil(steps)
         while remaining:

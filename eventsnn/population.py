@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_int
+from ._validation import as_array, check_int
 from .neuron_model import NeuronModel
 
 
@@ -71,10 +71,7 @@ class Population:
 
     def __setitem__(self, name: str, value) -> None:
         row = self._row(name)
-        try:
-            arr = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
+        arr = as_array(name, value)
         if arr.ndim > 1 or (arr.ndim == 1 and arr.size != self.n):
             raise ValueError(f"{name} must be a scalar or have shape ({self.n},), got shape {arr.shape}")
         if not np.all(np.isfinite(arr)):

@@ -23,7 +23,7 @@ from typing import Callable, Union
 
 import numpy as np
 
-from ._validation import check_array, check_finite, check_indices, check_int
+from ._validation import as_array, check_array, check_bool, check_finite, check_indices, check_int, check_seed
 from .kernels.connectivity import bernoulli_csr
 from .plasticity import RSTDP, PlasticityRule
 from .population import PopulationView, as_view
@@ -32,16 +32,9 @@ from .population import PopulationView, as_view
 ValueSpec = Union[float, Callable[[np.random.Generator, int], np.ndarray]]
 
 
-def _rng(seed) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)
-
-
 def _values(name: str, spec, m: int, rng: np.random.Generator, nonnegative: bool = False) -> np.ndarray:
     """Per-synapse values from a scalar, an array of length m, or a (rng, size) callable."""
-    raw = spec(rng, m) if callable(spec) else spec
-    arr = np.asarray(raw, dtype=np.float64)
+    arr = as_array(name, spec(rng, m) if callable(spec) else spec)
     if arr.ndim == 0:
         value = check_finite(name, float(arr))
         if nonnegative and value < 0:
@@ -70,7 +63,7 @@ class Projection:
         self.pre: PopulationView = as_view(pre, "pre")
         self.post: PopulationView = as_view(post, "post")
         model = self.post.population.model
-        if target not in model.targets:
+        if not isinstance(target, str) or target not in model.targets:
             raise ValueError(f"target must be one of {sorted(model.targets)} for {type(model).__name__}, "
                              f"got {target!r}")
         if plasticity is not None and not isinstance(plasticity, PlasticityRule):
@@ -120,10 +113,7 @@ class Projection:
     def _assign(self, name: str, held: str, value, shape: tuple[int, ...]) -> None:
         """Set the weights from ``value`` (a number or an array of ``shape``): into attribute ``held`` before
         build, into the backend after (R-STDP synapses first brought to the current step)."""
-        try:
-            arr = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
+        arr = as_array(name, value)
         if arr.ndim and arr.shape != shape:
             raise ValueError(f"{name} must be a number or have shape {shape}, got shape {arr.shape}")
         arr = check_array(name, np.broadcast_to(arr, shape), shape=shape)
@@ -158,7 +148,7 @@ class Sparse(Projection):
     def __init__(self, pre, post, indptr, indices, weight, delay, target: str = "exc",
                  plasticity: PlasticityRule | None = None) -> None:
         super().__init__(pre, post, target, plasticity)
-        indptr = check_array("indptr", indptr, shape=(self.pre.n + 1,), dtype=np.int64)
+        indptr = check_indices("indptr", indptr, shape=(self.pre.n + 1,))
         m = int(indptr[-1])
         if indptr[0] != 0 or np.any(np.diff(indptr) < 0):
             raise ValueError(f"indptr must start at 0 and not decrease, got {indptr[:8]}...")
@@ -233,7 +223,7 @@ class Sparse(Projection):
             raise ValueError(f"i must lie in [0, {pre_v.n}), got range [{i.min()}, {i.max()}]")
         if j.size and (j.min() < 0 or j.max() >= post_v.n):
             raise ValueError(f"j must lie in [0, {post_v.n}), got range [{j.min()}, {j.max()}]")
-        rng = _rng(seed)
+        rng = check_seed("seed", seed)
         w = _values("weight", weight, i.size, rng)
         d = _values("delay", delay, i.size, rng, nonnegative=True)
         if np.any(i[1:] < i[:-1]):  # the builders already emit rows in order
@@ -256,8 +246,8 @@ class Sparse(Projection):
         p = check_finite("p", p)
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"p must lie in [0, 1], got {p}")
-        pre_v, post_v, rng = as_view(pre, "pre"), as_view(post, "post"), _rng(seed)
-        same = not autapses and _overlap(pre_v, post_v) > 0
+        pre_v, post_v, rng = as_view(pre, "pre"), as_view(post, "post"), check_seed("seed", seed)
+        same = not check_bool("autapses", autapses) and _overlap(pre_v, post_v) > 0
         shift = pre_v.start - post_v.start if same else post_v.n  # j == i + post.n never happens
         indptr, j = _bernoulli_csr(pre_v.n, post_v.n, p, shift, rng)
         m = j.size
@@ -269,8 +259,9 @@ class Sparse(Projection):
                        target: str = "exc", autapses: bool = True, plasticity: PlasticityRule | None = None,
                        seed=None) -> "Sparse":
         """Each postsynaptic neuron receives exactly ``k`` distinct presynaptic partners."""
-        pre_v, post_v, rng = as_view(pre, "pre"), as_view(post, "post"), _rng(seed)
+        pre_v, post_v, rng = as_view(pre, "pre"), as_view(post, "post"), check_seed("seed", seed)
         k = check_int("k", k, minimum=0)
+        autapses = check_bool("autapses", autapses)
         available = pre_v.n - (0 if autapses else int(_overlap(pre_v, post_v) > 0))
         if k > available:
             raise ValueError(f"k must be <= {available} available presynaptic neurons, got {k}")
@@ -298,7 +289,7 @@ class Dense(Projection):
         shape = (self.pre.n, self.post.n)
         self._weights = check_array("weights", weights, shape=shape)
         self._check_plastic_weights(self._weights)
-        d = np.asarray(delay, dtype=np.float64)
+        d = as_array("delay", delay)
         self._delay = check_array("delay", np.broadcast_to(d, shape) if d.ndim == 0 else d, shape=shape)
         if self._delay.min() < 0:
             raise ValueError(f"delay must be >= 0 ms, got {self._delay.min()}")

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from ._validation import check_int, check_nonnegative, check_positive
+from ._validation import check_int, check_nonnegative, check_positive, check_seed
 from .monitors import SpikeMonitor
 from .network import Network
 from .neurons import LIF, CondLIF
@@ -31,7 +29,7 @@ def _build(n, model, v_init, w_exc, w_inh, out_degree, seed, backend, delay, exc
     p = check_positive("out_degree", out_degree) / n
     if p > 1:
         raise ValueError(f"out_degree must be <= n = {n}, got {out_degree}")
-    rng = np.random.default_rng(seed)
+    rng = check_seed("seed", seed)
     neurons = Population(n, model, name="neurons")
     neurons["v"] = v_init(rng, n)
     n_exc = int(0.8 * n)

@@ -93,7 +93,10 @@ def test_population_variables_are_live_views():
         pop["w"] = 1.0
 
 
-@pytest.mark.parametrize("kwargs, name", [({"dt": -0.1}, "dt"), ({"seed": -1}, "seed"), ({"backend": "opencl"}, "backend")])
+@pytest.mark.parametrize("kwargs, name", [({"dt": -0.1}, "dt"), ({"seed": -1}, "seed"), ({"backend": "opencl"}, "backend"),
+                                          ({"seed": 2**63}, f"seed must be <= {2**63 - 1}, got {2**63}"),
+                                          ({"seed": 1.0}, "seed"), ({"dt": "0.1"}, "dt must be a real number, got '0.1'"),
+                                          ({"dt": True}, "dt must be a real number, got True")])
 def test_network_rejects_bad_settings(kwargs, name):
     with pytest.raises(ValueError, match=name):
         esnn.Network(**kwargs)
@@ -101,7 +104,7 @@ def test_network_rejects_bad_settings(kwargs, name):
 
 def test_run_rejects_bad_duration():
     net = esnn.Network(esnn.Population(1, esnn.LIF()))
-    for bad in (-1.0, float("nan")):
+    for bad in (-1.0, float("nan"), "5", True, None):
         with pytest.raises(ValueError, match="duration"):
             net.run(bad)
 
@@ -148,3 +151,23 @@ def test_a_projection_or_monitor_added_twice_is_refused():
         net.add(mon)
     net.run(2.0)  # a population added again (or through a view) is kept once
     assert mon.num_spikes == 1
+
+
+@pytest.mark.parametrize("rates, bad", [([5.0, -3.0], "-3.0"), ([5.0, 1e9], "1000000000.0")])
+def test_a_timed_rate_is_checked_as_a_poisson_rate(rates, bad):
+    pop = esnn.Population(2, esnn.Poisson(rate=1.0))
+    net = esnn.Network(pop, esnn.TimedCurrent(pop, rates, dt=DT, variable="rate"), dt=DT, backend="numpy")
+    with pytest.raises(ValueError, match=rf"rate must lie in \[0, 10000\] Hz .*got {bad}"):
+        net.run(1.0)
+    assert net.step == 0
+
+
+def test_fractional_indices_and_non_numeric_values_are_refused_by_name():
+    pop = esnn.Population(5, esnn.LIF())
+    proj = esnn.Sparse.from_arrays(pop, pop, [0, 1], [1, 2], 0.5, plasticity=esnn.STDP())
+    with pytest.raises(ValueError, match="indices must hold whole numbers .*1.7"):
+        esnn.StateMonitor(pop, "v", indices=[1.7])
+    with pytest.raises(ValueError, match="indices must hold whole numbers .*0.9"):
+        esnn.SynapseMonitor(proj, indices=[0.9])
+    with pytest.raises(ValueError, match="values must be convertible"):
+        esnn.TimedCurrent(pop, ["a"], dt=DT)

@@ -120,6 +120,19 @@ def test_dense_projection_drives_every_target():
     (lambda a, b: esnn.Dense(a, b, np.ones((3, 3))), "weights"),
     (lambda a, b: esnn.Sparse.fixed_probability(a, b, 0.1, 1.0, target="dopamine"), "target"),
     (lambda a, b: esnn.Sparse.fixed_probability("a", b, 0.1, 1.0), "pre"),
+    (lambda a, b: esnn.Sparse.fixed_probability(a, b, "0.1", 1.0), "p must be a real number, got '0.1'"),
+    (lambda a, b: esnn.Sparse.fixed_probability(a, b, True, 1.0), "p must be a real number, got True"),
+    (lambda a, b: esnn.Sparse.fixed_probability(a, b, 0.1, "a"), "weight must be a number .*got 'a'"),
+    (lambda a, b: esnn.Sparse.fixed_probability(a, b, 0.1, None), "weight must be a number .*got None"),
+    (lambda a, b: esnn.Sparse.fixed_probability(a, b, 0.1, 1.0, target=["exc"]), r"target .*got \['exc'\]"),
+    (lambda a, b: esnn.Sparse.fixed_probability(a, a, 0.1, 1.0, autapses="no"), "autapses must be True or False"),
+    (lambda a, b: esnn.Sparse.fixed_indegree(a, a, 1, 1.0, autapses=0), "autapses must be True or False"),
+    (lambda a, b: esnn.Sparse.fixed_probability(a, b, 0.1, 1.0, seed="a"), "seed must be an integer, got 'a'"),
+    (lambda a, b: esnn.Sparse.fixed_probability(a, b, 0.1, 1.0, seed=1.5), "seed must be an integer, got 1.5"),
+    (lambda a, b: esnn.Sparse.fixed_indegree(a, b, 1, 1.0, seed=-1), "seed must be >= 0, got -1"),
+    (lambda a, b: esnn.Sparse.from_arrays(a, b, [0], [1], 1.0, seed=2.0), "seed must be an integer"),
+    (lambda a, b: esnn.Dense(a, b, np.ones((10, 10)), delay="a"), "delay must be a number .*got 'a'"),
+    (lambda a, b: esnn.Sparse(a, b, [0, 1.5] + [2] * 9, [0, 1], [1.0, 1.0], [0.0, 0.0]), "indptr .*whole .*1.5"),
 ])
 def test_bad_projection_arguments_name_the_parameter(call, name):
     with pytest.raises(ValueError, match=name):
@@ -134,3 +147,12 @@ def test_a_built_dense_projection_lists_its_synapses():
     pre, post, weight, delay = proj.synapses()
     np.testing.assert_array_equal(weight, [1.0, 2.0, 3.0, 4.0])
     np.testing.assert_array_equal(pre, [0, 0, 1, 1])
+
+
+def test_a_generator_as_seed_is_used_as_it_is():
+    a, b = esnn.Population(10, esnn.LIF()), esnn.Population(10, esnn.LIF())
+    rng = np.random.default_rng(3)
+    first = esnn.Sparse.fixed_probability(a, b, 0.5, 1.0, seed=rng)
+    again = esnn.Sparse.fixed_probability(a, b, 0.5, 1.0, seed=np.random.default_rng(3))
+    np.testing.assert_array_equal(first.indices, again.indices)
+    assert not np.array_equal(esnn.Sparse.fixed_probability(a, b, 0.5, 1.0, seed=rng).indices, first.indices)

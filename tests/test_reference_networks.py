@@ -25,3 +25,8 @@ def test_benchmark_networks_validate_their_size():
         cuba(100, out_degree=500.0)
     with pytest.raises(ValueError, match="n"):
         cuba(2)
+    for seed, message in (("a", "seed must be an integer, got 'a'"), (-1, "seed must be >= 0, got -1")):
+        with pytest.raises(ValueError, match=message):
+            coba(50, out_degree=10.0, seed=seed)
+    with pytest.raises(ValueError, match="seed must be <= "):
+        cuba(50, out_degree=10.0, seed=2**64)
