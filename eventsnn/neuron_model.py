@@ -138,6 +138,9 @@ class NeuronModel:
         """State block of shape (len(variables), n) at its initial values."""
         state = np.empty((len(self.variables), n))
         for row, var in enumerate(self.variables):
+            if isinstance(var.init, str) and not hasattr(self, var.init):
+                raise ValueError(f"{type(self).__name__}: variable {var.name!r} starts at parameter {var.init!r}, "
+                                 f"which the model does not have")
             state[row] = getattr(self, var.init) if isinstance(var.init, str) else var.init
         return state
 
@@ -166,6 +169,30 @@ def check_fields(obj) -> None:
 def function_arguments(fn: Callable) -> tuple[str, ...]:
     """The argument names of a model function."""
     return tuple(inspect.signature(fn).parameters)
+
+
+def check_returns(model: NeuronModel, constants: dict, state: np.ndarray) -> None:
+    """Call ``update`` and ``after_spike`` once, on the first neuron of the (variables, n) ``state``, and
+    refuse one that returns another number of values than the model has variables (the NumPy backend
+    would fill the state with NaN, Numba fail to compile). An arithmetic error of this trial call is
+    left for the run to report."""
+    names = model.variable_names()
+    values = {name: np.float64(row[0]) for name, row in zip(names, state)}
+    values.update({k: v if np.ndim(v) == 0 else np.asarray(v).flat[0] for k, v in constants.items()})
+    values.update({k: np.uint64(0) for k in SPECIAL_ARGUMENTS})
+    for fn_name in ("update", "after_spike"):
+        fn = getattr(model, fn_name)
+        if fn is None:
+            continue
+        try:
+            with np.errstate(all="ignore"):
+                out = fn(*(values[arg] for arg in function_arguments(fn)))
+        except (ArithmeticError, ValueError):
+            continue
+        count = len(out) if isinstance(out, tuple) else 1
+        if count != len(names):
+            raise ValueError(f"{type(model).__name__}.{fn_name} must return {len(names)} values, one per variable "
+                             f"{names}, got {count}")
 
 
 def _checked(name: str, value, check: str):

@@ -93,10 +93,11 @@ def test_population_variables_are_live_views():
         pop["w"] = 1.0
 
 
-@pytest.mark.parametrize("kwargs, name", [({"dt": -0.1}, "dt"), ({"seed": -1}, "seed"), ({"backend": "opencl"}, "backend"),
-                                          ({"seed": 2**63}, f"seed must be <= {2**63 - 1}, got {2**63}"),
-                                          ({"seed": 1.0}, "seed"), ({"dt": "0.1"}, "dt must be a real number, got '0.1'"),
-                                          ({"dt": True}, "dt must be a real number, got True")])
+@pytest.mark.parametrize("kwargs, name", [
+    ({"dt": -0.1}, "dt"), ({"seed": -1}, "seed"), ({"backend": "opencl"}, "backend"),
+    ({"seed": 2**63}, f"seed must be <= {2**63 - 1}, got {2**63}"), ({"seed": 1.0}, "seed"),
+    ({"dt": "0.1"}, "dt must be a real number, got '0.1'"), ({"dt": True}, "dt must be a real number, got True"),
+])
 def test_network_rejects_bad_settings(kwargs, name):
     with pytest.raises(ValueError, match=name):
         esnn.Network(**kwargs)

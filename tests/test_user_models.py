@@ -159,6 +159,37 @@ def test_a_model_function_with_an_unknown_argument_is_refused():
         esnn.Network(esnn.Population(1, Broken())).run(0.1)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_model_function_returning_too_few_values_is_refused(backend):
+    @dataclass(frozen=True, eq=False)
+    class Short(QuadraticIF):
+        @staticmethod
+        def update(v, I_syn, I_ext, dt_tau):
+            return v + dt_tau * I_ext, I_syn
+
+    @dataclass(frozen=True, eq=False)
+    class LongReset(QuadraticIF):
+        @staticmethod
+        def after_spike(v, I_syn, I_ext, v_reset):
+            return v_reset, I_syn, I_ext, 0.0
+
+    for model, message in ((Short(), r"Short.update must return 3 values, .*got 2"),
+                           (LongReset(), r"LongReset.after_spike must return 3 values, .*got 4")):
+        pop = esnn.Population(2, model)
+        with pytest.raises(ValueError, match=message):
+            esnn.Network(pop, backend=backend).run(0.1)
+        assert np.all(np.isfinite(pop.state))
+
+
+def test_a_variable_starting_at_a_missing_parameter_is_refused():
+    @dataclass(frozen=True, eq=False)
+    class Unstarted(QuadraticIF):
+        variables: ClassVar = (Variable("v", "mV", "v_start"), Variable("I_syn", "mV"), Variable("I_ext", "mV"))
+
+    with pytest.raises(ValueError, match="'v' starts at parameter 'v_start'"):
+        esnn.Population(1, Unstarted())
+
+
 def test_old_network_checkpoints_are_refused_naming_the_layout(tmp_path):
     import h5py
     import json

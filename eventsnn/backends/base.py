@@ -40,7 +40,7 @@ class CPUBackend:
         self.projection_index = {id(pr): k for k, pr in enumerate(net.projections)}
         self.constants = [{} if isinstance(p.model, SpikeGenerator) else p.model.constants(net.dt)
                           for p in net.populations]
-        self.plans = [None if isinstance(p.model, SpikeGenerator) else Plan.of(p.model, c)
+        self.plans = [None if isinstance(p.model, SpikeGenerator) else Plan.of(p.model, c, p.initial_state_block())
                       for p, c in zip(net.populations, self.constants)]
         self.pops = self._populations(net.populations)
         self.held = {}  # under MPI, for a projection whose rows' targets do not ascend: where its synapses held

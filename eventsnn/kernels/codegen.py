@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 from numba import njit, types
 
-from ..neuron_model import SPECIAL_ARGUMENTS, NeuronModel, function_arguments
+from ..neuron_model import SPECIAL_ARGUMENTS, NeuronModel, check_returns, function_arguments
 
 SIGNATURE = types.void(
     types.float64[:, ::1],  # state: one row per variable, one column per neuron
@@ -67,7 +67,8 @@ class Plan:
     clamped: tuple[str, ...]
 
     @classmethod
-    def of(cls, model: NeuronModel, constants: dict) -> "Plan":
+    def of(cls, model: NeuronModel, constants: dict, state: np.ndarray) -> "Plan":
+        """The plan of ``model`` with ``constants``, its functions checked (on the (variables, n) ``state``)."""
         names = model.variable_names()
         for fn_name in ("update", "threshold", "after_spike"):
             fn = getattr(model, fn_name)
@@ -77,6 +78,7 @@ class Plan:
                 if arg not in names and arg not in constants and arg not in SPECIAL_ARGUMENTS:
                     raise ValueError(f"{type(model).__name__}.{fn_name}: argument {arg!r} is neither a variable "
                                      f"{names}, a constant {tuple(constants)} nor one of {SPECIAL_ARGUMENTS}")
+        check_returns(model, constants, state)
         unknown = set(model.clamped) - set(names)
         if unknown:
             raise ValueError(f"{type(model).__name__}.clamped names unknown variables {sorted(unknown)}")
