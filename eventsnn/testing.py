@@ -22,6 +22,7 @@ try:
 except ImportError as err:
     raise ImportError("eventsnn.testing needs hypothesis: pip install 'eventsnn[dev]'") from err
 
+from ._validation import check_finite, check_int, check_positive
 from .inputs import Poisson, SpikeGenerator
 from .monitors import SpikeMonitor
 from .network import Network
@@ -35,7 +36,10 @@ DT = 0.1
 
 
 def time_constants(min_ms: float = 1.0, max_ms: float = 100.0) -> st.SearchStrategy[float]:
-    """Time constants in ms."""
+    """Time constants in ms, in [min_ms, max_ms] (0 < min_ms <= max_ms)."""
+    min_ms, max_ms = check_positive("min_ms", min_ms), check_positive("max_ms", max_ms)
+    if max_ms < min_ms:
+        raise ValueError(f"max_ms must be >= min_ms = {min_ms}, got {max_ms}")
     return st.floats(min_ms, max_ms, allow_nan=False)
 
 
@@ -70,6 +74,7 @@ def neuron_models() -> st.SearchStrategy[NeuronModel]:
 
 def spike_trains(n: int, steps: int, dt: float = DT, max_spikes: int = 50) -> st.SearchStrategy[SpikeGenerator]:
     """Spike generators of ``n`` neurons over ``steps`` steps, at most one spike per neuron and step."""
+    n, steps = check_int("n", n, minimum=1), check_int("steps", steps, minimum=1)
     pairs = st.sets(st.tuples(st.integers(0, n - 1), st.integers(0, steps - 1)), max_size=max_spikes)
     return pairs.map(lambda s: SpikeGenerator(indices=[i for i, _ in sorted(s)], times=[k * dt for _, k in sorted(s)]))
 
@@ -77,6 +82,9 @@ def spike_trains(n: int, steps: int, dt: float = DT, max_spikes: int = 50) -> st
 def plasticity_rules(w_min: float, w_max: float, dopamine=None) -> st.SearchStrategy[PlasticityRule]:
     """STDP (additive or multiplicative, all-to-all or nearest) and R-STDP rules for weights in
     [w_min, w_max]; R-STDP takes its dopamine from ``dopamine`` (a population, or None)."""
+    w_min, w_max = check_finite("w_min", w_min), check_finite("w_max", w_max)
+    if w_max <= w_min:
+        raise ValueError(f"w_max must be > w_min = {w_min}, got {w_max}")
     amplitude = st.floats(0.0, 0.2 * (w_max - w_min))
     stdp = st.builds(STDP, tau_plus=time_constants(), tau_minus=time_constants(), A_plus=amplitude,
                      A_minus=amplitude, w_min=st.just(w_min), w_max=st.just(w_max),
@@ -136,6 +144,8 @@ def network_specs(draw, max_populations: int = 4, max_size: int = 30, max_durati
 def build_network(spec: NetworkSpec, backend: str = "numba") -> tuple[Network, list[SpikeMonitor]]:
     """The network a spec describes, with a spike monitor on every population (R-STDP rules marked so
     take their dopamine from the drive, population 0)."""
+    if not isinstance(spec, NetworkSpec):
+        raise ValueError(f"spec must be a NetworkSpec (drawn by network_specs), got {spec!r}")
     pops = [Population(n, m, name=f"p{k}") for k, (n, m) in enumerate(zip(spec.sizes, spec.models))]
     net = Network(*pops, dt=DT, seed=spec.seed, backend=backend)
     lo = round(spec.min_delay / DT)

@@ -206,6 +206,20 @@ def test_save_refuses_an_unregistered_class(tmp_path):
         save(Unregistered([1, 1]), tmp_path / "x.h5")
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda d: save("x", d / "x.h5"), "obj must be a checkpointable object .*got 'x'"),
+    (lambda d: save(TwoLayer([1, 1]), None), "path must be a file system path .*got None"),
+    (lambda d: save(TwoLayer([1, 1]), d / "x.h5", dynamic="no"), "dynamic must be True or False, got 'no'"),
+    (lambda d: save_step(TwoLayer([1, 1]), d / "run", 1, dynamic=0), "dynamic must be True or False, got 0"),
+    (lambda d: save_step(TwoLayer([1, 1]), 3, 1), "run_dir must be a file system path .*got 3"),
+    (lambda d: latest_checkpoint(save(TwoLayer([1, 1]), d / "x.h5")), "run_dir must be a run directory, got .*x.h5"),
+])
+def test_save_arguments_are_checked_by_name(tmp_path, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] in ([], ["x.h5"])
+
+
 def test_registry_refuses_a_second_class_for_a_kind():
     with pytest.raises(ValueError, match="already registered"):
         checkpointable("tests.TwoLayer")(type("Other", (TwoLayer,), {}))

@@ -7,6 +7,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import eventsnn as esnn
+from eventsnn import testing
 from eventsnn.testing import lif_models
 
 DT = 0.1
@@ -138,3 +139,15 @@ def test_invalid_parameters_name_the_parameter_and_value(model_cls, field, value
     with pytest.raises(ValueError, match=field) as err:
         model_cls(**{field: value})
     assert str(value) in str(err.value)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: testing.time_constants(-1.0, 5.0), "min_ms must be > 0, got -1.0"),
+    (lambda: testing.time_constants(10.0, 1.0), "max_ms must be >= min_ms = 10.0, got 1.0"),
+    (lambda: testing.spike_trains(0, 10), "n must be >= 1, got 0"),
+    (lambda: testing.plasticity_rules(1.0, 0.0), "w_max must be > w_min = 1.0, got 0.0"),
+    (lambda: testing.build_network("x"), "spec must be a NetworkSpec"),
+])
+def test_the_testing_strategies_refuse_arguments_that_would_draw_invalid_values(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -24,6 +24,7 @@ from typing import Any, Callable, Mapping
 import h5py
 import numpy as np
 
+from eventsnn._validation import check_bool
 from eventsnn.checkpoint.snapshot import Checkpointable, Snapshot, registered_class, registered_kinds
 from eventsnn.errors import CheckpointError, CheckpointWriteError
 from eventsnn.mpi import on_rank0
@@ -55,6 +56,7 @@ def save(obj: Checkpointable, path: str | os.PathLike, *, dynamic: bool = True) 
     spread over the ranks (a distributed ``Network``) gathers itself in
     ``checkpoint_state``.
     """
+    check_path("path", path)
     snap = snapshot_of(obj, dynamic)
     return on_rank0(lambda: save_snapshot(snap, path))
 
@@ -62,6 +64,9 @@ def save(obj: Checkpointable, path: str | os.PathLike, *, dynamic: bool = True) 
 def snapshot_of(obj: Checkpointable, dynamic: bool = True) -> Snapshot:
     """``obj``'s Snapshot for :func:`save` (without the ``dynamic`` group unless ``dynamic``); refuses an
     unregistered class. Under MPI every rank must call it (a distributed object gathers itself)."""
+    if not callable(getattr(obj, "checkpoint_state", None)):
+        raise ValueError(f"obj must be a checkpointable object (a Network, a Trainer, ...), got {obj!r}")
+    dynamic = check_bool("dynamic", dynamic)
     snap = obj.checkpoint_state()
     if registered_class(snap.kind) is not type(obj):
         raise ValueError(
@@ -71,6 +76,12 @@ def snapshot_of(obj: Checkpointable, dynamic: bool = True) -> Snapshot:
     if not dynamic:
         snap = replace(snap, groups={k: v for k, v in snap.groups.items() if k != "dynamic"})
     return snap
+
+
+def check_path(name: str, path: Any) -> None:
+    """Refuse a ``path`` that is not a file system path (a str or an os.PathLike)."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise ValueError(f"{name} must be a file system path (a str or a Path), got {path!r}")
 
 
 def save_snapshot(snap: Snapshot, path: str | os.PathLike) -> Path:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from eventsnn._validation import check_int
-from eventsnn.checkpoint.hdf5 import atomic_write, save_snapshot, snapshot_of
+from eventsnn.checkpoint.hdf5 import atomic_write, check_path, save_snapshot, snapshot_of
 from eventsnn.checkpoint.snapshot import Checkpointable, Snapshot
 from eventsnn.errors import CheckpointError, CheckpointWriteError, RunDirectoryError
 from eventsnn.mpi import on_rank0
@@ -28,6 +28,7 @@ def save_step(
     """
     step = check_int("step", step, minimum=0)
     keep = check_int("keep", keep, minimum=1)
+    check_path("run_dir", run_dir)
     run_dir = Path(run_dir)
     snap = snapshot_of(obj, dynamic)
     return on_rank0(lambda: _write_step(snap, run_dir, step, keep))
@@ -55,11 +56,14 @@ def _write_step(snap: Snapshot, run_dir: Path, step: int, keep: int) -> Path:
 
 def latest_checkpoint(run_dir: str | os.PathLike) -> Path | None:
     """The checkpoint ``run_dir/latest`` names, or None before the first save."""
+    check_path("run_dir", run_dir)
     pointer = Path(run_dir) / "latest"
     try:
         name = pointer.read_text().strip()
     except FileNotFoundError:
         return None
+    except NotADirectoryError:
+        raise ValueError(f"run_dir must be a run directory, got {run_dir!s}, which is not a directory") from None
     # A bare step file name only: the pointer must not lead outside the run.
     if not _STEP_FILE.fullmatch(name):
         raise CheckpointError(f"{pointer}: does not name a step_NNNNNN.h5 file: {name!r}")
