@@ -108,6 +108,9 @@ class TimedCurrent:
         if self.values.shape[0] == 0:
             raise ValueError("values must hold at least one sample, got shape (0, n)")
 
+    def __repr__(self) -> str:
+        return f"TimedCurrent({self.view!r}, {self.variable!r})"
+
     def check(self, dt: float) -> None:
         """Refuse values the model could not run from on a network of step ``dt`` (e.g. a Poisson rate above
         1000/dt Hz), as it refuses them in its state: the population's state with the variable set to each."""

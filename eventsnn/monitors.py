@@ -24,6 +24,9 @@ class SpikeMonitor:
         self._steps: list[np.ndarray] = []
         self._dt = 1.0
 
+    def __repr__(self) -> str:
+        return f"SpikeMonitor({self.view!r})"
+
     def _collect(self, steps: np.ndarray, local: np.ndarray, dt: float) -> None:
         self._steps.append(steps)
         self._i.append(local)
@@ -118,6 +121,9 @@ class StateMonitor(_Sampled):
         self.every = check_int("every", every, minimum=1)
         self._start()
 
+    def __repr__(self) -> str:
+        return f"StateMonitor({self.view!r}, {self.variable!r})"
+
 
 class RateMonitor:
     """Population rate of ``source`` in Hz at every step: spikes / (n · dt)."""
@@ -127,6 +133,9 @@ class RateMonitor:
         self._counts: list[np.ndarray] = []
         self._first_step: int | None = None
         self._dt = 1.0
+
+    def __repr__(self) -> str:
+        return f"RateMonitor({self.view!r})"
 
     def _collect(self, counts: np.ndarray, first_step: int, dt: float) -> None:
         if self._first_step is None:
@@ -175,3 +184,6 @@ class SynapseMonitor(_Sampled):
             raise ValueError(f"indices must be non-empty and lie in [0, {m}), got {indices!r}")
         self.every = check_int("every", every, minimum=1)
         self._start()
+
+    def __repr__(self) -> str:
+        return f"SynapseMonitor({self.projection!r}, {self.variable!r})"

@@ -111,6 +111,9 @@ class PopulationView:
     def __len__(self) -> int:
         return self.n
 
+    def __repr__(self) -> str:
+        return f"{self.population.name}[{self.start}:{self.stop}]"
+
 
 def _sliced(population: Population, offset: int, n: int, key: slice) -> PopulationView:
     """The view of neurons ``key`` (a slice, clamped to [0, n) as NumPy's) of the ``n`` from ``offset`` on."""

@@ -73,6 +73,9 @@ class Projection:
         self.plasticity = plasticity
         self._backend = None
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.pre!r} -> {self.post!r}, target={self.target!r})"
+
     def bind(self, backend) -> None:
         """Hand the synapses to ``backend`` (done once, by the network that builds this projection)."""
         if self._backend is not None and self._backend is not backend:

@@ -140,12 +140,13 @@ def test_slices_clamp_as_numpy_and_a_slice_of_a_view_is_a_view_of_the_population
 
 
 def test_a_projection_or_monitor_added_twice_is_refused():
-    source = esnn.Population(1, esnn.SpikeGenerator([0], [0.5]))
-    target = esnn.Population(1, esnn.IF(tau_e=5.0))
+    source = esnn.Population(1, esnn.SpikeGenerator([0], [0.5]), name="gen")
+    target = esnn.Population(1, esnn.IF(tau_e=5.0), name="cell")
     proj = esnn.Sparse.from_arrays(source, target, [0], [0], 1.0, target="v")
     mon = esnn.SpikeMonitor(source)
-    for twice in ((proj, proj), (mon, mon)):
-        with pytest.raises(ValueError, match="added once each"):
+    for twice, name in (((proj, proj), r"Sparse\(gen\[0:1\] -> cell\[0:1\], target='v'\)"),
+                        ((mon, mon), r"SpikeMonitor\(gen\[0:1\]\)")):
+        with pytest.raises(ValueError, match=f"added once each, got {name} a second time"):
             esnn.Network(source, target, *twice)
     net = esnn.Network(source, target, proj, mon, dt=DT)
     with pytest.raises(ValueError, match="second time"):
