@@ -74,9 +74,9 @@ def check_choice(name: str, value: Any, choices: tuple) -> Any:
 
 
 def as_array(name: str, value: Any, dtype: Any = np.float64) -> np.ndarray:
-    """``value`` as an array of ``dtype`` (0-d for a number); None and text, which NumPy would read as NaN
-    or parse, are a ValueError naming ``name``, as is anything else that does not convert."""
-    if value is None or isinstance(value, (str, bytes)):
+    """``value`` as an array of ``dtype`` (0-d for a number); None, text and a lone bool, which NumPy would
+    read as NaN, parse or take as 0/1, are a ValueError naming ``name``, as is anything that does not convert."""
+    if value is None or isinstance(value, (str, bytes, bool, np.bool_)):
         raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}")
     try:
         return np.asarray(value, dtype=dtype)

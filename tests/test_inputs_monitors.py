@@ -91,6 +91,9 @@ def test_population_variables_are_live_views():
         pop["v"] = [1.0, 2.0]
     with pytest.raises(ValueError, match="variable"):
         pop["w"] = 1.0
+    for bad in (True, None, "a"):
+        with pytest.raises(ValueError, match=f"v must be a number or an array of numbers, got {bad!r}"):
+            pop["v"] = bad
 
 
 @pytest.mark.parametrize("kwargs, name", [
