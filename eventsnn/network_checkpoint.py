@@ -253,6 +253,10 @@ def _restore_dynamic(net, sim, dyn: dict) -> None:
         value = dyn.get(name)
         if not isinstance(value, int) or value < 0:
             raise CheckpointError(f"/dynamic/{name}: expected a non-negative integer, found {value!r}")
+    for k in range(len(net.populations)):  # as save refuses to write them
+        state = dyn[f"state.{k}"]
+        if not np.all(np.isfinite(state)):
+            raise CheckpointError(f"/dynamic/state.{k}: must be finite, found {state[~np.isfinite(state)][0]}")
     net.step, net.spike_count, net.syn_events = dyn["step"], dyn["spike_count"], dyn["syn_events"]
     sim.now = net.step
     for k, p in enumerate(net.populations):

@@ -123,3 +123,8 @@ def test_save_refuses_a_weight_or_state_that_load_would_refuse(tmp_path):
     assert not any(tmp_path.iterdir())
     pop["v"] = -65.0
     assert load(save(net, tmp_path / "ok.h5")).step == net.step
+    snap = net.checkpoint_state()  # and load refuses such a state written by other means
+    snap.groups["dynamic"]["state.0"] = snap.groups["dynamic"]["state.0"].copy()
+    snap.groups["dynamic"]["state.0"][0, 1] = np.nan
+    with pytest.raises(esnn.CheckpointError, match="/dynamic/state.0: must be finite, found nan"):
+        esnn.Network.from_checkpoint(snap)
