@@ -35,7 +35,7 @@ CHUNK_STEPS = 10_000  # steps per backend call between harvests of the recorders
 
 @checkpointable(network_checkpoint.KIND)
 class Network:
-    """A simulated network with time step ``dt`` (ms) and Poisson seed ``seed``.
+    """A simulated network with time step ``dt`` (ms) and Poisson seed ``seed`` (an int in [0, 2**63)).
 
     ``eventsnn.save(net, path)`` writes it with its dynamic state (membranes,
     refractory counters, pending delayed spikes, monitor records);
