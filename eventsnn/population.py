@@ -22,6 +22,8 @@ class Population:
         if not isinstance(model, NeuronModel):
             raise ValueError(f"model must be a neuron model (LIF, ALIF, ...), got {model!r}")
         self.n = check_int("n", n, minimum=1)
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"name must be a string or None, got {name!r}")
         model.check_size(self.n)
         self.model = model
         self.name = name or f"{type(model).__name__.lower()}_{id(self):x}"

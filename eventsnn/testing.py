@@ -117,6 +117,10 @@ def network_specs(draw, max_populations: int = 4, max_size: int = 30, max_durati
     MPI) up to 2 ms or more, excitatory or inhibitory); with ``plastic``,
     each projection may learn by a random STDP or R-STDP rule (R-STDP's dopamine: the drive's spikes or
     none), weights bounded by [0, 10] or [-10, 0]."""
+    check_int("max_populations", max_populations, minimum=2)
+    check_int("max_size", max_size, minimum=1)
+    if check_finite("max_duration", max_duration) < 10 * DT:
+        raise ValueError(f"max_duration must be >= {10 * DT} ms (ten steps), got {max_duration}")
     n_pop = draw(st.integers(2, max_populations))
     models = (Poisson(rate=draw(st.floats(50.0, 500.0))),) + tuple(draw(neuron_models()) for _ in range(n_pop - 1))
     sizes = tuple(draw(st.integers(1, max_size)) for _ in range(n_pop))

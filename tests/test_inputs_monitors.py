@@ -94,6 +94,8 @@ def test_population_variables_are_live_views():
     for bad in (True, None, "a"):
         with pytest.raises(ValueError, match=f"v must be a number or an array of numbers, got {bad!r}"):
             pop["v"] = bad
+    with pytest.raises(ValueError, match="name must be a string or None, got 5"):
+        esnn.Population(3, esnn.LIF(), name=5)
 
 
 @pytest.mark.parametrize("kwargs, name", [

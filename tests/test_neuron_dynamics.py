@@ -147,6 +147,8 @@ def test_invalid_parameters_name_the_parameter_and_value(model_cls, field, value
     (lambda: testing.spike_trains(0, 10), "n must be >= 1, got 0"),
     (lambda: testing.plasticity_rules(1.0, 0.0), "w_max must be > w_min = 1.0, got 0.0"),
     (lambda: testing.build_network("x"), "spec must be a NetworkSpec"),
+    (lambda: given(testing.network_specs(max_size=0))(lambda spec: None)(), "max_size must be >= 1, got 0"),
+    (lambda: given(testing.network_specs(max_duration=0.5))(lambda spec: None)(), "max_duration must be >= 1.0 ms"),
 ])
 def test_the_testing_strategies_refuse_arguments_that_would_draw_invalid_values(call, message):
     with pytest.raises(ValueError, match=message):
