@@ -119,6 +119,9 @@ def check_indices(name: str, value: Any, *, shape: tuple | None = None, ndim: in
         if not np.all(np.isfinite(raw)) or np.any(raw != np.round(raw)):
             bad = raw[~np.isfinite(raw) | (raw != np.round(raw))].flat[0]
             raise ValueError(f"{name} must hold whole numbers (indices), got {bad!r}")
-    elif raw.size and raw.dtype.kind not in "iub":
+    elif raw.dtype.kind == "b":  # a mask taken for indices would pick neurons 0 and 1
+        raise ValueError(f"{name} must hold integer indices, not bools (for a mask: np.flatnonzero(mask)), "
+                         f"got {value!r}")
+    elif raw.size and raw.dtype.kind not in "iu":
         raise ValueError(f"{name} must hold integer indices, got dtype {raw.dtype}")
     return check_array(name, raw, shape=shape, ndim=ndim, dtype=np.int64)

@@ -176,5 +176,7 @@ def test_fractional_indices_and_non_numeric_values_are_refused_by_name():
         esnn.StateMonitor(pop, "v", indices=[1.7])
     with pytest.raises(ValueError, match="indices must hold whole numbers .*0.9"):
         esnn.SynapseMonitor(proj, indices=[0.9])
+    with pytest.raises(ValueError, match="indices must hold integer indices, not bools"):
+        esnn.StateMonitor(pop, "v", indices=True)
     with pytest.raises(ValueError, match="values must be convertible"):
         esnn.TimedCurrent(pop, ["a"], dt=DT)
