@@ -100,7 +100,7 @@ def simulator_kernels(ptx) -> None:
     per_neuron = LIF(v_th=np.array([-50.0, -51.0]), t_ref=np.array([0.0, 1.0]))  # per-neuron constants
     for model in (LIF(t_ref=1.0), per_neuron, ALIF(), IF(), CondLIF(), Izhikevich(), AdEx(t_ref=1.0),
                   Poisson(rate=5.0)):
-        plan = Plan.of(model, model.constants(0.1))
+        plan = Plan.of(model, model.constants(0.1), Population(2, model).initial_state_block())
         kernel = simulator.population_step(device_neuron(plan, model))
         ptx(f"simulator.population_step ({type(model).__name__}, {len(plan.array_constants)} per neuron)", kernel,
             np.zeros((len(plan.variables), 2)), i32, f8, np.zeros((len(plan.array_constants), 2)), 0, 0, 0, 0, i64,
