@@ -113,11 +113,15 @@ class TimedCurrent:
 
     def check(self, dt: float) -> None:
         """Refuse values the model could not run from on a network of step ``dt`` (e.g. a Poisson rate above
-        1000/dt Hz), as it refuses them in its state: the population's state with the variable set to each."""
+        1000/dt Hz), as it refuses them in its state: the population's state with the variable set to each
+        (a block of samples at a time, so that a long drive costs little memory)."""
         pop = self.view.population
-        state = np.tile(pop.state[:, self.view.start:self.view.stop], (1, self.values.shape[0]))
-        state[pop.model.variable_names().index(self.variable)] = self.values.ravel()
-        pop.model.check_state(state, dt)
+        row = pop.model.variable_names().index(self.variable)
+        for first in range(0, self.values.shape[0], 256):
+            block = self.values[first:first + 256]
+            state = np.tile(pop.state[:, self.view.start:self.view.stop], (1, block.shape[0]))
+            state[row] = block.ravel()
+            pop.model.check_state(state, dt)
 
     def resampled(self, dt: float, n_steps: int) -> np.ndarray:
         """Values at each of ``n_steps`` network steps of ``dt`` ms."""
