@@ -165,6 +165,8 @@ class Network:
                 raise ValueError(f"projection {k} already belongs to another built network")
         if sum(p.n for p in self.populations) >= 2**31:
             raise ValueError(f"networks are limited to {2**31 - 1} neurons")
+        for d in self.drives:  # their values are fixed: checked once, now that dt is known
+            d.check(self.dt)
         sim = get_backend(self.backend)(self)
         for obj in [*self.populations, *self.projections]:
             obj.bind(sim)
@@ -186,8 +188,6 @@ class Network:
         sim = self.build()
         for p in self.populations:
             p.model.check_state(p.state, self.dt)
-        for d in self.drives:
-            d.check(self.dt)
         steps = duration / self.dt
         remaining = round(steps) if abs(steps - round(steps)) <= 1e-4 else math.ceil(steps)
         while remaining:

@@ -403,7 +403,10 @@ def test_mpi_is_refused_naming_the_ranks(monkeypatch):
 
 
 def test_without_a_gpu_the_error_says_what_to_install(monkeypatch):
+    from eventsnn.kernels.cuda import arrays
+
     monkeypatch.setattr(_cuda.cuda, "is_available", lambda: False)
+    arrays.require_device.cache_clear()  # the GPU (simulator) found by earlier tests in this process
     with pytest.raises(RuntimeError, match=r'no CUDA GPU.*pip install "\.\[cuda\]"'):
         Network(Population(2, LIF()), backend="cuda").run(1.0)
     with pytest.raises(RuntimeError, match="no CUDA GPU"):

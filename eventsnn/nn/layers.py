@@ -3,17 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_choice, check_finite, check_int, check_positive
+from .._validation import check_choice, check_finite, check_int, check_positive, check_seed
 from .. import autodiff as ad
 from ..autodiff import Surrogate, Tensor
 from ..autodiff.tensor import as_tensor
 from .module import Module
-
-
-def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(None if seed is None else check_int("seed", seed, 0))
 
 
 def _float_dtype(dtype: type) -> np.dtype:
@@ -41,7 +35,7 @@ class Linear(Module):
                  dtype: type = np.float64, seed: int | np.random.Generator | None = None):
         n_in, n_out = check_int("in_features", in_features, 1), check_int("out_features", out_features, 1)
         dtype, bound = _float_dtype(dtype), 1.0 / np.sqrt(n_in)
-        rng = _rng(seed)
+        rng = check_seed("seed", seed)
         self.weight = Tensor(rng.uniform(-bound, bound, (n_in, n_out)).astype(dtype), requires_grad=True)
         self.bias = Tensor(rng.uniform(-bound, bound, n_out).astype(dtype), requires_grad=True) if bias else None
         self.event = bool(event)
@@ -55,7 +49,7 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, dim: int, *, seed: int | np.random.Generator | None = None):
         shape = (check_int("num_embeddings", num_embeddings, 1), check_int("dim", dim, 1))
-        self.weight = Tensor(_rng(seed).standard_normal(shape), requires_grad=True)
+        self.weight = Tensor(check_seed("seed", seed).standard_normal(shape), requires_grad=True)
 
     def forward(self, indices: np.ndarray) -> Tensor:
         return ad.embedding(self.weight, indices)

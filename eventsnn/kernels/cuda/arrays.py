@@ -1,6 +1,7 @@
 """Arrays in and out of the CUDA wrappers: NumPy input is validated and copied to the device; device input is used."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ from . import INSTALL
 THREADS = 128  # threads per block of the one-thread-per-element kernels
 
 
+@functools.cache  # only a success is cached (a call that raises is not): one check per process
 def require_device() -> None:
     """A RuntimeError that says what to do unless a CUDA GPU (or Numba's CUDA simulator) is there."""
     if not cuda.is_available():
